@@ -60,10 +60,11 @@ def trial_columns(metrics: Sequence[str], hps: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def eval_columns(metrics: Sequence[str], extra: Sequence[str] = ()) -> pa.Schema:
+def eval_columns(metrics: Sequence[str]) -> pa.Schema:
+    """Evals schema: metrics as columns; losses, singular values etc. as JSON ``diagnostics``."""
     fields = [("trial_id", pa.string()), ("step", pa.int64()), ("seconds", pa.float64())]
     fields += [(m, pa.float64()) for m in metrics]
-    fields += [(e, pa.float64()) for e in extra if e not in metrics]
+    fields += [("diagnostics", pa.string())]
     return pa.schema(fields)
 
 
@@ -82,13 +83,12 @@ def _safe_name(trial_id: str) -> str:
 class TrialStore:
     """Writer for one study's ``results/``; first write of a trial id wins."""
 
-    def __init__(self, root: str | Path, metrics: Sequence[str], hps: Sequence[str],
-                 eval_extra: Sequence[str] = ()) -> None:
+    def __init__(self, root: str | Path, metrics: Sequence[str], hps: Sequence[str]) -> None:
         self.root = Path(root)
         self.trials_dir = self.root / "trials"
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
-        self.eval_schema = eval_columns(metrics, eval_extra)
+        self.eval_schema = eval_columns(metrics)
         self.trials_dir.mkdir(parents=True, exist_ok=True)
         self.evals_dir.mkdir(parents=True, exist_ok=True)
         self._known = {p.stem for p in self.trials_dir.glob("*.parquet") if not p.name.startswith(".")}
@@ -115,12 +115,19 @@ class TrialStore:
         unknown = set(full) - set(self.trial_schema.names)
         if unknown:
             raise ValueError(f"columns not in the study's schema: {sorted(unknown)}")
-        eval_rows = [{**{k: v for k, v in e.items() if k in self.eval_schema.names},
-                      "trial_id": trial_id} for e in evals]
+        eval_rows = [self._eval_row(trial_id, e) for e in evals]
         _atomic_write(_table(eval_rows, self.eval_schema), self.evals_dir / name)
         _atomic_write(_table([full], self.trial_schema), self.trials_dir / name)
         self._known.add(trial_id)
         return True
+
+    def _eval_row(self, trial_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        names = set(self.eval_schema.names)
+        row = {k: v for k, v in record.items() if k in names}
+        rest = {k: _clean(v) for k, v in record.items() if k not in names}
+        row["trial_id"] = trial_id
+        row["diagnostics"] = json.dumps(rest, sort_keys=True, default=str) if rest else None
+        return row
 
 
 def _table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:

@@ -1,0 +1,150 @@
+"""The ``gansweep`` command line: thin wrappers over the package, one line per user error.
+
+Exit codes: 0 done; 2 bad input (usage, invalid study, not a study directory); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gansweep.errors import GansweepError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots.")
+out = Console()
+err = Console(stderr=True)
+
+
+def _plan_table(plan) -> Table:
+    table = Table(title=f"study {plan.study.name}: {len(plan.cells)} cells × {len(plan.study.search)} "
+                        f"search entries = {plan.total} trials")
+    table.add_column("cell")
+    labels = [s.name or s.strategy for s in plan.study.search]
+    for label in labels:
+        table.add_column(label, justify="right")
+    table.add_column("trials", justify="right")
+    for cell in plan.cells:
+        counts = [e.trials for e in plan.entries if e.cell == cell]
+        table.add_row(cell.id, *map(str, counts), str(sum(counts)))
+    return table
+
+
+@app.command()
+def validate(study_file: Path = typer.Argument(..., help="the study file (YAML)")) -> None:
+    """Check a study and print its plan (cells × trials); run nothing."""
+    from gansweep.study import build_plan, load_study
+
+    study = load_study(study_file)
+    plan = build_plan(study, str(study_file))
+    out.print(_plan_table(plan))
+    out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
+
+
+@app.command()
+def run(
+    study_file: Path = typer.Argument(..., help="the study file (YAML)"),
+    out_dir: Optional[str] = typer.Option(None, "--out", help="parent directory of the study directory "
+                                          "(default: the study's 'output')"),
+    address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster (default: local Ray)"),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
+                                                 help="trials at once (default: what the resources allow)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="synthetic trials instead of training"),
+    force: bool = typer.Option(False, "--force", help="delete an existing study directory and start over"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+) -> None:
+    """Run a study with Ray Tune and store its results."""
+    from gansweep.driver.run import start, study_dir_for
+    from gansweep.study import load_study
+
+    study = load_study(study_file)
+    if force and not yes:
+        target = study_dir_for(study, out_dir).path
+        if target.exists() and not typer.confirm(f"delete {target} and start over?"):
+            raise typer.Exit(1)
+    outcome = start(study, str(study_file), out_dir, address, max_concurrent, dry_run, force)
+    _report(outcome, study_dir_for(study, out_dir).path)
+
+
+@app.command()
+def resume(
+    study_dir: Path = typer.Argument(..., help="the study directory, e.g. runs/demo"),
+    address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1),
+) -> None:
+    """Continue an interrupted study: nothing lost, nothing run twice."""
+    from gansweep.driver.run import resume as resume_study
+
+    _report(resume_study(study_dir, address, max_concurrent), study_dir)
+
+
+def _report(outcome, study_dir: Path) -> None:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "none"
+    best = f"{outcome.best:.4g}" if math.isfinite(outcome.best) else "–"
+    out.print(f"{study_dir}: {outcome.stored}/{outcome.planned} trials stored ({counts}); best score {best}")
+    if outcome.interrupted:
+        err.print(f"not finished: continue with 'gansweep resume {study_dir}'")
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(study_dir: Path = typer.Argument(..., help="the study directory")) -> None:
+    """Trials by cell, strategy and status, with the best score so far."""
+    from gansweep.driver.run import summarize
+    from gansweep.driver.studydir import require_study_dir
+    from gansweep.store import read_trials
+    from gansweep.study import build_plan
+
+    sd = require_study_dir(study_dir)
+    study, meta = sd.load()
+    plan = build_plan(study, str(sd.study_file))
+    df = read_trials(sd.path)
+    table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
+    for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):
+        table.add_column(col, justify="left" if col in ("cell", "strategy") else "right")
+    for e in plan.entries:
+        sub = df[(df.cell == e.cell.id) & (df.strategy == e.label)] if not df.empty else df
+        n = sub.status.value_counts().to_dict() if not sub.empty else {}
+        ok = sub.score[sub.status == "completed"] if not sub.empty else []
+        best = f"{min(ok):.4g}" if len(ok) else "–"
+        table.add_row(e.cell.id, e.label, str(e.trials), *(str(n.get(s, 0)) for s in ("completed", "diverged",
+                      "failed")), best)
+    out.print(table)
+    o = summarize(plan, sd)
+    best = f"{o.best:.4g}" if math.isfinite(o.best) else "–"
+    out.print(f"{o.stored}/{o.planned} trials stored; best score {best}")
+
+
+@app.command()
+def plot(
+    study_dir: Path = typer.Argument(..., help="the study directory"),
+    by: Optional[str] = typer.Option(None, "--by", help="colour curves by this axis (e.g. normalization)"),
+    panel: Optional[str] = typer.Option(None, "--panel", help="one panel per value of this axis (e.g. dataset)"),
+    metric: Optional[str] = typer.Option(None, "--metric", help="plot this metric instead of the score"),
+) -> None:
+    """Write plots/*.png and the plotted data as plots/*.csv."""
+    from gansweep.analysis.plots import plot_study
+
+    for path in plot_study(study_dir, by=by, panel=panel, metric=metric):
+        out.print(str(path))
+
+
+def main() -> None:
+    """Console entry point: user errors are one line and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=True)
+    except GansweepError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Tune callbacks on the driver: write finished trials to the store, show progress.
+
+Both are pickled into Tune's ``tuner.pkl`` and restored by ``gansweep resume``, so they hold
+only paths and plain settings; the store and the progress bar are opened lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from gansweep.store import TrialStore
+
+log = logging.getLogger(__name__)
+CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
+               "strategy", "round", "index")
+
+
+def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
+              metric_columns: list[str], error: str | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """The store row and evaluation records of a finished (or failed) trial."""
+    row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
+    row["study"] = study
+    row["gpu"] = gpu
+    row["config"] = config
+    for name, value in config.get("hp", {}).items():
+        row[f"hp_{name}"] = value
+    evals: list[dict[str, Any]] = []
+    if error is not None or not result or not result.get("final"):
+        row.update(status="failed", score=math.nan, error=error or "trial ended without a final result")
+        if result:
+            row.update(steps=result.get("step"), train_seconds=result.get("seconds"))
+        return row, evals
+    evals = list(result.get("evals") or [])
+    row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
+               train_seconds=result.get("train_seconds"), error=result.get("error"))
+    for m in metric_columns:  # best value of each metric (min, or max where higher is better)
+        values = [e[m] for e in evals if isinstance(e.get(m), (int, float)) and math.isfinite(e[m])]
+        row[m] = (max(values) if _higher_is_better(m) else min(values)) if values else math.nan
+    return row, evals
+
+
+def _higher_is_better(metric: str) -> bool:
+    from gansweep.metrics import METRICS
+
+    base = metric.removesuffix("_std")
+    return base in METRICS and METRICS[base].higher_is_better and not metric.endswith("_std")
+
+
+def _error_text(trial: Any) -> str:
+    path = getattr(trial, "error_file", None)
+    try:
+        text = Path(path).read_text() if path else ""
+    except OSError:
+        text = ""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:2000] if lines else "trial errored (no error file)"
+
+
+class StoreCallback(Callback):
+    """Writes each finished trial and its evaluations to ``results/`` (first write wins)."""
+
+    def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float) -> None:
+        self.results_dir = results_dir
+        self.study = study
+        self.metrics = metrics
+        self.hps = hps
+        self.gpu = gpu
+        self._store: TrialStore | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_store": None}
+
+    @property
+    def store(self) -> TrialStore:
+        if self._store is None:
+            self._store = TrialStore(self.results_dir, self.metrics, self.hps)
+        return self._store
+
+    def _write(self, trial: Any, error: str | None) -> None:
+        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error)
+        if self.store.write(row, evals):
+            log.debug("stored %s (%s)", row["trial_id"], row["status"])
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._write(trial, None)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._write(trial, _error_text(trial))
+
+
+class ProgressCallback(Callback):
+    """A rich progress bar: trials done / planned, best score so far, ETA."""
+
+    def __init__(self, planned: int, already_done: int, best: float) -> None:
+        self.planned = planned
+        self.done = already_done
+        self.best = best
+        self._progress: Any = None
+        self._task: Any = None
+        self.counts: dict[str, int] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_progress": None, "_task": None}
+
+    def start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("trials", total=self.planned, completed=self.done,
+                                             best=self._best_text())
+        self._t0 = time.monotonic()
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _best_text(self) -> str:
+        return f"{self.best:.4g}" if math.isfinite(self.best) else "–"
+
+    def _advance(self, trial: Any, failed: bool) -> None:
+        result = trial.last_result or {}
+        status = "failed" if failed else result.get("status", "failed")
+        self.counts[status] = self.counts.get(status, 0) + 1
+        score = result.get("score", math.nan) if status == "completed" else math.nan
+        if isinstance(score, (int, float)) and math.isfinite(score) and not score >= self.best:
+            self.best = float(score)
+        self.done += 1
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.done, best=self._best_text())
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._advance(trial, failed=False)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._advance(trial, failed=True)

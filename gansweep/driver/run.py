@@ -1,0 +1,171 @@
+"""Running and resuming a study: one Ray Tune experiment, one composite searcher.
+
+``run`` creates the study directory and starts Tune; ``resume`` restores Tune's experiment
+(unfinished trials continue from their checkpoints) or, when the driver died before Tune saved
+anything, starts a new experiment whose searcher skips every trial already in the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gansweep.driver.studydir import StudyDir, StudyLock
+from gansweep.errors import GansweepError
+from gansweep.store import read_trials
+from gansweep.study import Plan, Study, build_plan
+from gansweep.trial.settings import TrialSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    planned: int
+    stored: int
+    counts: dict[str, int]
+    best: float
+    interrupted: bool
+
+
+def stored_scores(study_dir: str) -> dict[str, float]:
+    """Scores of the trials already stored (diverged and failed as +inf)."""
+    df = read_trials(study_dir)
+    if df.empty:
+        return {}
+    return {t: (s if st == "completed" else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
+
+
+def study_dir_for(study: Study, out: str | None) -> StudyDir:
+    return StudyDir(Path(out or study.output) / study.name)
+
+
+def start(study: Study, source: str, out: str | None = None, address: str | None = None,
+          max_concurrent: int | None = None, dry_run: bool = False, force: bool = False) -> Outcome:
+    plan = build_plan(study, source)
+    sd = study_dir_for(study, out)
+    if sd.path.exists() and any(sd.path.iterdir()):
+        if not force:
+            raise GansweepError(f"{sd.path}: the study directory exists; continue it with "
+                                f"'gansweep resume {sd.path}', or start over with --force")
+        with StudyLock(sd.path):
+            pass  # refuse to delete a study another driver is running
+        shutil.rmtree(sd.path)
+    with StudyLock(sd.path):
+        sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
+        return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
+
+
+def resume(path: str | Path, address: str | None = None, max_concurrent: int | None = None) -> Outcome:
+    from gansweep.driver.studydir import require_study_dir
+
+    sd = require_study_dir(path)
+    study, meta = sd.load()
+    plan = build_plan(study, str(sd.study_file))
+    with StudyLock(sd.path):
+        return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gansweep")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _init_ray(address: str | None) -> None:
+    import ray
+
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "1000")
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
+                              "include_dashboard": False, "configure_logging": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(**kwargs)
+
+
+def default_concurrency(study: Study) -> int:
+    """As many trials at once as the cluster's CPUs and GPUs can hold."""
+    import ray
+
+    res = ray.cluster_resources()
+    slots = [int(res.get("CPU", 1) // study.resources.cpu)]
+    if study.resources.gpu > 0:
+        slots.append(int(res.get("GPU", 0) // study.resources.gpu))
+    return max(1, min(slots))
+
+
+def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | None, dry_run: bool,
+         restore: bool) -> Outcome:
+    from ray import tune
+
+    from gansweep.driver.callbacks import ProgressCallback, StoreCallback
+    from gansweep.search.composite import StudySearcher
+    from gansweep.trial.worker import run_trial
+
+    study = plan.study
+    settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run)
+    _init_ray(address)
+    res = {"cpu": study.resources.cpu, "gpu": study.resources.gpu}
+    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
+    done = stored_scores(str(sd.path))
+    progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
+    tune_path = str(sd.tune_dir.resolve())
+    if restore and tune.Tuner.can_restore(tune_path):
+        tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False)
+        _replace_progress(tuner, progress)
+    else:
+        if restore and sd.tune_dir.exists():
+            shutil.rmtree(sd.tune_dir)  # nothing restorable: the store says what is done
+        searcher = StudySearcher(plan, functools.partial(stored_scores, str(sd.path)))
+        store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
+                                 plan.hp_names(), study.resources.gpu)
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                        max_concurrent_trials=max_concurrent or default_concurrency(study)),
+            run_config=tune.RunConfig(
+                name=sd.tune_dir.name, storage_path=str(sd.path.resolve()), verbose=0,
+                callbacks=[store_cb, progress],
+                failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            ),
+        )
+    progress.start()
+    try:
+        tuner.fit()
+    finally:
+        progress.stop()
+    return summarize(plan, sd)
+
+
+def _replace_progress(tuner: Any, progress: Any) -> None:
+    """A restored Tuner brings the old progress bar back from its pickle; use a fresh one."""
+    from gansweep.driver.callbacks import ProgressCallback
+
+    run_config = tuner._local_tuner.get_run_config()
+    run_config.callbacks = [progress if isinstance(c, ProgressCallback) else c for c in run_config.callbacks]
+
+
+def summarize(plan: Plan, sd: StudyDir) -> Outcome:
+    df = read_trials(sd.path)
+    planned = set(plan.trial_ids())
+    if not df.empty:
+        df = df[df.trial_id.isin(planned)]
+    counts = df.status.value_counts().to_dict() if not df.empty else {}
+    scores = df.score[df.status == "completed"] if not df.empty else []
+    best = float(min(scores)) if len(scores) else math.nan
+    return Outcome(plan.total, len(df), counts, best, interrupted=len(df) < plan.total)

@@ -1,0 +1,131 @@
+"""Reading a study file safely and turning every mistake into one clear line.
+
+Only ``yaml.safe_load`` semantics (no object construction), a size cap, and a cap on the
+expanded size of aliases (a "billion laughs" file is refused, not expanded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gansweep.errors import StudyError
+from gansweep.study.schema import Study
+
+MAX_BYTES = 1 << 20
+MAX_NODES = 100_000
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """``('search', 1, 'space', 'lr', 'low')`` → ``search[1].space.lr.low``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("Range", "Choice") or str(part).startswith(("function-", "tagged-union")):
+            continue  # pydantic's union branch labels say nothing to a user
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if isinstance(node, dict):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.items())
+    elif isinstance(node, list):
+        size = 1 + sum(_expanded_size(v, memo) for v in node)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark else "?"
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise StudyError(f"{source}: {where}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise StudyError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if _expanded_size(data, {}) > MAX_NODES:
+        raise StudyError(f"{source}: the file expands to more than {MAX_NODES} values (aliases?); refused")
+    return data
+
+
+def study_from_data(data: Any, source: str) -> Study:
+    if data is None:
+        raise StudyError(f"{source}: the file is empty; a study needs at least 'name' and 'search'")
+    if not isinstance(data, dict):
+        raise StudyError(f"{source}: a study file is a mapping of fields, but got {type(data).__name__}")
+    try:
+        return Study.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = format_loc(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = _unknown_key_message(err["loc"], data)
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown strategy {err['input']!r}; choose from table1, random, gp, optuna"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
+            msg = f"{msg}, but got {err['input']!r}"
+        raise StudyError(f"{source}: {loc}: {msg}") from None
+
+
+def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
+    import difflib
+
+    from gansweep.study import schema
+
+    key = loc[-1]
+    model: Any = Study
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            model = None
+            break
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, schema.Strict) else None
+    if loc and loc[0] == "search" and len(loc) >= 3:
+        entry = data["search"][loc[1]] if isinstance(data.get("search"), list) else {}
+        kinds = {"table1": schema.Table1, "random": schema.RandomSearch, "gp": schema.GPSearch,
+                 "optuna": schema.OptunaSearch}
+        model = kinds.get(entry.get("strategy")) if isinstance(entry, dict) else None
+    allowed = sorted(model.model_fields) if model is not None else []
+    hint = difflib.get_close_matches(str(key), allowed, n=1)
+    did = f" (did you mean {hint[0]!r}?)" if hint else ""
+    choose = f"; allowed: {', '.join(allowed)}" if allowed else ""
+    return f"unknown field {key!r}{did}{choose}"
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file; any problem raises :class:`StudyError` with one line."""
+    p = Path(path)
+    if not p.is_file():
+        raise StudyError(f"{p}: no such study file")
+    if p.stat().st_size > MAX_BYTES:
+        raise StudyError(f"{p}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StudyError(f"{p}: not a text file (invalid UTF-8)") from None
+    if "\x00" in text:
+        raise StudyError(f"{p}: not a text file (contains NUL bytes)")
+    return study_from_data(parse_yaml(text, str(p)), str(p))
+
+
+def dump_study(study: Study) -> str:
+    """The study as YAML, round-trippable through :func:`study_from_data`."""
+    return yaml.safe_dump(study.model_dump(mode="json", exclude_defaults=False), sort_keys=False)

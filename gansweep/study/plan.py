@@ -1,0 +1,181 @@
+"""Expanding a validated study into its plan: cells × search entries × trial indices.
+
+This is also where names are checked against what gansweep implements (the registries), with
+errors that name the file and the field, so an unimplemented choice is refused before anything
+runs instead of crashing inside a trial.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gansweep.errors import StudyError
+from gansweep.study.schema import AXES, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
+
+# The vocabulary of DESIGN.md. A name here that no registry holds is "not implemented yet".
+VOCABULARY: dict[str, tuple[str, ...]] = {
+    "dataset": ("digits", "ring8", "grid25", "cifar10", "celeba_hq_128", "lsun_bedroom"),
+    "architecture": ("mlp", "dcgan", "sndcgan", "resnet_cifar", "resnet19", "biggan"),
+    "loss": ("ns", "mm", "wgan", "ls", "hinge"),
+    "penalty": ("none", "gp", "dragan", "l2", "r1"),
+    "normalization": ("none", "bn", "ln", "sn", "wn"),
+}
+POINT_DATASETS = ("ring8", "grid25")
+EMBEDDED_DATASETS = ("digits", "ring8", "grid25")
+DEFAULT_HPS: dict[str, float] = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
+DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "dragan": 10.0, "r1": 10.0, "l2": 1.0, "none": 0.0}
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One combination of the categorical axes."""
+
+    dataset: str
+    architecture: str
+    loss: str
+    penalty: str
+    normalization: str
+
+    @property
+    def id(self) -> str:
+        return ".".join(re.sub(r"[^a-z0-9_]", "_", getattr(self, a).lower()) for a in AXES)
+
+    def fields(self) -> dict[str, str]:
+        return {a: getattr(self, a) for a in AXES}
+
+    @property
+    def kind(self) -> str:
+        return "points" if self.dataset in POINT_DATASETS else "image"
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One search entry applied to one cell: ``trials`` suggestions, ids ``<cell>-<label>-NNNN``."""
+
+    cell: Cell
+    search: SearchEntry
+    label: str
+    trials: int
+
+    def trial_id(self, index: int) -> str:
+        return f"{self.cell.id}-{self.label}-{index:04d}"
+
+    def space(self) -> dict[str, Choice | Range]:
+        """The entry's space in this cell: ``penalty_weight`` only where the cell has a penalty."""
+        space = dict(getattr(self.search, "space", {}) or {})
+        if self.cell.penalty == "none":
+            space.pop("penalty_weight", None)
+        return space
+
+
+@dataclass(frozen=True)
+class Plan:
+    study: Study
+    cells: list[Cell]
+    entries: list[PlanEntry]
+
+    @property
+    def total(self) -> int:
+        return sum(e.trials for e in self.entries)
+
+    def trial_ids(self) -> list[str]:
+        return [e.trial_id(i) for e in self.entries for i in range(e.trials)]
+
+    def hp_names(self) -> list[str]:
+        """Every hyperparameter a trial of this plan may set (columns ``hp_<name>``)."""
+        return list(PAPER_HPS) + (["lr_g"] if any("lr_g" in e.space() for e in self.entries) else [])
+
+
+def table1_settings(cell: Cell) -> list[dict[str, float]]:
+    """The paper's Table 1 grid: lr × λ (penalised cells only) × (β1, β2, n_disc)."""
+    lrs = (2e-4, 1e-4, 1e-3)
+    weights = (1.0, 10.0) if cell.penalty != "none" else (None,)
+    adam = ((0.5, 0.9, 5), (0.5, 0.999, 1), (0.5, 0.999, 5), (0.9, 0.999, 5))
+    out = []
+    for lr, lam, (b1, b2, nd) in itertools.product(lrs, weights, adam):
+        hp = {"lr": lr, "beta1": b1, "beta2": b2, "n_disc": nd}
+        if lam is not None:
+            hp["penalty_weight"] = lam
+        out.append(hp)
+    return out
+
+
+def entry_trials(entry: SearchEntry, cell: Cell) -> int:
+    if isinstance(entry, Table1):
+        return len(table1_settings(cell))
+    if entry.strategy == "gp":
+        return entry.rounds * entry.per_round
+    return entry.trials
+
+
+def resolve_hps(cell: Cell, params: dict[str, Any]) -> dict[str, float]:
+    """Complete suggested hyperparameters with defaults; no penalty weight without a penalty."""
+    hp = dict(DEFAULT_HPS)
+    hp["penalty_weight"] = DEFAULT_PENALTY_WEIGHT.get(cell.penalty, 1.0)
+    hp.update(params)
+    if cell.penalty == "none":
+        hp.pop("penalty_weight", None)
+    hp["n_disc"] = int(round(hp["n_disc"]))
+    return hp
+
+
+def _check_names(study: Study, source: str) -> None:
+    from gansweep.data import DATASETS
+    from gansweep.gan import ARCHITECTURES, LOSSES, NORMS, PENALTIES
+
+    registries = {"dataset": DATASETS, "architecture": ARCHITECTURES, "loss": LOSSES,
+                  "penalty": PENALTIES, "normalization": NORMS}
+    for axis, registry in registries.items():
+        for i, name in enumerate(getattr(study.grid, axis)):
+            if name in registry:
+                continue
+            where = f"{source}: grid.{axis}[{i}]"
+            if name in VOCABULARY[axis] or name.startswith(("folder:", "npz:")):
+                raise StudyError(f"{where}: {axis} {name!r} is not implemented in this version of gansweep; "
+                                 f"available: {', '.join(registry.names())}")
+            raise StudyError(f"{where}: {registry.unknown_message(name)}")
+    for i, rule in enumerate(study.exclude):
+        for axis, value in rule.items():
+            for v in [value] if isinstance(value, str) else value:
+                if v not in getattr(study.grid, axis):
+                    raise StudyError(f"{source}: exclude[{i}].{axis}: {v!r} is not in grid.{axis} "
+                                     f"({', '.join(getattr(study.grid, axis))})")
+
+
+def _excluded(cell: Cell, rules: list[dict[str, Any]]) -> bool:
+    for rule in rules:
+        if all(getattr(cell, a) in ([v] if isinstance(v, str) else v) for a, v in rule.items()):
+            return True
+    return False
+
+
+def build_plan(study: Study, source: str = "study") -> Plan:
+    """Check names against the registries and expand the study into cells and entries."""
+    _check_names(study, source)
+    cells = [Cell(*combo) for combo in itertools.product(*(getattr(study.grid, a) for a in AXES))]
+    cells = [c for c in cells if not _excluded(c, study.exclude)]
+    if not cells:
+        raise StudyError(f"{source}: exclude: every cell of the grid is excluded; nothing would run")
+    for c in cells:
+        if (c.architecture == "mlp") != (c.kind == "points"):
+            want = "mlp" if c.kind == "points" else "an image architecture (not mlp)"
+            raise StudyError(f"{source}: grid.architecture: {c.architecture!r} cannot train on {c.dataset!r}; "
+                             f"{c.dataset} needs {want} (use exclude to drop such cells)")
+    from gansweep.metrics import check_metrics, default_primary
+
+    for c in cells:
+        primary = study.metrics.primary or default_primary(c.dataset)
+        try:
+            check_metrics([primary, *study.metrics.extra], c.kind, study.metrics.inception_weights)
+        except StudyError:
+            raise
+        except Exception as exc:  # GansweepError from the metrics package
+            raise StudyError(f"{source}: metrics: {exc}") from None
+    entries = []
+    for c in cells:
+        for s in study.search:
+            entries.append(PlanEntry(c, s, s.name or s.strategy, entry_trials(s, c)))
+    return Plan(study, cells, entries)

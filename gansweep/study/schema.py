@@ -1,0 +1,227 @@
+"""The study file as typed, validated configuration (pydantic, unknown keys refused).
+
+The vocabulary of names comes from DESIGN.md; whether a name is implemented is checked against
+the component registries when the plan is built (:mod:`gansweep.study.plan`), so the schema and
+the registries never list the same thing twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+SEARCH_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+AXES = ("dataset", "architecture", "loss", "penalty", "normalization")
+AXIS_DEFAULTS: dict[str, list[str]] = {
+    "dataset": ["digits"],
+    "architecture": ["dcgan"],
+    "loss": ["ns"],
+    "penalty": ["none"],
+    "normalization": ["none"],
+}
+# Hyperparameters a search space may name, with the bounds that make them meaningful.
+HYPERPARAMETERS: dict[str, tuple[float, float, bool]] = {
+    # name: (lowest allowed, highest allowed, integer)
+    "lr": (0.0, 1.0, False),
+    "lr_g": (0.0, 1.0, False),
+    "beta1": (0.0, 1.0, False),
+    "beta2": (0.0, 1.0, False),
+    "n_disc": (1, 100, True),
+    "penalty_weight": (0.0, 1e6, False),
+}
+PAPER_HPS = ("lr", "beta1", "beta2", "n_disc", "penalty_weight")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(Strict):
+    """A continuous or integer range; ``log: true`` samples log-uniformly."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if self.low >= self.high:
+            raise ValueError(f"low < high must hold, but got low={self.low:g}, high={self.high:g}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0, but got low={self.low:g}")
+        return self
+
+
+class Choice(Strict):
+    """A categorical (or small integer) dimension."""
+
+    choices: list[float] = Field(min_length=1)
+
+    @field_validator("choices")
+    @classmethod
+    def _unique(cls, v: list[float]) -> list[float]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"choices must be distinct, but got {v}")
+        return v
+
+
+Dimension = Union[Choice, Range]
+Space = dict[str, Dimension]
+
+
+def _check_space(space: Space) -> Space:
+    if not space:
+        raise ValueError("space must name at least one hyperparameter")
+    for name, dim in space.items():
+        if name not in HYPERPARAMETERS:
+            import difflib
+
+            hint = difflib.get_close_matches(name, HYPERPARAMETERS, n=1)
+            did = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"unknown hyperparameter {name!r}{did}; choose from {', '.join(HYPERPARAMETERS)}")
+        lo, hi, integer = HYPERPARAMETERS[name]
+        values = dim.choices if isinstance(dim, Choice) else [dim.low, dim.high]
+        for v in values:
+            if not lo <= v <= hi:
+                raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], but got {v:g}")
+            if integer and v != int(v):
+                raise ValueError(f"{name} takes integers, but got {v:g}")
+    return space
+
+
+class Table1(Strict):
+    """The paper's fixed settings (Kurach et al., Table 1)."""
+
+    strategy: Literal["table1"]
+    name: str | None = None
+
+
+class RandomSearch(Strict):
+    strategy: Literal["random"]
+    name: str | None = None
+    trials: int = Field(gt=0)
+    space: Space
+
+    _space = field_validator("space")(_check_space)
+
+
+class GPSearch(Strict):
+    """Gaussian-process bandit in synchronous rounds (the paper: 12 rounds of 10)."""
+
+    strategy: Literal["gp"]
+    name: str | None = None
+    rounds: int = Field(12, gt=0)
+    per_round: int = Field(10, gt=0)
+    acquisition: Literal["gp_hedge", "EI", "LCB", "PI"] = "EI"
+    space: Space
+
+    _space = field_validator("space")(_check_space)
+
+
+class OptunaSearch(Strict):
+    strategy: Literal["optuna"]
+    name: str | None = None
+    trials: int = Field(gt=0)
+    per_round: int = Field(10, gt=0)
+    sampler: Literal["tpe", "gp"] = "tpe"
+    space: Space
+
+    _space = field_validator("space")(_check_space)
+
+
+SearchEntry = Annotated[Union[Table1, RandomSearch, GPSearch, OptunaSearch], Field(discriminator="strategy")]
+
+
+class Grid(Strict):
+    """Categorical axes; the cells of the study are their product minus ``exclude``."""
+
+    dataset: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["dataset"]), min_length=1)
+    architecture: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["architecture"]), min_length=1)
+    loss: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["loss"]), min_length=1)
+    penalty: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["penalty"]), min_length=1)
+    normalization: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["normalization"]), min_length=1)
+
+    @field_validator("*")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"values must be distinct, but got {v}")
+        return v
+
+
+class Training(Strict):
+    steps: int = Field(2000, gt=0, description="generator steps per trial")
+    batch_size: int = Field(64, gt=0)
+    z_dim: int = Field(64, gt=0)
+    eval_every: int = Field(500, gt=0)
+    width: int = Field(64, gt=0, description="base channel width of the architecture")
+    resolution: int | None = Field(None, gt=0, description="image size; None: the data set's own")
+    prior: Literal["normal", "uniform"] = "normal"
+    timeout: float | None = Field(None, gt=0, description="seconds a trial may run before it is stopped")
+    options: dict[str, Any] = Field(default_factory=dict, description="architecture options (biggan: ...)")
+
+
+class Metrics(Strict):
+    primary: str | None = None
+    samples: int = Field(10_000, gt=0)
+    extra: list[str] = Field(default_factory=list)
+    inception_weights: str | None = None
+
+
+class Resources(Strict):
+    gpu: float = Field(0.0, ge=0)
+    cpu: float = Field(1.0, gt=0)
+
+
+class Failure(Strict):
+    max_failures: int = Field(2, ge=0)
+
+
+class Study(Strict):
+    name: str
+    description: str = ""
+    seed: int = 0
+    output: str = "runs"
+    grid: Grid = Field(default_factory=Grid)
+    exclude: list[dict[str, str | list[str]]] = Field(default_factory=list)
+    training: Training = Field(default_factory=Training)
+    metrics: Metrics = Field(default_factory=Metrics)
+    search: list[SearchEntry] = Field(min_length=1)
+    resources: Resources = Field(default_factory=Resources)
+    failure: Failure = Field(default_factory=Failure)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v) or v in (".", ".."):
+            raise ValueError(f"name must match [a-z0-9_-]+ (no '/', '.' or spaces), but got {v!r}")
+        return v
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for rule in v:
+            if not rule:
+                raise ValueError("an exclude rule must name at least one axis")
+            bad = set(rule) - set(AXES)
+            if bad:
+                raise ValueError(f"exclude names unknown axis {sorted(bad)[0]!r}; choose from {', '.join(AXES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Study:
+        seen: set[str] = set()
+        for entry in self.search:
+            label = entry.name or entry.strategy
+            if not SEARCH_NAME_RE.match(label):
+                raise ValueError(f"search name must match [a-z0-9_]+, but got {label!r}")
+            if label in seen:
+                raise ValueError(f"two search entries are named {label!r}; give one a distinct 'name'")
+            seen.add(label)
+        return self

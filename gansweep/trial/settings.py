@@ -1,0 +1,68 @@
+"""What every trial of a study shares, sent once through Ray's object store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gansweep.study.plan import Plan
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    steps: int
+    eval_every: int
+    batch_size: int
+    z_dim: int
+    width: int
+    resolution: int | None
+    prior: str
+    options: dict[str, Any]
+    primary: dict[str, str]          # dataset → primary metric
+    extra: list[str]
+    samples: int
+    inception_weights: str | None
+    cache_dir: str
+    gpu: float
+    cpu: float
+    timeout: float | None
+    dry_run: bool = False
+    data_root: str | None = None
+    metric_columns: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool) -> TrialSettings:
+        from gansweep.metrics import default_primary
+
+        s = plan.study
+        primary = {c.dataset: s.metrics.primary or default_primary(c.dataset) for c in plan.cells}
+        return cls(
+            steps=s.training.steps, eval_every=s.training.eval_every, batch_size=s.training.batch_size,
+            z_dim=s.training.z_dim, width=s.training.width, resolution=s.training.resolution,
+            prior=s.training.prior, options=dict(s.training.options), primary=primary,
+            extra=list(s.metrics.extra), samples=s.metrics.samples,
+            inception_weights=s.metrics.inception_weights, cache_dir=cache_dir,
+            gpu=s.resources.gpu, cpu=s.resources.cpu, timeout=s.training.timeout, dry_run=dry_run,
+            metric_columns=metric_columns(plan),
+        )
+
+    def eval_points(self) -> list[int]:
+        """Steps at which a trial evaluates: every ``eval_every`` and at the end."""
+        pts = list(range(self.eval_every, self.steps, self.eval_every))
+        return pts + [self.steps]
+
+
+STD_METRICS = ("is", "kid")
+
+
+def metric_columns(plan: Plan) -> list[str]:
+    """Metric columns of the study's store: each metric and ``<m>_std`` for is/kid."""
+    from gansweep.metrics import default_primary
+
+    names: list[str] = []
+    s = plan.study
+    for c in plan.cells:
+        for m in [s.metrics.primary or default_primary(c.dataset), *s.metrics.extra]:
+            if m not in names:
+                names.append(m)
+    return names + [f"{m}_std" for m in names if m in STD_METRICS]

@@ -1,0 +1,75 @@
+"""The dry-run trial: an analytic FID-like surface of the hyperparameters, in milliseconds.
+
+It lets a user rehearse a 10,000-trial study (search, Ray, store, resume, plots) on a laptop, and
+gives the searchers a known optimum to find. Per cell, the score is a base level set by the
+cell's choices (spectral norm and gradient penalty help, as the paper found) plus quadratic
+bowls in log10(lr), β1, β2, log10(λ), a step for the wrong n_disc, multiplicative noise, and a
+chance of divergence that grows with the learning rate. ``seconds`` is *simulated* compute
+(gradient penalties cost 2× per step), so score-vs-compute plots show the paper's trade-off.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+BASE = 40.0
+EFFECT = {  # additive effect of each choice on the base score
+    "normalization": {"none": 0.0, "bn": -3.0, "ln": -5.0, "wn": -4.0, "sn": -12.0},
+    "penalty": {"none": 0.0, "gp": -8.0, "dragan": -6.0, "l2": -1.0, "r1": -7.0},
+    "loss": {"ns": 0.0, "mm": 6.0, "wgan": 3.0, "ls": 1.0, "hinge": -1.0},
+    "architecture": {"mlp": 0.0, "dcgan": 0.0, "sndcgan": -2.0, "resnet_cifar": -4.0, "resnet19": -5.0,
+                     "biggan": -7.0},
+}
+STEP_SECONDS = 0.05  # simulated seconds per generator step
+
+
+def optimum(cell: dict[str, Any]) -> dict[str, float]:
+    """Where the surface is lowest for a cell."""
+    return {
+        "log_lr": -3.3 if cell["normalization"] == "sn" else -3.7,
+        "beta1": 0.5,
+        "beta2": 0.95,
+        "n_disc": 5.0 if cell["loss"] == "wgan" or cell["penalty"] != "none" else 1.0,
+        "log_weight": 1.0,
+    }
+
+
+def final_score(config: dict[str, Any]) -> float:
+    """The noiseless score the trial converges to."""
+    hp, opt = config["hp"], optimum(config)
+    base = BASE + sum(EFFECT[axis].get(config[axis], 0.0) for axis in EFFECT)
+    bowl = 15.0 * (math.log10(hp["lr"]) - opt["log_lr"]) ** 2
+    bowl += 12.0 * (hp["beta1"] - opt["beta1"]) ** 2 + 10.0 * (hp["beta2"] - opt["beta2"]) ** 2
+    bowl += 4.0 * (hp["n_disc"] != opt["n_disc"])
+    if "penalty_weight" in hp and config["penalty"] != "none":
+        bowl += 3.0 * (math.log10(max(hp["penalty_weight"], 1e-12)) - opt["log_weight"]) ** 2
+    return max(base, 1.0) + bowl
+
+
+def divergence_probability(config: dict[str, Any]) -> float:
+    p = 1.0 / (1.0 + math.exp(-4.0 * (math.log10(config["hp"]["lr"]) + 2.3)))
+    return 0.5 * p if config["normalization"] == "sn" else p
+
+
+def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tuple[list[dict[str, Any]], str]:
+    """Evaluation records and final status (``completed`` or ``diverged``) of one trial."""
+    rng = np.random.default_rng(config["seed"])
+    final = final_score(config) * math.exp(0.05 * rng.standard_normal())
+    start = final * 4.0 + 50.0
+    total = eval_points[-1]
+    diverge_at = total + 1
+    if rng.random() < divergence_probability(config):
+        diverge_at = int(rng.integers(1, total + 1))
+    cost = STEP_SECONDS * (2.0 if config["penalty"] in ("gp", "dragan", "r1") else 1.0)
+    cost *= config["hp"].get("n_disc", 1)
+    records = []
+    for step in eval_points:
+        if step >= diverge_at:
+            return records, "diverged"
+        value = final + (start - final) * math.exp(-4.0 * step / total)
+        value *= math.exp(0.02 * rng.standard_normal())
+        records.append({"step": step, "seconds": step * cost, primary: value})
+    return records, "completed"

@@ -1,0 +1,125 @@
+"""The trial: train one GAN, evaluate it at each evaluation point, report to Ray Tune.
+
+Every evaluation is reported with ``tune.report``; the last report also carries the trial's
+status and its whole evaluation history, which the store callback writes in one atomic step.
+A trial checkpoints its trainer and history at each evaluation, so a retried or resumed trial
+continues from its last evaluation instead of starting over. Divergence is a result
+(``diverged``, with the evaluations that were good), never a crash of the study.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from gansweep.trial.settings import TrialSettings
+from gansweep.trial.synthetic import simulate
+
+log = logging.getLogger(__name__)
+STATE_FILE = "trial.pt"
+
+
+def best_so_far(history: list[dict[str, Any]], metric: str) -> float:
+    values = [h[metric] for h in history if isinstance(h.get(metric), (int, float)) and math.isfinite(h[metric])]
+    return min(values) if values else math.nan
+
+
+def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
+    """Ray Tune function trainable (``settings`` bound with ``tune.with_parameters``)."""
+    if settings.dry_run:
+        _run_synthetic(config, settings)
+    else:
+        _run_real(config, settings)
+
+
+def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
+    from ray import tune
+
+    if checkpoint_dir is None:
+        tune.report(result)
+    else:
+        tune.report(result, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
+
+
+def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int, seconds: float,
+           error: str | None = None) -> dict[str, Any]:
+    last = dict(history[-1]) if history else {}
+    return {**last, "score": best_so_far(history, primary), "status": status, "steps": steps,
+            "train_seconds": seconds, "evals": history, "error": error, "final": True}
+
+
+def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
+    primary = settings.primary[config["dataset"]]
+    records, status = simulate(config, settings.eval_points(), primary)
+    for rec in records[:-1]:
+        _report({**rec, "score": best_so_far(records[: records.index(rec) + 1], primary), "status": "running"})
+    steps = records[-1]["step"] if records else 0
+    seconds = records[-1]["seconds"] if records else 0.0
+    _report(_final(records, primary, status, steps, seconds))
+
+
+def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
+    import torch
+    from ray import tune
+
+    from gansweep.data import load_dataset
+    from gansweep.gan import Diverged, GANConfig, GANTrainer
+    from gansweep.metrics import Evaluator
+
+    torch.set_num_threads(max(1, int(settings.cpu)))
+    device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
+    primary = settings.primary[config["dataset"]]
+    data = load_dataset(config["dataset"], resolution=settings.resolution, root=settings.data_root)
+    hp = config["hp"]
+    cfg = GANConfig(
+        architecture=config["architecture"], loss=config["loss"], penalty=config["penalty"],
+        normalization=config["normalization"], z_dim=settings.z_dim, batch_size=settings.batch_size,
+        prior=settings.prior, width=settings.width, options=settings.options,
+        **{k: v for k, v in hp.items() if k in ("lr", "lr_g", "beta1", "beta2", "n_disc", "penalty_weight")},
+    )
+    trainer = GANTrainer(cfg, data, device=device, seed=config["seed"])
+    evaluator = Evaluator(data, [primary, *settings.extra], settings.samples, device=device,
+                          cache_dir=settings.cache_dir, inception_weights=settings.inception_weights,
+                          seed=config["seed"])
+    history: list[dict[str, Any]] = []
+    seconds = 0.0
+    ckpt = tune.get_checkpoint()
+    if ckpt is not None:
+        with ckpt.as_directory() as d:
+            state = torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=True)
+        trainer.load_state_dict(state["trainer"])
+        history, seconds = state["history"], state["seconds"]
+        log.info("trial %s continues from step %d", config["trial_id"], trainer.step)
+
+    started = time.monotonic()
+    for point in settings.eval_points():
+        if point <= trainer.step:
+            continue
+        t0 = time.perf_counter()
+        try:
+            losses = trainer.train(point - trainer.step)
+        except Diverged as exc:
+            seconds += time.perf_counter() - t0
+            _report(_final(history, primary, "diverged", exc.step, seconds, error=str(exc)))
+            return
+        seconds += time.perf_counter() - t0
+        values = evaluator(trainer)
+        record = {"step": trainer.step, "seconds": seconds, **values, **losses, **trainer.singular_values()}
+        history.append(record)
+        if not math.isfinite(values.get(primary, math.nan)):
+            _report(_final(history, primary, "diverged", trainer.step, seconds,
+                           error=f"{primary} is not finite"))
+            return
+        if point == settings.steps:
+            _report(_final(history, primary, "completed", trainer.step, seconds))
+            return
+        if settings.timeout is not None and time.monotonic() - started > settings.timeout:
+            raise TimeoutError(f"trial ran past training.timeout={settings.timeout:g} s at step {trainer.step}")
+        with tempfile.TemporaryDirectory() as d:
+            torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds},
+                       Path(d) / STATE_FILE)
+            _report({**record, "score": best_so_far(history, primary), "status": "running"}, d)

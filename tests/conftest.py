@@ -1,0 +1,26 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run ``gansweep ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    from gansweep.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["gansweep", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err
+
+    return run
