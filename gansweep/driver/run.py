@@ -87,6 +87,8 @@ def _init_ray(address: str | None) -> None:
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "1000")
+    # Tune reads every trial's result files after fit(); gansweep's results are in its store.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if ray.is_initialized():
         return
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
@@ -136,6 +138,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                        trial_name_creator=trial_name, trial_dirname_creator=trial_name,
                                         max_concurrent_trials=max_concurrent or default_concurrency(study)),
             run_config=tune.RunConfig(
                 name=sd.tune_dir.name, storage_path=str(sd.path.resolve()), verbose=0,
@@ -150,6 +153,11 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     finally:
         progress.stop()
     return summarize(plan, sd)
+
+
+def trial_name(trial: Any) -> str:
+    """Tune's trial name and directory: the deterministic gansweep trial id."""
+    return str(trial.config.get("trial_id", trial.trial_id))
 
 
 def _replace_progress(tuner: Any, progress: Any) -> None:
