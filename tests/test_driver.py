@@ -1,0 +1,109 @@
+"""The driver end to end with synthetic trials: Ray Tune, searchers, store, resume, refusals."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from gansweep.study import build_plan, load_study
+from gansweep.trial.synthetic import simulate
+from gansweep.trial.worker import best_so_far
+
+pytestmark = pytest.mark.slow
+
+STUDY = {
+    "name": "dry",
+    "grid": {"loss": ["ns", "wgan"], "penalty": ["none", "gp"]},
+    "training": {"steps": 1000, "eval_every": 250},
+    "search": [
+        {"strategy": "random", "trials": 15,
+         "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}, "beta1": {"low": 0.0, "high": 1.0},
+                   "penalty_weight": {"low": 0.1, "high": 100.0, "log": True}}},
+        {"strategy": "table1"},
+    ],
+}
+
+
+def write_study(tmp_path: Path, **changes) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({**STUDY, **changes}))
+    return path
+
+
+def check_complete(study_file: Path, study_dir: Path) -> pd.DataFrame:
+    """Every planned trial stored exactly once, with the score its synthetic trial gives."""
+    plan = build_plan(load_study(study_file))
+    df = pd.read_parquet(study_dir / "results" / "trials")
+    assert sorted(df.trial_id) == sorted(plan.trial_ids())
+    assert df.trial_id.is_unique
+    settings_points = list(range(250, 1000, 250)) + [1000]
+    for row in df.itertuples():
+        config = json.loads(row.config)
+        records, status = simulate(config, settings_points, "fd")
+        assert row.status == status, row.trial_id
+        if status == "completed":
+            assert row.score == pytest.approx(best_so_far(records, "fd"), rel=1e-12)
+    ev = pd.read_parquet(study_dir / "results" / "evals")
+    assert set(ev.trial_id) <= set(df.trial_id)
+    return df
+
+
+def test_dry_run_end_to_end(cli, tmp_path):
+    study_file = write_study(tmp_path)
+    code, out, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
+    assert code == 0, err
+    study_dir = tmp_path / "runs" / "dry"
+    df = check_complete(study_file, study_dir)
+    assert set(df.status) <= {"completed", "diverged"}
+    assert (study_dir / "study.yaml").is_file() and (study_dir / "tune").is_dir()
+    code, out, _ = cli("status", study_dir)
+    assert code == 0 and f"{len(df)}/{len(df)} trials stored" in out.replace("\n", " ")
+    # a second run refuses and points to resume; resume of a finished study does nothing new
+    code, _, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
+    assert code == 2 and "gansweep resume" in err
+    code, out, err = cli("resume", study_dir)
+    assert code == 0, err
+    assert len(pd.read_parquet(study_dir / "results" / "trials")) == len(df)
+
+
+def test_status_and_resume_refuse_non_study(cli, tmp_path):
+    for cmd in ("status", "resume"):
+        code, _, err = cli(cmd, tmp_path)
+        assert code == 2 and "not a study directory" in err
+
+
+def _gansweep(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
+    """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed."""
+    search = [dict(STUDY["search"][0], trials=100), STUDY["search"][1]]
+    study_file = write_study(tmp_path, search=search)
+    runs = tmp_path / "runs"
+    study_dir = runs / "dry"
+    rng = random.Random(0)
+    kills = 0
+    proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run")
+    for _ in range(5):
+        time.sleep(rng.uniform(7.0, 14.0))
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        proc = _gansweep("resume", str(study_dir))
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    assert kills >= 2
+    check_complete(study_file, study_dir)
