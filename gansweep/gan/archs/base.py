@@ -1,0 +1,109 @@
+"""What every architecture shares: the registry, option checking, initialisation, projection.
+
+An architecture is a builder ``build(cfg, shape, num_classes, norm) -> (G, D)``:
+
+- ``G(z, labels=None)`` maps a latent batch (N, z_dim) to samples of ``shape``, with the
+  attributes ``z_dim``, ``num_classes`` (0: unconditional) and ``options`` (the resolved options,
+  read by the trainer for EMA, truncation and orthogonal regularisation);
+- ``D(x, labels=None)`` returns logits of shape (N,); a conditional D uses a projection
+  (Miyato & Koyama, 2018).
+
+``shape`` is (C, H, W) for images and (2,) for points; ``norm`` is the discriminator's
+:class:`~gansweep.gan.norms.Norm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from torch import Tensor, nn
+
+from gansweep.errors import GansweepError
+from gansweep.gan.norms import Norm
+from gansweep.registry import Registry
+
+Builder = Callable[..., tuple[nn.Module, nn.Module]]
+ARCHITECTURES: Registry[Builder] = Registry("architecture")
+
+TRAINING_OPTIONS: dict[str, Any] = {
+    "ema_decay": 0.0,  # 0: no EMA generator
+    "ema_start": 0,  # generator steps before the average starts (BigGAN: 20k)
+    "truncation": None,  # |z| threshold for sampling; None: no truncation
+    "orth_reg": 0.0,  # weight of BigGAN's orthogonal regularisation of G
+}
+"""Options every architecture accepts; the trainer reads them from ``G.options``."""
+
+
+def resolve_options(arch: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated with ``given``; unknown keys and wrongly typed values are refused."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise GansweepError(
+            f"architecture {arch!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(defaults))}"
+        )
+    out = dict(defaults)
+    for key, value in given.items():
+        default = defaults[key]
+        if default is not None and not _same_kind(value, default):
+            raise GansweepError(
+                f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
+            )
+        out[key] = value
+    return out
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def check_image(arch: str, shape: tuple[int, ...], multiple: int) -> tuple[int, int]:
+    """(channels, resolution) of a square image shape whose side is a multiple of ``multiple``."""
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] % multiple:
+        raise GansweepError(
+            f"architecture {arch!r} needs square images with a side divisible by {multiple}, got {shape}"
+        )
+    return shape[0], shape[1]
+
+
+def init_normal(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, std²) kernels and zero biases for every linear/conv layer (DCGAN, compare_gan)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def init_xavier(module: nn.Module) -> None:
+    """Xavier-uniform kernels and zero biases (compare_gan's ResNets)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class Projection(nn.Module):
+    """Logit = ψ(h) + ⟨embed(y), h⟩ (Miyato & Koyama, 2018, "cGANs with Projection Discriminator")."""
+
+    def __init__(self, features: int, num_classes: int, norm: Norm) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.linear = norm.layer(nn.Linear(features, 1), last=True)
+        self.embed = norm.layer(nn.Embedding(num_classes, features), last=True) if num_classes else None
+
+    def forward(self, h: Tensor, labels: Tensor | None = None) -> Tensor:
+        out = self.linear(h).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("a conditional discriminator needs labels")
+            out = out + (self.embed(labels) * h).sum(1)
+        return out

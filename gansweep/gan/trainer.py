@@ -1,0 +1,269 @@
+"""Training one GAN: alternating Adam steps on an in-memory data set, with no per-step host sync.
+
+A generator step follows ``n_disc`` discriminator steps (Goodfellow et al., 2014; Gulrajani et
+al., 2017). Each discriminator step scores the real and the generated batch in one forward (their
+concatenation, as compare_gan does) and adds the penalty; a reparametrised discriminator (SN, WN)
+normalises its weights once per step (:func:`gansweep.gan.norms.weight_step`).
+
+Losses are summed on the device and read once per call and every ``CHECK_EVERY`` steps, when a
+non-finite value (loss or weight) raises :class:`Diverged`. The trainer owns two random
+generators (training and evaluation draws) and never touches torch's global RNG, so a
+checkpoint restores a trial bit-for-bit and evaluating does not change what training sees.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gansweep.data import Dataset
+from gansweep.gan.archs import ARCHITECTURES
+from gansweep.gan.config import GANConfig
+from gansweep.gan.ema import EMA
+from gansweep.gan.losses import LOSSES
+from gansweep.gan.norms import NORMS, reparametrized_layers, weight_step
+from gansweep.gan.penalties import PENALTIES
+from gansweep.gan.regularizers import orthogonal_regularization, orthogonal_weights
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 50
+"""Generator steps between finiteness checks (each one is a host sync)."""
+
+MAX_TRUNCATION_ROUNDS = 100
+
+
+class Diverged(Exception):
+    """Training produced a non-finite loss or weight; ``step`` is the step it was noticed at."""
+
+    def __init__(self, step: int, reason: str) -> None:
+        super().__init__(f"diverged at generator step {step}: {reason}")
+        self.step, self.reason = step, reason
+
+
+class GANTrainer:
+    """Builds G and D for ``cfg`` and ``data`` on ``device`` and trains them.
+
+    ``generator`` is the network to sample from: the EMA copy when ``options.ema_decay`` > 0.
+    """
+
+    def __init__(self, cfg: GANConfig, data: Dataset, device: str | torch.device = "cpu", seed: int = 0) -> None:
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.loss = LOSSES[cfg.loss]
+        self.penalty = PENALTIES[cfg.penalty]
+        norm = NORMS[cfg.normalization]
+        shape = tuple(int(s) for s in data.train.shape[1:])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            g, d = ARCHITECTURES[cfg.architecture](cfg, shape, data.num_classes, norm)
+        self.G, self.D = g.to(self.device), d.to(self.device)
+        self.options: dict[str, Any] = dict(g.options)
+        self.num_classes = int(getattr(g, "num_classes", 0))
+        self.step = 0
+
+        self.x = data.train.to(self.device, torch.float32)
+        self.y = None
+        if self.num_classes:
+            self.y = data.train_labels.to(self.device, torch.long)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.generator_lr, betas=(cfg.beta1, cfg.beta2))
+        self.ema = EMA(self.G, self.options["ema_decay"], self.options["ema_start"]) if self.options["ema_decay"] else None
+        self._reparam = reparametrized_layers(self.D)
+        self._orth = orthogonal_weights(self.G) if self.options["orth_reg"] else []
+        self.rng = torch.Generator(self.device).manual_seed(seed)
+        self.eval_rng = torch.Generator(self.device).manual_seed(seed + 1_000_003)
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.G
+
+    # ----- random draws -------------------------------------------------------------------
+    def _prior(self, n: int, rng: torch.Generator) -> Tensor:
+        if self.cfg.prior == "uniform":
+            return torch.rand(n, self.cfg.z_dim, generator=rng, device=self.device) * 2.0 - 1.0
+        return torch.randn(n, self.cfg.z_dim, generator=rng, device=self.device)
+
+    def draw_z(self, n: int) -> Tensor:
+        """``n`` latent vectors from the prior (normal, or uniform on [−1, 1]), from the eval stream."""
+        return self._prior(n, self.eval_rng)
+
+    def _labels(self, n: int, rng: torch.Generator) -> Tensor | None:
+        if not self.num_classes:
+            return None
+        return torch.randint(self.num_classes, (n,), generator=rng, device=self.device)
+
+    def _real_batch(self) -> tuple[Tensor, Tensor | None]:
+        idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.rng, device=self.device)
+        return self.x[idx], (self.y[idx] if self.y is not None else None)
+
+    # ----- training -----------------------------------------------------------------------
+    def _d_step(self) -> tuple[Tensor, Tensor]:
+        real, y_real = self._real_batch()
+        n = real.shape[0]
+        y_fake = self._labels(n, self.rng)
+        with torch.no_grad():
+            fake = self.G(self._prior(n, self.rng), y_fake)
+        both_y = None if y_real is None else torch.cat([y_real, y_fake])
+        with weight_step(self._reparam):
+            logits = self.D(torch.cat([real, fake]), both_y)
+            d_loss = self.loss.d(logits[:n], logits[n:])
+            pen = self.penalty(self.D, real, fake, y_real, self.cfg.penalty_weight, generator=self.rng)
+            self.opt_d.zero_grad(set_to_none=True)
+            (d_loss + pen).backward()
+        self.opt_d.step()
+        return d_loss.detach(), pen.detach()
+
+    def _g_step(self) -> Tensor:
+        n = self.cfg.batch_size
+        y = self._labels(n, self.rng)
+        fake = self.G(self._prior(n, self.rng), y)
+        g_loss = self.loss.g(self.D(fake, y))
+        total = g_loss
+        if self._orth:
+            total = total + self.options["orth_reg"] * orthogonal_regularization(self._orth)
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_g.step()
+        return g_loss.detach()
+
+    def train(self, steps: int) -> dict[str, float]:
+        """Run ``steps`` generator steps; mean ``d_loss``, ``g_loss`` and ``penalty`` over them."""
+        self.G.train()
+        self.D.train()
+        zero = torch.zeros((), device=self.device)
+        sums = {"d_loss": zero, "penalty": zero, "g_loss": zero}
+        done = 0
+        for i in range(steps):
+            self.D.requires_grad_(True)
+            self.G.requires_grad_(False)
+            for _ in range(self.cfg.n_disc):
+                d_loss, pen = self._d_step()
+                sums["d_loss"] = sums["d_loss"] + d_loss
+                sums["penalty"] = sums["penalty"] + pen
+            self.D.requires_grad_(False)
+            self.G.requires_grad_(True)
+            sums["g_loss"] = sums["g_loss"] + self._g_step()
+            self.step += 1
+            done += 1
+            if self.ema is not None:
+                self.ema.update(self.step)
+            if (i + 1) % CHECK_EVERY == 0 and i + 1 < steps:
+                self._check(sums)
+        self.D.requires_grad_(True)
+        self.G.requires_grad_(True)
+        if not done:
+            return {k: math.nan for k in sums}
+        self._check(sums)
+        means = torch.stack([sums["d_loss"] / (done * self.cfg.n_disc), sums["g_loss"] / done,
+                             sums["penalty"] / (done * self.cfg.n_disc)]).tolist()
+        return dict(zip(("d_loss", "g_loss", "penalty"), means))
+
+    def _check(self, sums: dict[str, Tensor]) -> None:
+        """One host sync: every summed loss and every weight finite, else :class:`Diverged`."""
+        nets = [self.G, self.D] + ([self.ema.module] if self.ema is not None else [])
+        params = [p for net in nets for p in net.parameters()]
+        weights = torch.stack([p.detach().sum() for p in params]).sum()
+        losses = torch.stack(list(sums.values()))
+        flags = torch.cat([torch.isfinite(losses), torch.isfinite(weights).view(1)]).tolist()
+        if all(flags):
+            return
+        bad = [name for name, ok in zip(list(sums) + ["weights"], flags) if not ok]
+        log.warning("GAN diverged at step %d: non-finite %s", self.step, ", ".join(bad))
+        raise Diverged(self.step, f"non-finite {', '.join(bad)}")
+
+    # ----- evaluation ---------------------------------------------------------------------
+    def _truncated_z(self, n: int) -> Tensor:
+        """Prior draws with every |zᵢ| > τ resampled until none is (BigGAN's truncation trick)."""
+        z = self.draw_z(n)
+        tau = self.options["truncation"]
+        if tau is None:
+            return z
+        for _ in range(MAX_TRUNCATION_ROUNDS):
+            out = z.abs() > tau
+            if not bool(out.any()):
+                return z
+            z = torch.where(out, self.draw_z(n), z)
+        return z.clamp(-tau, tau)
+
+    @torch.no_grad()
+    def sample(self, n: int, batch_size: int = 500) -> Tensor:
+        """``n`` samples from :attr:`generator` in eval mode (truncated latents if configured)."""
+        g = self.generator
+        was_training = g.training
+        g.eval()
+        try:
+            out = []
+            for start in range(0, n, batch_size):
+                m = min(batch_size, n - start)
+                out.append(g(self._truncated_z(m), self._labels(m, self.eval_rng)))
+            return torch.cat(out) if out else torch.empty(0, device=self.device)
+        finally:
+            g.train(was_training)
+
+    @torch.no_grad()
+    def singular_values(self) -> dict[str, float]:
+        """Largest singular value σ₀ of the raw kernels of the first, middle and last layers of D and G.
+
+        BigGAN (Brock et al., 2019, Sec. 4.1) watches σ₀ of G and D: an explosion of σ₀ in G
+        precedes collapse. Kernels are reshaped to (out, in·k·k) (transposed convs: (in, out·k·k)).
+        """
+        out: dict[str, float] = {}
+        for tag, net in (("g", self.G), ("d", self.D)):
+            for name, w in chosen_kernels(net):
+                out[f"sv_{tag}_{name}"] = w
+        if not out:
+            return {}
+        names = list(out)
+        values = torch.stack([torch.linalg.matrix_norm(out[k].flatten(1).float(), ord=2) for k in names]).tolist()
+        return dict(zip(names, values))
+
+    # ----- checkpoints --------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot (copied tensors) of everything that training depends on."""
+        state = {
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+            "eval_rng": self.eval_rng.get_state(),
+        }
+        return copy.deepcopy(state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None:
+            self.ema.module.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        self.eval_rng.set_state(state["eval_rng"])
+
+
+def chosen_kernels(net: nn.Module) -> list[tuple[str, Tensor]]:
+    """(name, kernel) of the first, middle and last conv/linear layers, named by kind and index."""
+    found: list[tuple[str, Tensor]] = []
+    counts = {"conv": 0, "linear": 0}
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            kind = "conv"
+        elif isinstance(m, nn.Linear):
+            kind = "linear"
+        else:
+            continue
+        w = m.weight.transpose(0, 1) if isinstance(m, nn.ConvTranspose2d) else m.weight
+        found.append((f"{kind}{counts[kind]}", w))
+        counts[kind] += 1
+    if len(found) <= 3:
+        return found
+    return [found[0], found[len(found) // 2], found[-1]]

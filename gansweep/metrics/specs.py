@@ -1,0 +1,116 @@
+"""What a study may name under ``metrics``: the registry of metric specifications.
+
+Each :class:`MetricSpec` says which way is better, which data kinds it applies to and which
+result keys it reports. The study schema and :func:`check_metrics` take their allowed names from
+:data:`METRICS`, so a metric is listed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gansweep.registry import Registry
+
+KEY_FD = "fd"
+KEY_MODES = "modes"
+KEY_HQ = "hq"
+KEY_FID = "fid"
+KEY_IS = "is"
+KEY_IS_STD = "is_std"
+KEY_KID = "kid"
+KEY_KID_STD = "kid_std"
+KEY_PRECISION = "precision"
+KEY_RECALL = "recall"
+KEY_MSSSIM = "msssim"
+KEY_RECON = "recon"
+
+IMAGE = "image"
+POINTS = "points"
+
+EMBEDDED_DATASETS = frozenset({"digits", "ring8", "grid25"})
+"""Data sets shipped with gansweep; their primary metric is ``fd`` in their own feature space."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a study may request.
+
+    ``keys`` are the result keys it reports (``is`` → ``is``, ``is_std``); ``inception`` says
+    whether it needs the Inception-v3 weights file on image data.
+    """
+
+    name: str
+    higher_is_better: bool
+    kinds: frozenset[str]
+    doc: str
+    keys: tuple[str, ...] = ()
+    inception: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            object.__setattr__(self, "keys", (self.name,))
+        if not self.kinds or not self.kinds <= {IMAGE, POINTS}:
+            raise ValueError(f"metric {self.name!r}: kinds must be a non-empty subset of image, points")
+
+
+METRICS: Registry[MetricSpec] = Registry("metric")
+
+_BOTH = frozenset({IMAGE, POINTS})
+_IMG = frozenset({IMAGE})
+_PTS = frozenset({POINTS})
+
+for _spec in (
+    MetricSpec(
+        KEY_FD, False, _BOTH,
+        "Fréchet distance in the data set's own feature space: the 64-d penultimate layer of "
+        "gansweep's digits classifier for `digits`, the raw 2-D coordinates for mixtures.",
+    ),
+    MetricSpec(KEY_MODES, True, _PTS, "Mixture modes with at least one generated sample within 3 std."),
+    MetricSpec(KEY_HQ, True, _PTS, "Share of generated samples within 3 std of some mixture mode."),
+    MetricSpec(
+        KEY_FID, False, _IMG,
+        "Fréchet Inception Distance, Inception-v3 pool3 (2048-d), exactly as torch-fidelity.",
+        inception=True,
+    ),
+    MetricSpec(
+        KEY_IS, True, _IMG, "Inception Score (mean and std over splits), as torch-fidelity.",
+        keys=(KEY_IS, KEY_IS_STD), inception=True,
+    ),
+    MetricSpec(
+        KEY_KID, False, _IMG,
+        "Kernel Inception Distance: unbiased cubic-polynomial MMD² over random subsets (mean, std).",
+        keys=(KEY_KID, KEY_KID_STD), inception=True,
+    ),
+    MetricSpec(
+        KEY_PRECISION, True, _BOTH,
+        "Improved precision (Kynkäänniemi et al. 2019, k=3): share of generated samples inside the "
+        "real k-NN manifold; Inception pool3 features for images, raw points for mixtures.",
+        inception=True,
+    ),
+    MetricSpec(
+        KEY_RECALL, True, _BOTH,
+        "Improved recall (Kynkäänniemi et al. 2019, k=3): share of real samples inside the generated "
+        "k-NN manifold; Inception pool3 features for images, raw points for mixtures.",
+        inception=True,
+    ),
+    MetricSpec(
+        KEY_MSSSIM, False, _IMG,
+        "Mean MS-SSIM between random pairs of generated samples (lower = more diverse).",
+    ),
+    MetricSpec(
+        KEY_RECON, False, _BOTH,
+        "Test-set reconstruction error (Xiang & Li 2017): mean squared error after optimising the "
+        "latent of each test sample with RMSprop; unconditional generators only.",
+    ),
+):
+    METRICS.add(_spec.name, _spec)
+
+
+def default_primary(dataset_name: str) -> str:
+    """``fd`` for the embedded data sets (digits, ring8, grid25), ``fid`` for all others."""
+    return KEY_FD if dataset_name in EMBEDDED_DATASETS else KEY_FID
+
+
+def result_keys(names: list[str]) -> list[str]:
+    """The result keys reported for the metric ``names``, in order (``kid`` → kid, kid_std)."""
+    return [key for name in names for key in METRICS[name].keys]
