@@ -89,6 +89,8 @@ def _init_ray(address: str | None) -> None:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "1000")
     # Tune reads every trial's result files after fit(); gansweep's results are in its store.
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    # Token authentication stays on (the default); its notice is not news to a gansweep user.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     if ray.is_initialized():
         return
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
@@ -152,7 +154,22 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
+        _write_driver_stats(tuner, sd)
     return summarize(plan, sd)
+
+
+def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
+    """Record how long the searcher held Tune's controller thread (for the scale benchmark)."""
+    import json
+
+    from gansweep.search.composite import StudySearcher
+
+    alg = getattr(getattr(tuner, "_local_tuner", None), "_tune_config", None)
+    alg = getattr(alg, "search_alg", None)
+    while alg is not None and not isinstance(alg, StudySearcher):
+        alg = getattr(alg, "searcher", None)
+    if alg is not None:
+        (sd.path / "driver_stats.json").write_text(json.dumps(alg.stall))
 
 
 def trial_name(trial: Any) -> str:

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import time
 from typing import Any
 
 from ray.tune.search import Searcher
@@ -63,6 +64,7 @@ class StudySearcher(Searcher):
         self._told: set[str] = set()
         self._cursor = 0
         self._known: dict[str, float] | None = None
+        self.stall = {"calls": 0, "seconds": 0.0, "max_seconds": 0.0}  # time spent on Tune's thread
 
     # -- lazy construction keeps the pickled Tuner small and thread-free ---------------------
     @property
@@ -87,7 +89,20 @@ class StudySearcher(Searcher):
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True
 
+    def _timed(self, t0: float) -> None:
+        dt = time.perf_counter() - t0
+        self.stall["calls"] += 1
+        self.stall["seconds"] += dt
+        self.stall["max_seconds"] = max(self.stall["max_seconds"], dt)
+
     def suggest(self, trial_id: str) -> dict[str, Any] | None | str:
+        t0 = time.perf_counter()
+        try:
+            return self._suggest(trial_id)
+        finally:
+            self._timed(t0)
+
+    def _suggest(self, trial_id: str) -> dict[str, Any] | None | str:
         subs, n = self.subs, len(self.subs)
         known = self._known_scores()
         for k in range(n):
@@ -113,6 +128,13 @@ class StudySearcher(Searcher):
         return None
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._complete(trial_id, result, error)
+        finally:
+            self._timed(t0)
+
+    def _complete(self, trial_id: str, result: dict | None, error: bool) -> None:
         if trial_id not in self._live:
             return
         i, index, gid = self._live.pop(trial_id)
