@@ -22,15 +22,14 @@ class EMA:
             raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
         self.decay, self.start = decay, start
         self.module = copy.deepcopy(module).requires_grad_(False)
+        self.source = module
         self._src = list(module.parameters())
         self._dst = list(self.module.parameters())
-        self._src_buf = list(module.buffers())
-        self._dst_buf = list(self.module.buffers())
 
     @torch.no_grad()
     def update(self, step: int) -> None:
         """Average after generator step ``step`` (1-based); copy while ``step <= start``."""
         weight = 1.0 if step <= self.start else 1.0 - self.decay
         torch._foreach_lerp_(self._dst, self._src, weight)
-        for d, s in zip(self._dst_buf, self._src_buf):
+        for d, s in zip(self.module.buffers(), self.source.buffers()):
             d.copy_(s)

@@ -9,9 +9,11 @@ the :class:`Norm` of the study:
 
 Reparametrised weights (SN, WN) are computed once per training step, not once per forward: inside
 :func:`weight_step` the first forward of each layer caches its normalised weight and every other
-forward of that step (real, fake, gradient-penalty interpolates) reuses it, and SN runs its single
-power iteration there. ``torch.nn.utils.spectral_norm`` instead iterates and renormalises on every
-forward, which made an SNDCGAN step about 45 % slower than no normalization (issue 4).
+forward of that step (e.g. the gradient-penalty interpolates) reuses it. SN runs its single power
+iteration once per optimizer step (:func:`power_iteration`) and otherwise only divides by the
+stored σ, with a hand-written gradient. ``torch.nn.utils.spectral_norm`` instead iterates and
+renormalises on every forward, which made an SNDCGAN step about 45 % slower than no
+normalization on an H100 (issue 4).
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ class Reparametrized(nn.Module):
     def compute_weight(self) -> Tensor:
         raise NotImplementedError
 
-    def begin_step(self, power_iteration: bool) -> None:
-        """Start a training step: cache the weight at its first use until :meth:`end_step`."""
+    def begin_step(self) -> None:
+        """Cache the weight at its first use until :meth:`end_step`."""
         self._caching, self._cached = True, None
 
     def end_step(self) -> None:
@@ -61,11 +63,31 @@ class Reparametrized(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         layer, w = self.layer, self.weight()
-        if isinstance(layer, nn.Linear):
-            return F.linear(x, w, layer.bias)
         if isinstance(layer, nn.Conv2d):
             return layer._conv_forward(x, w, layer.bias)
+        if isinstance(layer, nn.Linear):
+            return F.linear(x, w, layer.bias)
         return F.embedding(x, w)
+
+
+class _DivideBySigma(torch.autograd.Function):
+    """W/σ(W) with σ(W) = uᵀWv for fixed u, v, given σ's value: one kernel forward.
+
+    Backward: ∇_W = G/σ − (⟨G, W⟩/σ²)·u vᵀ, the exact gradient through σ (Miyato et al., 2018,
+    Eq. 12), in a handful of fused kernels instead of autograd's chain through mv, dot and div.
+    """
+
+    @staticmethod
+    def forward(ctx, w: Tensor, u: Tensor, v: Tensor, sigma: Tensor) -> Tensor:
+        ctx.save_for_backward(w, u, v, sigma)
+        return w / sigma
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        w, u, v, sigma = ctx.saved_tensors
+        c = torch.dot(grad.reshape(-1), w.reshape(-1)) / (sigma * sigma)
+        gw = torch.addr(grad.reshape(w.shape[0], -1) / sigma, u * -c, v)
+        return gw.view_as(w), None, None, None
 
 
 class SpectralNorm(Reparametrized):
@@ -73,7 +95,12 @@ class SpectralNorm(Reparametrized):
 
     Miyato et al., 2018, "Spectral Normalization for GANs" (Alg. 1): per training step one
     iteration v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖ on the kernel reshaped to (out, in·k·k), then
-    σ ≈ uᵀWv with u and v held constant in the gradient.
+    σ = uᵀWv = ‖Wv‖, with u and v held constant in the gradient.
+
+    The iteration runs once per optimizer step of the wrapped weight (:func:`power_iteration`,
+    called by the trainer right after the step), not in every forward: in training mode forwards
+    only divide by the stored σ. In eval mode σ = uᵀWv is recomputed from the stored vectors, so a
+    copy with other weights (the generator's EMA) is normalised by its own σ.
     """
 
     def __init__(self, layer: nn.Module) -> None:
@@ -81,25 +108,36 @@ class SpectralNorm(Reparametrized):
         w = layer.weight.detach().flatten(1)
         self.register_buffer("u", F.normalize(torch.randn(w.shape[0]), dim=0, eps=EPS))
         self.register_buffer("v", F.normalize(w.t() @ self.u, dim=0, eps=EPS))
+        self.register_buffer("sigma", torch.ones(()))
+        self.power_iteration()
 
     @torch.no_grad()
     def power_iteration(self) -> None:
-        """One step of the power method; assigns new buffers so no autograd graph sees a change."""
+        """One step of the power method and the new σ, written in place into the buffers.
+
+        Call it after an optimizer step, never between a forward and its backward (autograd
+        would refuse the changed u, v).
+        """
         w = self.layer.weight.flatten(1)
-        self.v = F.normalize(w.t() @ self.u, dim=0, eps=EPS)
-        self.u = F.normalize(w @ self.v, dim=0, eps=EPS)
+        v = F.normalize(w.t() @ self.u, dim=0, eps=EPS)
+        wv = w @ v
+        sigma = wv.norm().clamp_min(EPS)
+        self.v.copy_(v)
+        self.u.copy_(wv / sigma)
+        self.sigma.copy_(sigma)
 
-    def begin_step(self, power_iteration: bool) -> None:
-        super().begin_step(power_iteration)
-        if power_iteration and self.training:
-            self.power_iteration()
-
-    def sigma(self) -> Tensor:
-        """σ(W) ≈ uᵀWv, differentiable in W."""
-        return torch.dot(self.u, self.layer.weight.flatten(1) @ self.v)
+    def current_sigma(self) -> Tensor:
+        """The σ forwards divide by: stored in training, uᵀWv from the stored u, v in eval."""
+        if self.training:
+            return self.sigma
+        with torch.no_grad():
+            return torch.dot(self.u, self.layer.weight.flatten(1) @ self.v).clamp_min(EPS)
 
     def compute_weight(self) -> Tensor:
-        return self.layer.weight / self.sigma()
+        w, sigma = self.layer.weight, self.current_sigma()
+        if torch.is_grad_enabled() and w.requires_grad:
+            return _DivideBySigma.apply(w, self.u, self.v, sigma)
+        return w / sigma
 
 
 class WeightNorm(Reparametrized):
@@ -197,16 +235,23 @@ def reparametrized_layers(module: nn.Module) -> list[Reparametrized]:
     return [m for m in module.modules() if isinstance(m, Reparametrized)]
 
 
+def power_iteration(layers: Iterable[Reparametrized]) -> None:
+    """Advance every spectrally normalised layer by one power iteration (after an optimizer step)."""
+    for m in layers:
+        if isinstance(m, SpectralNorm):
+            m.power_iteration()
+
+
 @contextmanager
-def weight_step(layers: Iterable[Reparametrized], power_iteration: bool = True) -> Iterator[None]:
+def weight_step(layers: Iterable[Reparametrized]) -> Iterator[None]:
     """Within the block, each layer's normalised weight is computed once and reused.
 
-    Wrap one discriminator step (forwards, penalty and backward) in it; with
-    ``power_iteration`` SN layers first advance their power iteration by one step.
+    Wrap one training step (its forwards, penalty and backward) in it; leave it before the
+    optimizer changes the weights.
     """
     layers = list(layers)
     for m in layers:
-        m.begin_step(power_iteration)
+        m.begin_step()
     try:
         yield
     finally:

@@ -3,7 +3,8 @@
 A generator step follows ``n_disc`` discriminator steps (Goodfellow et al., 2014; Gulrajani et
 al., 2017). Each discriminator step scores the real and the generated batch in one forward (their
 concatenation, as compare_gan does) and adds the penalty; a reparametrised discriminator (SN, WN)
-normalises its weights once per step (:func:`gansweep.gan.norms.weight_step`).
+normalises its weights once per step (:func:`gansweep.gan.norms.weight_step`) and SN advances its
+power iteration once after each optimizer step (:func:`gansweep.gan.norms.power_iteration`).
 
 Losses are summed on the device and read once per call and every ``CHECK_EVERY`` steps, when a
 non-finite value (loss or weight) raises :class:`Diverged`. The trainer owns two random
@@ -26,7 +27,7 @@ from gansweep.gan.archs import ARCHITECTURES
 from gansweep.gan.config import GANConfig
 from gansweep.gan.ema import EMA
 from gansweep.gan.losses import LOSSES
-from gansweep.gan.norms import NORMS, reparametrized_layers, weight_step
+from gansweep.gan.norms import NORMS, power_iteration, reparametrized_layers, weight_step
 from gansweep.gan.penalties import PENALTIES
 from gansweep.gan.regularizers import orthogonal_regularization, orthogonal_weights
 
@@ -74,7 +75,9 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.generator_lr, betas=(cfg.beta1, cfg.beta2))
         self.ema = EMA(self.G, self.options["ema_decay"], self.options["ema_start"]) if self.options["ema_decay"] else None
-        self._reparam = reparametrized_layers(self.D)
+        self._d_reparam = reparametrized_layers(self.D)
+        self._g_reparam = reparametrized_layers(self.G)  # BigGAN's spectrally normalised G
+        power_iteration(self._d_reparam + self._g_reparam)  # σ of the initialised weights
         self._orth = orthogonal_weights(self.G) if self.options["orth_reg"] else []
         self.rng = torch.Generator(self.device).manual_seed(seed)
         self.eval_rng = torch.Generator(self.device).manual_seed(seed + 1_000_003)
@@ -110,26 +113,29 @@ class GANTrainer:
         with torch.no_grad():
             fake = self.G(self._prior(n, self.rng), y_fake)
         both_y = None if y_real is None else torch.cat([y_real, y_fake])
-        with weight_step(self._reparam):
+        with weight_step(self._d_reparam):
             logits = self.D(torch.cat([real, fake]), both_y)
             d_loss = self.loss.d(logits[:n], logits[n:])
             pen = self.penalty(self.D, real, fake, y_real, self.cfg.penalty_weight, generator=self.rng)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + pen).backward()
         self.opt_d.step()
+        power_iteration(self._d_reparam)
         return d_loss.detach(), pen.detach()
 
     def _g_step(self) -> Tensor:
         n = self.cfg.batch_size
         y = self._labels(n, self.rng)
-        fake = self.G(self._prior(n, self.rng), y)
-        g_loss = self.loss.g(self.D(fake, y))
-        total = g_loss
-        if self._orth:
-            total = total + self.options["orth_reg"] * orthogonal_regularization(self._orth)
-        self.opt_g.zero_grad(set_to_none=True)
-        total.backward()
+        with weight_step(self._g_reparam):
+            fake = self.G(self._prior(n, self.rng), y)
+            g_loss = self.loss.g(self.D(fake, y))
+            total = g_loss
+            if self._orth:
+                total = total + self.options["orth_reg"] * orthogonal_regularization(self._orth)
+            self.opt_g.zero_grad(set_to_none=True)
+            total.backward()
         self.opt_g.step()
+        power_iteration(self._g_reparam)
         return g_loss.detach()
 
     def train(self, steps: int) -> dict[str, float]:

@@ -36,7 +36,8 @@ def inception_score(
         lo, hi = i * n // splits, (i + 1) * n // splits
         p_c, log_p_c = p[lo:hi], log_p[lo:hi]
         log_q = p_c.mean(dim=0, keepdim=True).log()
-        scores.append((p_c * (log_p_c - log_q)).sum(dim=1).mean().exp())
+        kl = torch.where(p_c > 0, p_c * (log_p_c - log_q), 0.0)  # 0·log 0 = 0 (torch-fidelity: NaN)
+        scores.append(kl.sum(dim=1).mean().exp())
     s = torch.stack(scores).cpu().numpy()
     return float(np.mean(s)), float(np.std(s))
 
