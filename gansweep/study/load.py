@@ -17,6 +17,8 @@ from gansweep.study.schema import Study
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
+# Labels pydantic puts in error locations for union branches; they say nothing to a user.
+UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -25,7 +27,7 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("Range", "Choice") or str(part).startswith(("function-", "tagged-union")):
+        elif part in UNION_TAGS or str(part).startswith(("function-", "tagged-union")):
             continue  # pydantic's union branch labels say nothing to a user
         else:
             out += f".{part}" if out else str(part)
@@ -69,13 +71,16 @@ def study_from_data(data: Any, source: str) -> Study:
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # An unknown key explains the errors that follow from it (a misspelt required field).
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = format_loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = _unknown_key_message(err["loc"], data)
         elif err["type"] == "union_tag_invalid":
-            msg = f"unknown strategy {err['input']!r}; choose from table1, random, gp, optuna"
+            given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
+            msg = f"unknown strategy {given!r}; choose from table1, random, gp, optuna"
         elif err["type"] == "missing":
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 SEARCH_NAME_RE = re.compile(r"^[a-z0-9_]+$")
@@ -71,7 +71,14 @@ class Choice(Strict):
         return v
 
 
-Dimension = Union[Choice, Range]
+def _dimension_kind(value: Any) -> str:
+    return "choice" if isinstance(value, dict) and "choices" in value else "range"
+
+
+Dimension = Annotated[
+    Union[Annotated[Choice, Tag("choice")], Annotated[Range, Tag("range")]],
+    Discriminator(_dimension_kind),
+]
 Space = dict[str, Dimension]
 
 
