@@ -43,3 +43,9 @@ def test_tiny_real_study(cli, tmp_path):
     assert len(evals) == 2 * len(trials) and set(evals.step) == {20, 40}
     best = evals.groupby("trial_id").fd.min()
     assert (best.loc[trials.trial_id].values == trials.fd.values).all()
+    code, out, err = cli("plot", study_dir)
+    assert code == 0, err
+    curves = pd.read_csv(study_dir / "plots" / "budget_curves.csv")
+    assert {"budget", "median", "lo", "hi", "mean"} <= set(curves.columns)
+    assert set(curves.cell) == set(trials.cell) and curves.budget.max() == 2
+    assert (study_dir / "plots" / "budget_curves.png").stat().st_size > 10_000
