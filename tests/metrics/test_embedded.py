@@ -111,3 +111,23 @@ def test_sampling_in_batches(ring8, fixed_trainer, metrics_cache):
     trainer = fixed_trainer(exact_samples(ring8, 1000))
     Evaluator(ring8, ["fd"], samples=1000, cache_dir=metrics_cache, options={"batch_size": 300})(trainer)
     assert trainer.calls == 4
+
+
+def test_construction_checks(ring8, digits, metrics_cache):
+    from gansweep.errors import GansweepError
+
+    with pytest.raises(GansweepError, match="applies to image"):
+        Evaluator(ring8, ["msssim"], samples=10, cache_dir=metrics_cache)
+    with pytest.raises(GansweepError, match="is splits"):
+        Evaluator(digits, ["is"], samples=5, cache_dir=metrics_cache)
+    with pytest.raises(GansweepError, match="unknown metrics option"):
+        Evaluator(ring8, ["fd"], samples=10, cache_dir=metrics_cache, options={"bach_size": 3})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_evaluator_on_gpu_matches_cpu(ring8, fixed_trainer, metrics_cache):
+    x = exact_samples(ring8, 1000)
+    cpu = Evaluator(ring8, ["fd", "modes", "hq"], samples=1000, cache_dir=metrics_cache)(fixed_trainer(x))
+    gpu = Evaluator(ring8, ["fd", "modes", "hq"], samples=1000, device="cuda", cache_dir=metrics_cache)(
+        fixed_trainer(x.cuda()))
+    assert gpu == pytest.approx(cpu, rel=1e-6)
