@@ -26,6 +26,7 @@ matplotlib.use("Agg")  # files only; never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -173,7 +174,7 @@ def atomic_write_bytes(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:
-    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return path
 
@@ -245,25 +246,42 @@ def cell_label(row: pd.Series | dict, axes: Sequence[str]) -> str:
     return " · ".join(f"{row[a]}" for a in axes) if axes else ""
 
 
-def outside_legend(fig: plt.Figure, sections: list[tuple[str, list[Line2D]]]) -> None:
-    """One legend to the right of all panels, in titled sections."""
+def finish(fig: plt.Figure, sections: list[tuple[str, list[Any]]], title: str, note: str | None = None
+           ) -> None:
+    """Lay out the panels, one sectioned legend to their right, the title above, a note below.
+
+    Space for the legend is reserved from its longest label, so the figure is laid out once
+    (``bbox_inches="tight"`` would lay it out a second time while saving).
+    """
     handles: list[Any] = []
     labels: list[str] = []
-    for title, hs in sections:
+    titles = set()
+    for head, hs in sections:
         if not hs:
             continue
         if handles:
             handles.append(Line2D([], [], linestyle="none"))
             labels.append("")
-        handles.append(Line2D([], [], linestyle="none"))
-        labels.append(title)
+        if head:
+            handles.append(Line2D([], [], linestyle="none"))
+            labels.append(head)
+            titles.add(head)
         handles += hs
         labels += [h.get_label() for h in hs]
+    width, height = fig.get_size_inches()
+    legend_in = 0.9 + 0.075 * max((len(lbl) for lbl in labels), default=0) if handles else 0.1
+    right = max(0.5, 1.0 - legend_in / width)
+    top = 1.0 - 0.3 / height
+    bottom = 0.3 / height if note else 0.0
+    fig.suptitle(title, fontsize=11, x=right / 2)
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=8, color="0.35", va="bottom")
+    fig.tight_layout(rect=(0.0, bottom, right, top))
     if handles:
-        leg = fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95),
+        leg = fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(right, top),
                          frameon=False, handlelength=3.2, fontsize=9)
         for text, label in zip(leg.get_texts(), labels):
-            if any(label == t for t, _ in sections):
+            if label in titles:
                 text.set_fontweight("bold")
 
 
@@ -366,14 +384,336 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
                              label=f"running best ({', '.join(sorted(sequential))})"))
     sections.append(("reading", extras))
-    outside_legend(fig, sections)
-    fig.suptitle(f"{study_name(study)}: median best score within a budget of k trials "
-                 f"(exact, k drawn from the stored trials)", fontsize=11)
-    fig.text(0.0, -0.02, "Diverged and failed trials count as no result: a band reaching the top edge "
-             "means all k trials may have diverged; missing medians at small k mean most likely did.",
-             fontsize=8, color="0.35")
-    fig.tight_layout()
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials "
+           "(exact distribution over k trials drawn from those stored)",
+           note="Diverged and failed trials count as no result: a band reaching the top edge means all k "
+                "trials may have diverged; a median missing at small k means most likely did.")
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared encodings of the other figures
+
+
+@dataclass
+class Encoding:
+    """Colour per ``by`` value, line style per strategy, marker per remaining varying axes."""
+
+    by: str
+    colour: dict[Any, str]
+    style: dict[str, Any]
+    rest: list[str]
+    marker: dict[str, str]
+
+    def of(self, row: pd.Series | dict) -> tuple[str, Any, str | None]:
+        return (self.colour[row[self.by]], self.style.get(row.get("strategy"), "-"),
+                self.marker.get(cell_label(row, self.rest)) if self.rest else None)
+
+    def legend(self, strategies: bool = True, marker_fill: bool = False) -> list[tuple[str, list[Line2D]]]:
+        sections = [(self.by, [Line2D([], [], color=self.colour[v], linewidth=2.5, label=str(v))
+                               for v in sorted(self.colour, key=str)])]
+        if strategies:
+            sections.append(("strategy", [Line2D([], [], color="0.3", linestyle=self.style[s], linewidth=1.8,
+                                                 label=s) for s in self.style]))
+        if self.rest:
+            sections.append((" · ".join(self.rest), [Line2D([], [], color="0.3", marker=m, linestyle="none",
+                                                            label=k) for k, m in self.marker.items()]))
+        return sections
+
+
+def encoding(study: Study) -> Encoding:
+    rest = rest_axes(study)
+    keys = sorted({cell_label(r, rest) for _, r in study.trials[rest].drop_duplicates().iterrows()}) if rest else []
+    return Encoding(study.by, colours(study.trials[study.by]), strategy_styles(study.trials["strategy"]),
+                    rest, {k: MARKERS[i % len(MARKERS)] for i, k in enumerate(keys)})
+
+
+def cell_order(study: Study, frame: pd.DataFrame) -> list[str]:
+    """Cells sorted by the colour axis, then the other axes, so neighbours differ in one thing."""
+    cols = [study.by, *rest_axes(study), "cell"]
+    return frame.drop_duplicates("cell").sort_values(cols)["cell"].tolist()
+
+
+def mark_failures_on_top(ax: plt.Axes, xs: np.ndarray, colour: str) -> None:
+    """Diverged/failed trials as x at the top edge of the axes (they have no score)."""
+    if len(xs):
+        ax.scatter(xs, np.full(len(xs), 0.97), transform=ax.get_xaxis_transform(), marker="x",
+                   s=22, color=colour, linewidths=1.0, alpha=0.8, clip_on=False, zorder=3)
+
+
+def headroom(ax: plt.Axes, share: float = 0.1) -> None:
+    """Free the top edge of the axes for the failure markers."""
+    lo, hi = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(lo, hi * (hi / lo) ** share)
+    else:
+        ax.set_ylim(lo, hi + (hi - lo) * share)
+
+
+def failure_handle() -> Line2D:
+    return Line2D([], [], color="0.3", marker="x", linestyle="none", label="diverged / failed (top edge)")
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions
+
+
+def top_share(values: pd.Series, share: float = TOP_SHARE) -> pd.Series:
+    """The best ``share`` of a cell's trials (all trials count, failures as worst), finite ones."""
+    ranked = values.fillna(np.inf).sort_values()
+    n_top = max(1, int(np.ceil(share * len(ranked))))
+    top = ranked.iloc[:n_top]
+    return top[np.isfinite(top)]
+
+
+def distributions_data(study: Study) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    rows, samples = [], {}
+    sign = -1.0 if study.higher_is_better else 1.0
+    for cell, g in study.trials.groupby("cell", sort=True):
+        vals = study.values(g)
+        first = g.iloc[0]
+        subsets = {"all": vals.dropna(), "top15": sign * top_share(sign * vals)}
+        for name, v in subsets.items():
+            arr = v.to_numpy(dtype=float)
+            samples[(cell, name)] = arr
+            q = np.quantile(arr, [0.0, 0.25, 0.5, 0.75, 1.0]) if arr.size else [np.nan] * 5
+            rows.append({"cell": cell, **{a: first[a] for a in GRID_AXES}, "subset": name, "n": arr.size,
+                         "trials": len(g), "diverged": int((g["status"] == "diverged").sum()),
+                         "failed": int((g["status"] == "failed").sum()),
+                         "min": q[0], "q1": q[1], "median": q[2], "q3": q[3], "max": q[4],
+                         "mean": float(arr.mean()) if arr.size else np.nan,
+                         "metric": study.primary if study.metric == "score" else study.metric})
+    return pd.DataFrame(rows), samples
+
+
+def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
+    data, samples = distributions_data(study)
+    enc = encoding(study)
+    panels = sorted(study.trials[study.panel].unique(), key=str)
+    n_cells = max(study.trials.groupby(study.panel)["cell"].nunique())
+    fig, axes = panel_grid(len(panels), width=max(4.5, 0.75 * n_cells + 1.5), height=4.2,
+                           max_cols=1 if n_cells > 6 else 2 if n_cells > 3 else 3)
+    for ax, pv in zip(axes, panels):
+        sub = data[data[study.panel] == pv]
+        cells = cell_order(study, sub)
+        labels = []
+        for x, cell in enumerate(cells):
+            info = sub[(sub["cell"] == cell) & (sub["subset"] == "all")].iloc[0]
+            colour = enc.colour[info[study.by]]
+            for offset, name, alpha in ((-0.19, "all", 0.25), (0.19, "top15", 0.85)):
+                arr = samples[(cell, name)]
+                if arr.size == 0:
+                    continue
+                bp = ax.boxplot([arr], positions=[x + offset], widths=0.34, patch_artist=True,
+                                showfliers=True, manage_ticks=False,
+                                flierprops={"marker": ".", "markersize": 3, "alpha": 0.5,
+                                            "markeredgecolor": colour},
+                                medianprops={"color": "black", "linewidth": 1.2})
+                for box in bp["boxes"]:
+                    box.set_facecolor(matplotlib.colors.to_rgba(colour, alpha))
+                    box.set_edgecolor(colour)
+                for part in ("whiskers", "caps"):
+                    for line in bp[part]:
+                        line.set_color(colour)
+            bad = int(info["diverged"] + info["failed"])
+            name = cell_label(info, [study.by, *enc.rest])
+            labels.append(f"{name}\n{int(info['n'])}/{int(info['trials'])} ok" + (f", {bad} ✗" if bad else ""))
+        ax.set_xticks(range(len(cells)), labels, fontsize=8, rotation=30 if len(cells) > 6 else 0,
+                      ha="right" if len(cells) > 6 else "center")
+        ax.set_xlim(-0.6, len(cells) - 0.4)
+        arrays = [samples[(c, "all")] for c in cells]
+        if spans_orders(np.concatenate(arrays) if arrays else np.empty(0)):
+            ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
+        ax.set_title(f"{study.panel} = {pv}  ({status_counts(study.trials[study.trials[study.panel] == pv])})",
+                     fontsize=10)
+        ax.set_ylabel(study.metric_label)
+        ax.set_xlabel(" · ".join([study.by, *enc.rest]) + "   (completed / all trials, ✗ diverged or failed)",
+                      fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    sections = enc.legend(strategies=False)[:1]
+    sections.append(("subset", [
+        matplotlib.patches.Patch(facecolor=matplotlib.colors.to_rgba("0.3", 0.25), edgecolor="0.3",
+                                 label="all completed trials"),
+        matplotlib.patches.Patch(facecolor=matplotlib.colors.to_rgba("0.3", 0.85), edgecolor="0.3",
+                                 label=f"top {TOP_SHARE:.0%} of all trials")]))
+    finish(fig, sections, f"{study_name(study)}: distribution of scores per cell (all strategies pooled)")
+    return [save_figure(fig, out_dir / "distributions.png"), save_csv(data, out_dir / "distributions.csv")]
+
+
+# --------------------------------------------------------------------------------------------
+# Score versus compute
+
+
+def default_gpu(study: Study) -> float:
+    res = study.spec.get("resources") if isinstance(study.spec.get("resources"), dict) else {}
+    try:
+        return float(res.get("gpu", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def compute_data(study: Study) -> pd.DataFrame:
+    t = study.trials
+    gpu = pd.to_numeric(t["gpu"], errors="coerce") if "gpu" in t else pd.Series(np.nan, index=t.index)
+    secs = pd.to_numeric(t["train_seconds"], errors="coerce") if "train_seconds" in t else 0.0
+    frame = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].copy()
+    frame["index"] = t["index"] if "index" in t else np.arange(len(t))
+    frame["gpu_hours"] = (pd.Series(secs, index=t.index).fillna(0.0) * gpu.fillna(default_gpu(study))) / 3600.0
+    sign = -1.0 if study.higher_is_better else 1.0
+    frame["score"] = study.values()
+    frame = frame.sort_values(["cell", "strategy", "index", "trial_id"], kind="stable")
+    g = frame.groupby(["cell", "strategy"], sort=False)
+    frame["cumulative_gpu_hours"] = g["gpu_hours"].cumsum()
+    frame["_s"] = (sign * frame["score"]).fillna(np.inf)
+    frame["best_so_far"] = sign * frame.groupby(["cell", "strategy"], sort=False)["_s"].cummin()
+    frame["metric"] = study.primary if study.metric == "score" else study.metric
+    return frame.drop(columns="_s").reset_index(drop=True)
+
+
+def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
+    data = compute_data(study)
+    enc = encoding(study)
+    panels = sorted(study.trials[study.panel].unique(), key=str)
+    fig, axes = panel_grid(len(panels))
+    for ax, pv in zip(axes, panels):
+        sub = data[data[study.panel] == pv]
+        best = sub["best_so_far"].replace([np.inf, -np.inf], np.nan)
+        for (cell, strat), g in sub.groupby(["cell", "strategy"], sort=True):
+            c, ls, mk = enc.of(g.iloc[0])
+            y = g["best_so_far"].replace([np.inf, -np.inf], np.nan).to_numpy()
+            x = g["cumulative_gpu_hours"].to_numpy()
+            ax.plot(x, y, color=c, linestyle=ls, drawstyle="steps-post", linewidth=1.6,
+                    marker=mk, markevery=[len(x) - 1] if mk else None, markersize=6)
+        if (sub["cumulative_gpu_hours"] > 0).any():
+            pos = sub.loc[sub["cumulative_gpu_hours"] > 0, "cumulative_gpu_hours"]
+            if pos.max() / pos.min() > 20:
+                ax.set_xscale("log")
+        if spans_orders(best.to_numpy()):
+            ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
+        total = sub.groupby("strategy")["gpu_hours"].sum()
+        ax.set_title(f"{study.panel} = {pv}\nGPU-hours: " + ", ".join(f"{s} {h:.3g}" for s, h in total.items()),
+                     fontsize=10)
+        ax.set_xlabel("cumulative GPU-hours spent in the cell (train_seconds × GPUs)")
+        ax.set_ylabel(f"best so far: {study.metric_label}")
+        ax.grid(True, alpha=0.3)
+    finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute, trials in the order suggested")
+    return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperparameter sensitivity
+
+
+def sensitivity_data(study: Study) -> pd.DataFrame:
+    t = study.trials
+    hps = [c for c in t.columns if c.startswith("hp_") and t[c].notna().any()]
+    base = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].assign(score=study.values())
+    frames = []
+    for col in hps:
+        name = col[3:]
+        f = base.assign(hp=name, value=pd.to_numeric(t[col], errors="coerce"), log_x=name in study.log_hps)
+        frames.append(f[f["value"].notna()])
+    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    out["metric"] = study.primary if study.metric == "score" else study.metric
+    return out[cols + ["metric"]]
+
+
+def plot_sensitivity(study: Study, out_dir: Path) -> list[Path]:
+    data = sensitivity_data(study)
+    if data.empty:
+        log.info("no hp_ columns with values: no sensitivity plot")
+        return [save_csv(data, out_dir / "sensitivity.csv")]
+    enc = encoding(study)
+    panels = sorted(study.trials[study.panel].unique(), key=str)
+    hps = list(dict.fromkeys(data["hp"]))
+    fig, axes = plt.subplots(len(panels), len(hps), figsize=(3.3 * len(hps) + 1.0, 3.0 * len(panels) + 0.6),
+                             squeeze=False, sharey="row")
+    for r, pv in enumerate(panels):
+        sub = data[data[study.panel] == pv]
+        log_y = spans_orders(sub["score"].to_numpy())
+        if log_y:
+            axes[r][0].set_yscale("log")
+            plain_log_ticks(axes[r][0].yaxis)
+        for c, hp in enumerate(hps):
+            ax = axes[r][c]
+            d = sub[sub["hp"] == hp]
+            for key, g in d.groupby(study.by, sort=True):
+                colour = enc.colour[key]
+                ok = g[g["score"].notna()]
+                ax.scatter(ok["value"], ok["score"], s=14, color=colour, alpha=0.65, linewidths=0)
+                mark_failures_on_top(ax, g.loc[g["score"].isna(), "value"].to_numpy(), colour)
+            if bool(d["log_x"].any()) and (d["value"] > 0).all():
+                ax.set_xscale("log")
+            ax.set_xlabel(hp + (" (log scale)" if ax.get_xscale() == "log" else ""))
+            if c == 0:
+                ax.set_ylabel(f"{study.panel} = {pv}\n{study.metric_label}", fontsize=9)
+            if r == 0:
+                ax.set_title(hp, fontsize=10)
+            ax.grid(True, alpha=0.3)
+        headroom(axes[r][0])
+    sections = enc.legend(strategies=False)[:1] + [("", [failure_handle()])]
+    finish(fig, sections, f"{study_name(study)}: score against each hyperparameter (every trial, all strategies)")
+    return [save_figure(fig, out_dir / "sensitivity.png"), save_csv(data, out_dir / "sensitivity.csv")]
+
+
+# --------------------------------------------------------------------------------------------
+# Learning curves
+
+
+def learning_metric(study: Study, evals: pd.DataFrame) -> str | None:
+    name = study.primary if study.metric == "score" else study.metric
+    return name if name in evals.columns else None
+
+
+def learning_data(study: Study, evals: pd.DataFrame, per_cell: int = BEST_PER_CELL) -> pd.DataFrame:
+    name = learning_metric(study, evals)
+    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "rank", "step", "seconds", "value", "metric"]
+    if name is None or evals.empty:
+        return pd.DataFrame(columns=cols)
+    t = study.trials.assign(_v=study.values())
+    t = t[t["_v"].notna()]
+    t = t.sort_values("_v", ascending=not study.higher_is_better, kind="stable")
+    best = t.groupby("cell", sort=True).head(per_cell).copy()
+    best["rank"] = best.groupby("cell").cumcount() + 1
+    merged = evals[["trial_id", "step", "seconds", name]].merge(
+        best[["cell", *GRID_AXES, "strategy", "trial_id", "rank"]], on="trial_id")
+    merged = merged.rename(columns={name: "value"}).assign(metric=name)
+    return merged.sort_values(["cell", "rank", "step"]).reset_index(drop=True)[cols]
+
+
+def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
+    evals = read_evals(study.path)
+    data = learning_data(study, evals)
+    if data.empty:
+        log.info("no evaluations of the plotted metric stored: no learning curves")
+        return []
+    enc = encoding(study)
+    metric = data["metric"].iloc[0]
+    label = METRIC_LABELS.get(metric, metric)
+    panels = sorted(data[study.panel].unique(), key=str)
+    fig, axes = panel_grid(len(panels))
+    for ax, pv in zip(axes, panels):
+        sub = data[data[study.panel] == pv]
+        for (cell, rank, tid), g in sub.groupby(["cell", "rank", "trial_id"], sort=True):
+            c, ls, mk = enc.of(g.iloc[0])
+            ax.plot(g["step"], g["value"], color=c, linestyle=ls, marker=mk, markersize=4,
+                    linewidth=1.8 if rank == 1 else 0.9, alpha=1.0 if rank == 1 else 0.55)
+        if spans_orders(sub["value"].to_numpy()):
+            ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
+        ax.set_title(f"{study.panel} = {pv}", fontsize=10)
+        ax.set_xlabel("training step (generator updates)")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    sections = enc.legend()
+    sections.append(("rank in cell", [Line2D([], [], color="0.3", linewidth=1.8, label="best trial"),
+                                      Line2D([], [], color="0.3", linewidth=0.9, alpha=0.55,
+                                             label=f"next {BEST_PER_CELL - 1} best")]))
+    finish(fig, sections, f"{study_name(study)}: learning curves of the {BEST_PER_CELL} best trials per cell")
+    return [save_figure(fig, out_dir / "learning_curves.png"), save_csv(data, out_dir / "learning_curves.csv")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,6 +721,10 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
 
 PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "budget_curves": plot_budget_curves,
+    "distributions": plot_distributions,
+    "score_vs_compute": plot_score_vs_compute,
+    "sensitivity": plot_sensitivity,
+    "learning_curves": plot_learning_curves,
 }
 
 

@@ -175,6 +175,12 @@ class Evaluator:
         self.kind = dataset.kind
         self.info: dict[str, Any] = {}
         wanted = set(self.names)
+        if S.KEY_IS in wanted and self.options.is_splits > self.samples:
+            raise GansweepError(f"is splits ({self.options.is_splits}) exceed metrics.samples ({self.samples})")
+        if wanted & {S.KEY_PRECISION, S.KEY_RECALL} and min(self.samples, len(dataset.test)) <= (
+                self.options.prc_neighborhood):
+            raise GansweepError(
+                f"precision/recall need more than k={self.options.prc_neighborhood} samples of each set")
 
         self.domain: FeatureSpace | None = None
         if S.KEY_FD in wanted or (self.kind == S.POINTS and wanted & {S.KEY_PRECISION, S.KEY_RECALL}):

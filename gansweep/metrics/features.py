@@ -60,7 +60,8 @@ class DigitsSpace(FeatureSpace):
     def __init__(self, resolution: int, device: str | torch.device, cache_dir: str | Path | None) -> None:
         model, self.test_accuracy = digits_classifier(resolution, cache_dir)
         self.net = model.to(device)
-        self.key = f"digits-cnn/r{resolution}/{file_digest(classifier_path(resolution, cache_dir))[:16]}"
+        digest = file_digest(classifier_path(resolution, cache_dir))[:16]
+        self.key = f"digits-cnn/r{resolution}/float32/{digest}"
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return {DIGITS_LAYER: self.net.features(x.clamp(-1.0, 1.0).to(torch.float32))}
@@ -72,8 +73,11 @@ class InceptionSpace(FeatureSpace):
     def __init__(
         self, weights: str | os.PathLike, device: str | torch.device, cache_dir: str | Path | None = None
     ) -> None:
+        import torch_fidelity
+
         self.net = inc.load_inception(weights, device)
-        self.key = f"{inc.FEATURE_EXTRACTOR_NAME}/{inc.weights_digest(weights, cache_dir)[:16]}"
+        digest = inc.weights_digest(weights, cache_dir)[:16]
+        self.key = f"{inc.FEATURE_EXTRACTOR_NAME}/tf{torch_fidelity.__version__}/float32/{digest}"
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         u8 = to_uint8(x)

@@ -1,5 +1,7 @@
 """fd / modes / hq on the embedded data sets, the digits classifier and the reference cache."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -63,18 +65,16 @@ def test_digits_classifier_accurate_cached_and_deterministic(metrics_cache, tmp_
     assert acc > 0.9
     again, acc2 = digits_classifier(16, metrics_cache)  # from the cache
     assert acc2 == acc
-    fresh, acc3 = digits_classifier(16, tmp_path)  # trained again from scratch
-    assert acc3 == acc
-    for (n1, p1), (n2, p2) in zip(model.state_dict().items(), fresh.state_dict().items()):
-        assert n1 == n2 and torch.equal(p1, p2)
-
-
-def test_classifier_does_not_touch_global_rng(metrics_cache, tmp_path):
+    # determinism: two trainings from scratch (at 8×8, the cheapest) give identical weights
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    digits_classifier(8, tmp_path)
-    assert torch.equal(torch.rand(3), expected)
+    one, acc8 = digits_classifier(8, tmp_path / "a")
+    assert torch.equal(torch.rand(3), expected), "training must not touch the global RNG"
+    two, acc8b = digits_classifier(8, tmp_path / "b")
+    assert acc8 == acc8b and acc8 > 0.9
+    for (n1, p1), (n2, p2) in zip(one.state_dict().items(), two.state_dict().items()):
+        assert n1 == n2 and torch.equal(p1, p2)
 
 
 def test_digits_fd(digits, fixed_trainer, metrics_cache):
@@ -89,7 +89,9 @@ def test_digits_fd(digits, fixed_trainer, metrics_cache):
     assert np.isnan(ev(fixed_trainer(torch.full((297, 1, 16, 16), float("nan"))))["fd"])
 
 
-def test_reference_cache_hit_does_not_recompute(digits, fixed_trainer, tmp_path, monkeypatch):
+def test_reference_cache_hit_does_not_recompute(digits, fixed_trainer, tmp_path, monkeypatch, metrics_cache):
+    digits_classifier(16, metrics_cache)
+    shutil.copytree(metrics_cache / "digits_classifier", tmp_path / "digits_classifier")
     ev = Evaluator(digits, ["fd"], samples=200, cache_dir=tmp_path)
     first = ev(fixed_trainer(digits.train[:200]))["fd"]
     files = sorted(p.name for p in (tmp_path / "reference").iterdir())
@@ -111,3 +113,23 @@ def test_sampling_in_batches(ring8, fixed_trainer, metrics_cache):
     trainer = fixed_trainer(exact_samples(ring8, 1000))
     Evaluator(ring8, ["fd"], samples=1000, cache_dir=metrics_cache, options={"batch_size": 300})(trainer)
     assert trainer.calls == 4
+
+
+def test_construction_checks(ring8, digits, metrics_cache):
+    from gansweep.errors import GansweepError
+
+    with pytest.raises(GansweepError, match="applies to image"):
+        Evaluator(ring8, ["msssim"], samples=10, cache_dir=metrics_cache)
+    with pytest.raises(GansweepError, match="is splits"):
+        Evaluator(digits, ["is"], samples=5, cache_dir=metrics_cache)
+    with pytest.raises(GansweepError, match="unknown metrics option"):
+        Evaluator(ring8, ["fd"], samples=10, cache_dir=metrics_cache, options={"bach_size": 3})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_evaluator_on_gpu_matches_cpu(ring8, fixed_trainer, metrics_cache):
+    x = exact_samples(ring8, 1000)
+    cpu = Evaluator(ring8, ["fd", "modes", "hq"], samples=1000, cache_dir=metrics_cache)(fixed_trainer(x))
+    gpu = Evaluator(ring8, ["fd", "modes", "hq"], samples=1000, device="cuda", cache_dir=metrics_cache)(
+        fixed_trainer(x.cuda()))
+    assert gpu == pytest.approx(cpu, rel=1e-6)

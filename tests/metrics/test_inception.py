@@ -65,11 +65,12 @@ def test_equal_to_torch_fidelity(weights, fixed_trainer, metrics_cache, monkeypa
     Evaluator(ds, ["fid", "kid"], samples=N, cache_dir=metrics_cache, inception_weights=weights)
 
 
-def test_weights_hash_is_in_the_cache_key(tmp_path, metrics_cache):
+def test_weights_hash_is_in_the_cache_key(tmp_path, weights, metrics_cache):
     from gansweep.metrics.features import InceptionSpace
+    from gansweep.metrics.inception import weights_digest
 
-    a = write_random_inception_weights(tmp_path / "a.pth", seed=0)
-    b = write_random_inception_weights(tmp_path / "b.pth", seed=1)
-    ka = InceptionSpace(a, "cpu", metrics_cache).key
-    assert ka != InceptionSpace(b, "cpu", metrics_cache).key
-    assert ka == InceptionSpace(a, "cpu", metrics_cache).key
+    other = write_random_inception_weights(tmp_path / "b.pth", seed=1)
+    digest = weights_digest(weights, metrics_cache)
+    assert digest != weights_digest(other, metrics_cache)
+    assert digest == weights_digest(weights, metrics_cache)  # memoised, same answer
+    assert digest[:16] in InceptionSpace(weights, "cpu", metrics_cache).key
