@@ -24,3 +24,6 @@ def cli(monkeypatch, capsys):
         return code, cap.out, cap.err
 
     return run
+
+# Tests never reach the network: the metrics package treats this as "no internet".
+os.environ["GANSWEEP_OFFLINE"] = "1"

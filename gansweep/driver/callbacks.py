@@ -39,17 +39,21 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     evals = list(result.get("evals") or [])
     row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
                train_seconds=result.get("train_seconds"), error=result.get("error"))
-    for m in metric_columns:  # best value of each metric (min, or max where higher is better)
-        values = [e[m] for e in evals if isinstance(e.get(m), (int, float)) and math.isfinite(e[m])]
-        row[m] = (max(values) if _higher_is_better(m) else min(values)) if values else math.nan
+    for m in metric_columns:  # best value of each metric; a *_std goes with its metric's best
+        base = m.removesuffix("_std")
+        finite = [e for e in evals if isinstance(e.get(base), (int, float)) and math.isfinite(e[base])]
+        if not finite:
+            row[m] = math.nan
+            continue
+        pick = max if _higher_is_better(base) else min
+        row[m] = pick(finite, key=lambda e: e[base]).get(m, math.nan)
     return row, evals
 
 
 def _higher_is_better(metric: str) -> bool:
     from gansweep.metrics import METRICS
 
-    base = metric.removesuffix("_std")
-    return base in METRICS and METRICS[base].higher_is_better and not metric.endswith("_std")
+    return metric in METRICS and METRICS[metric].higher_is_better
 
 
 def _error_text(trial: Any) -> str:

@@ -169,7 +169,8 @@ def build_plan(study: Study, source: str = "study") -> Plan:
     for c in cells:
         primary = study.metrics.primary or default_primary(c.dataset)
         try:
-            check_metrics([primary, *study.metrics.extra], c.kind, study.metrics.inception_weights)
+            check_metrics([primary, *study.metrics.extra], c.kind, study.metrics.inception_weights,
+                          dataset_name=c.dataset)
         except StudyError:
             raise
         except Exception as exc:  # GansweepError from the metrics package

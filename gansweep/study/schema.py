@@ -179,6 +179,7 @@ class Metrics(Strict):
     samples: int = Field(10_000, gt=0)
     extra: list[str] = Field(default_factory=list)
     inception_weights: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="evaluator options (is_splits, ...)")
 
 
 class Resources(Strict):

@@ -29,6 +29,7 @@ class TrialSettings:
     dry_run: bool = False
     data_root: str | None = None
     metric_columns: list[str] = field(default_factory=list)
+    metric_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool) -> TrialSettings:
@@ -43,7 +44,7 @@ class TrialSettings:
             extra=list(s.metrics.extra), samples=s.metrics.samples,
             inception_weights=s.metrics.inception_weights, cache_dir=cache_dir,
             gpu=s.resources.gpu, cpu=s.resources.cpu, timeout=s.training.timeout, dry_run=dry_run,
-            metric_columns=metric_columns(plan),
+            metric_columns=metric_columns(plan), metric_options=dict(s.metrics.options),
         )
 
     def eval_points(self) -> list[int]:
@@ -52,7 +53,6 @@ class TrialSettings:
         return pts + [self.steps]
 
 
-STD_METRICS = ("is", "kid")
 
 
 def metric_columns(plan: Plan) -> list[str]:
@@ -65,4 +65,6 @@ def metric_columns(plan: Plan) -> list[str]:
         for m in [s.metrics.primary or default_primary(c.dataset), *s.metrics.extra]:
             if m not in names:
                 names.append(m)
-    return names + [f"{m}_std" for m in names if m in STD_METRICS]
+    from gansweep.metrics import result_keys
+
+    return list(result_keys(names))

@@ -84,7 +84,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     trainer = GANTrainer(cfg, data, device=device, seed=config["seed"])
     evaluator = Evaluator(data, [primary, *settings.extra], settings.samples, device=device,
                           cache_dir=settings.cache_dir, inception_weights=settings.inception_weights,
-                          seed=config["seed"])
+                          seed=config["seed"], options=settings.metric_options)
     history: list[dict[str, Any]] = []
     seconds = 0.0
     ckpt = tune.get_checkpoint()
