@@ -76,7 +76,8 @@ class GANTrainer:
         self._d_params, self._g_params = list(self.D.parameters()), list(self.G.parameters())
         self.opt_d = adam(self._d_params, cfg.lr, cfg)
         self.opt_g = adam(self._g_params, cfg.generator_lr, cfg)
-        self.ema = EMA(self.G, self.options["ema_decay"], self.options["ema_start"]) if self.options["ema_decay"] else None
+        decay, start = self.options["ema_decay"], self.options["ema_start"]
+        self.ema = EMA(self.G, decay, start) if decay else None
         self._d_reparam = reparametrized_layers(self.D)
         self._g_reparam = reparametrized_layers(self.G)  # BigGAN's spectrally normalised G
         power_iteration(self._d_reparam + self._g_reparam)  # σ of the initialised weights
