@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 from gansweep.data import Dataset
 from gansweep.gan import GANConfig, GANTrainer
 
@@ -58,6 +60,26 @@ def make_trainer(variant: str, data: Dataset, width: int, batch_size: int, devic
     return trainer
 
 
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten operators dispatched (forward, backward and optimizer): the kernels a GPU
+    would launch, which is what per-forward normalisation costs at launch-bound sizes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def ops_per_step(trainer: GANTrainer) -> int:
+    """Operators dispatched by one generator step (with its discriminator steps)."""
+    with _OpCounter() as counter:
+        trainer.train(1)
+    return counter.count
+
+
 def time_train(trainer: GANTrainer, steps: int) -> float:
     """Seconds for ``train(steps)``; its returned floats sync the device."""
     t0 = time.perf_counter()
@@ -76,7 +98,8 @@ def run_bench(
     warmup: int = 2,
     repeats: int = 3,
 ) -> list[dict]:
-    """Rows of ``variant``, ``steps_per_s`` (best of ``repeats``) and ``time_vs_none``.
+    """Rows of ``variant``, ``steps_per_s`` (best of ``repeats``), ``time_vs_none`` and
+    ``ops_per_step`` (operators dispatched per step, a hardware-independent cost).
 
     The variants are timed round-robin, so a machine whose load drifts (shared CPUs, GPU clocks)
     biases none of them.
@@ -89,7 +112,10 @@ def run_bench(
     for _ in range(repeats):
         for v, trainer in trainers.items():
             best[v] = min(best[v], time_train(trainer, steps))
-    rows = [{"variant": v, "steps_per_s": steps / best[v]} for v in variants]
+    rows = [
+        {"variant": v, "steps_per_s": steps / best[v], "ops_per_step": ops_per_step(trainers[v])}
+        for v in variants
+    ]
     base = next((r["steps_per_s"] for r in rows if r["variant"] == "none"), None)
     for r in rows:
         r["time_vs_none"] = base / r["steps_per_s"] if base else float("nan")
@@ -118,9 +144,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     rows = run_bench(
         a.variants, a.device, a.resolution, a.channels, a.width, a.batch_size, a.steps, a.warmup, a.repeats
     )
-    print(f"{'variant':<10}{'steps/s':>10}{'time vs none':>14}")
+    print(f"{'variant':<12}{'steps/s':>10}{'time vs none':>14}{'ops/step':>10}")
     for r in rows:
-        print(f"{r['variant']:<10}{r['steps_per_s']:>10.2f}{r['time_vs_none']:>13.2f}x")
+        print(f"{r['variant']:<12}{r['steps_per_s']:>10.2f}{r['time_vs_none']:>13.2f}x{r['ops_per_step']:>10d}")
     by = {r["variant"]: r["steps_per_s"] for r in rows}
     for ours, ref in (("sn", "sn_torch"), ("sn_gp", "sn_torch_gp")):
         if ours in by and ref in by:

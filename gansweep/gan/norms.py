@@ -85,8 +85,9 @@ class _DivideBySigma(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         w, u, v, sigma = ctx.saved_tensors
-        c = torch.dot(grad.reshape(-1), w.reshape(-1)) / (sigma * sigma)
-        gw = torch.addr(grad.reshape(w.shape[0], -1) / sigma, u * -c, v)
+        g2 = grad.reshape(w.shape[0], -1)
+        c = torch.dot(g2.reshape(-1), w.reshape(-1)) / sigma  # ⟨G, W⟩/σ
+        gw = torch.addr(g2, u * c, v, alpha=-1.0) / sigma  # (G − c·u vᵀ)/σ
         return gw.view_as(w), None, None, None
 
 
@@ -119,12 +120,11 @@ class SpectralNorm(Reparametrized):
         would refuse the changed u, v).
         """
         w = self.layer.weight.flatten(1)
-        v = F.normalize(w.t() @ self.u, dim=0, eps=EPS)
-        wv = w @ v
-        sigma = wv.norm().clamp_min(EPS)
-        self.v.copy_(v)
-        self.u.copy_(wv / sigma)
-        self.sigma.copy_(sigma)
+        v = torch.mv(w.t(), self.u)
+        torch.div(v, torch.linalg.vector_norm(v).clamp_min_(EPS), out=self.v)
+        wv = torch.mv(w, self.v)
+        torch.linalg.vector_norm(wv, out=self.sigma).clamp_min_(EPS)
+        torch.div(wv, self.sigma, out=self.u)
 
     def current_sigma(self) -> Tensor:
         """The σ forwards divide by: stored in training, uᵀWv from the stored u, v in eval."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -72,9 +73,11 @@ class GANTrainer:
         self.y = None
         if self.num_classes:
             self.y = data.train_labels.to(self.device, torch.long)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.generator_lr, betas=(cfg.beta1, cfg.beta2))
-        self.ema = EMA(self.G, self.options["ema_decay"], self.options["ema_start"]) if self.options["ema_decay"] else None
+        self._d_params, self._g_params = list(self.D.parameters()), list(self.G.parameters())
+        self.opt_d = adam(self._d_params, cfg.lr, cfg)
+        self.opt_g = adam(self._g_params, cfg.generator_lr, cfg)
+        decay, start = self.options["ema_decay"], self.options["ema_start"]
+        self.ema = EMA(self.G, decay, start) if decay else None
         self._d_reparam = reparametrized_layers(self.D)
         self._g_reparam = reparametrized_layers(self.G)  # BigGAN's spectrally normalised G
         power_iteration(self._d_reparam + self._g_reparam)  # σ of the initialised weights
@@ -146,14 +149,14 @@ class GANTrainer:
         sums = {"d_loss": zero, "penalty": zero, "g_loss": zero}
         done = 0
         for i in range(steps):
-            self.D.requires_grad_(True)
-            self.G.requires_grad_(False)
+            _requires_grad(self._d_params, True)
+            _requires_grad(self._g_params, False)
             for _ in range(self.cfg.n_disc):
                 d_loss, pen = self._d_step()
                 sums["d_loss"] = sums["d_loss"] + d_loss
                 sums["penalty"] = sums["penalty"] + pen
-            self.D.requires_grad_(False)
-            self.G.requires_grad_(True)
+            _requires_grad(self._d_params, False)
+            _requires_grad(self._g_params, True)
             sums["g_loss"] = sums["g_loss"] + self._g_step()
             self.step += 1
             done += 1
@@ -161,8 +164,8 @@ class GANTrainer:
                 self.ema.update(self.step)
             if (i + 1) % CHECK_EVERY == 0 and i + 1 < steps:
                 self._check(sums)
-        self.D.requires_grad_(True)
-        self.G.requires_grad_(True)
+        _requires_grad(self._d_params, True)
+        _requires_grad(self._g_params, True)
         if not done:
             return {k: math.nan for k in sums}
         self._check(sums)
@@ -185,17 +188,9 @@ class GANTrainer:
 
     # ----- evaluation ---------------------------------------------------------------------
     def _truncated_z(self, n: int) -> Tensor:
-        """Prior draws with every |zᵢ| > τ resampled until none is (BigGAN's truncation trick)."""
-        z = self.draw_z(n)
         tau = self.options["truncation"]
-        if tau is None:
-            return z
-        for _ in range(MAX_TRUNCATION_ROUNDS):
-            out = z.abs() > tau
-            if not bool(out.any()):
-                return z
-            z = torch.where(out, self.draw_z(n), z)
-        return z.clamp(-tau, tau)
+        z = self.draw_z(n)
+        return z if tau is None else resample_truncated(z, tau, self.draw_z)
 
     @torch.no_grad()
     def sample(self, n: int, batch_size: int = 500) -> Tensor:
@@ -254,6 +249,31 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.rng.set_state(state["rng"])
         self.eval_rng.set_state(state["eval_rng"])
+
+
+def adam(params: list[nn.Parameter], lr: float, cfg: GANConfig) -> torch.optim.Adam:
+    """Adam (Kingma & Ba, 2015) with the config's betas, as one fused kernel per step."""
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=True)
+
+
+def _requires_grad(params: list[nn.Parameter], flag: bool) -> None:
+    for p in params:
+        p.requires_grad_(flag)
+
+
+def resample_truncated(z: Tensor, threshold: float, draw: Callable[[int], Tensor]) -> Tensor:
+    """The truncation trick (Brock et al., 2019, Sec. 3.1): every |zᵢ| > threshold is redrawn from
+    the prior until none is; values already inside are kept.
+
+    Resampling rather than clipping keeps the distribution the truncated prior. After
+    ``MAX_TRUNCATION_ROUNDS`` rounds (a threshold far in the tail) the rest is clipped.
+    """
+    for _ in range(MAX_TRUNCATION_ROUNDS):
+        out = z.abs() > threshold
+        if not bool(out.any()):
+            return z
+        z = torch.where(out, draw(z.shape[0]), z)
+    return z.clamp(-threshold, threshold)
 
 
 def chosen_kernels(net: nn.Module) -> list[tuple[str, Tensor]]:

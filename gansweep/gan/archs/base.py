@@ -51,7 +51,18 @@ def resolve_options(arch: str, given: Mapping[str, Any], defaults: Mapping[str, 
                 f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
             )
         out[key] = value
+    for key, (ok, rule) in _TRAINING_RULES.items():
+        if key in out and not ok(out[key]):
+            raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {out[key]!r}")
     return out
+
+
+_TRAINING_RULES = {
+    "ema_decay": (lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
+    "ema_start": (lambda x: x >= 0, ">= 0"),
+    "truncation": (lambda x: x is None or (isinstance(x, (int, float)) and x > 0), "None or a number > 0"),
+    "orth_reg": (lambda x: x >= 0, ">= 0"),
+}
 
 
 def _same_kind(value: Any, default: Any) -> bool:

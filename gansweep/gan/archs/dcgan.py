@@ -18,8 +18,8 @@ from gansweep.gan.archs.base import (
     Projection,
     check_image,
     init_normal,
+    resolve_options,
 )
-from gansweep.gan.archs.base import resolve_options
 from gansweep.gan.norms import Norm
 
 

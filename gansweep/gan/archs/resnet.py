@@ -23,7 +23,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCHITECTURES, TRAINING_OPTIONS, Projection, check_image, init_xavier, resolve_options
+from gansweep.gan.archs.base import (
+    ARCHITECTURES,
+    TRAINING_OPTIONS,
+    Projection,
+    check_image,
+    init_xavier,
+    resolve_options,
+)
 from gansweep.gan.archs.layers import DBlock, GBlock, SelfAttention, Wrap, identity
 from gansweep.gan.norms import Norm
 

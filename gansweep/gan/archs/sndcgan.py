@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gansweep.gan.archs.base import ARCHITECTURES, TRAINING_OPTIONS, Projection, check_image, init_normal, resolve_options
+from gansweep.gan.archs.base import (
+    ARCHITECTURES,
+    TRAINING_OPTIONS,
+    Projection,
+    check_image,
+    init_normal,
+    resolve_options,
+)
 from gansweep.gan.norms import Norm
 
 
