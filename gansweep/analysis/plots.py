@@ -738,9 +738,13 @@ def plot_study(study_dir: str | Path, by: str | None = None, panel: str | None =
     NotAStudyError when ``study_dir`` has neither study.yaml nor results/, GansweepError when
     no trial is stored yet or an option names nothing in the study.
     """
-    study = load_study(study_dir, by=by, panel=panel, metric=metric)
+    return render_all(load_study(study_dir, by=by, panel=panel, metric=metric))
+
+
+def render_all(study: Study) -> list[Path]:
+    """Every figure of a loaded study into ``plots/``."""
     out_dir = study.path / "plots"
     written: list[Path] = []
-    for name, plotter in PLOTTERS.items():
+    for plotter in PLOTTERS.values():
         written += plotter(study, out_dir)
     return written
