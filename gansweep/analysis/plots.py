@@ -80,6 +80,13 @@ class Study:
         label = METRIC_LABELS.get(name, name)
         return f"{label} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
+    @property
+    def metric_short(self) -> str:
+        """E.g. 'FD (lower is better)': short enough for an axis label."""
+        name = self.primary if self.metric == "score" else self.metric
+        short = name.upper() if name in ("fid", "fd", "is", "kid") else name.replace("_", " ")
+        return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
+
     def values(self, frame: pd.DataFrame | None = None) -> pd.Series:
         """The plotted metric; NaN for trials that did not complete."""
         frame = self.trials if frame is None else frame
@@ -370,7 +377,7 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         ax.set_xlim(0.9 if log_x else 0.5, max(sub["budget"].max(), 2) * (1.1 if log_x else 1.0) + (0 if log_x else 0.5))
         ax.set_title(f"{study.panel} = {pv}\n{status_counts(trials[trials[study.panel] == pv])}", fontsize=10)
         ax.set_xlabel("budget k (number of trials)")
-        ax.set_ylabel(f"best {study.metric_label}")
+        ax.set_ylabel(f"best {study.metric_short}")
         ax.grid(True, which="major", alpha=0.3)
     sections = [
         (study.by, [Line2D([], [], color=colour[v], linewidth=2.5, label=str(v)) for v in sorted(colour, key=str)]),
@@ -384,8 +391,7 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
                              label=f"running best ({', '.join(sorted(sequential))})"))
     sections.append(("reading", extras))
-    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials "
-           "(exact distribution over k trials drawn from those stored)",
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
            note="Diverged and failed trials count as no result: a band reaching the top edge means all k "
                 "trials may have diverged; a median missing at small k means most likely did.")
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
@@ -528,8 +534,7 @@ def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
         ax.set_title(f"{study.panel} = {pv}  ({status_counts(study.trials[study.trials[study.panel] == pv])})",
                      fontsize=10)
         ax.set_ylabel(study.metric_label)
-        ax.set_xlabel(" · ".join([study.by, *enc.rest]) + "   (completed / all trials, ✗ diverged or failed)",
-                      fontsize=9)
+        ax.set_xlabel(" · ".join([study.by, *enc.rest]), fontsize=9)
         ax.grid(True, axis="y", alpha=0.3)
     sections = enc.legend(strategies=False)[:1]
     sections.append(("subset", [
@@ -537,7 +542,9 @@ def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
                                  label="all completed trials"),
         matplotlib.patches.Patch(facecolor=matplotlib.colors.to_rgba("0.3", 0.85), edgecolor="0.3",
                                  label=f"top {TOP_SHARE:.0%} of all trials")]))
-    finish(fig, sections, f"{study_name(study)}: distribution of scores per cell (all strategies pooled)")
+    finish(fig, sections, f"{study_name(study)}: distribution of scores per cell (all strategies pooled)",
+           note="Under each cell: completed / stored trials, ✗ diverged or failed (no score). Top 15 % is "
+                "taken from all stored trials, failures ranked last.")
     return [save_figure(fig, out_dir / "distributions.png"), save_csv(data, out_dir / "distributions.csv")]
 
 
@@ -589,16 +596,19 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
             pos = sub.loc[sub["cumulative_gpu_hours"] > 0, "cumulative_gpu_hours"]
             if pos.max() / pos.min() > 20:
                 ax.set_xscale("log")
+                plain_log_ticks(ax.xaxis)
         if spans_orders(best.to_numpy()):
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         total = sub.groupby("strategy")["gpu_hours"].sum()
         ax.set_title(f"{study.panel} = {pv}\nGPU-hours: " + ", ".join(f"{s} {h:.3g}" for s, h in total.items()),
                      fontsize=10)
-        ax.set_xlabel("cumulative GPU-hours spent in the cell (train_seconds × GPUs)")
-        ax.set_ylabel(f"best so far: {study.metric_label}")
+        ax.set_xlabel("cumulative GPU-hours in the cell")
+        ax.set_ylabel(f"best {study.metric_short} so far")
         ax.grid(True, alpha=0.3)
-    finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute, trials in the order suggested")
+    finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute",
+           note="Trials of each cell and strategy in the order the strategy suggested them; GPU-hours = "
+                "train_seconds × GPUs per trial / 3600, summed.")
     return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
-from gansweep.analysis.plots import (GRID_AXES, PLOTS, Study, atomic_write_bytes, load_study,
-                                     render_all, rest_axes, study_name, varying_axes)
+from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
+                                     study_name, varying_axes)
 
 SMALL_BUDGET = 10
 BEST_PER_CELL = 3
@@ -105,21 +105,23 @@ def progress(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def ranking(study: Study, small_budget: int = SMALL_BUDGET) -> pd.DataFrame:
-    """Cells ranked within each panel value and strategy by the median best at the full budget.
+    """Cells ranked within each data set and strategy by the median best at the full budget.
 
+    Scores of different data sets are not comparable, so each (dataset, strategy) is its own
+    ranking.
     The full budget of a strategy is the number of trials every one of its cells in the panel
     has stored (all planned trials once the study is complete; fewer while it runs), so cells are
     compared at the same budget. At k = N the band is a single point, so the ranking also gives
     the median and band at a small budget (10 trials).
     """
     t = study.trials
-    curves = budget_curves(t, by=["cell", study.panel, "strategy"], metric=study.metric)
+    curves = budget_curves(t, by=["cell", "dataset", "strategy"], metric=study.metric)
     sizes = curves.groupby(["cell", "strategy"])["budget"].max().rename("trials")
     curves = curves.join(sizes, on=["cell", "strategy"])
-    label_axes = [a for a in [study.by, *rest_axes(study)]] or varying_axes(t) or ["cell"]
+    label_axes = varying_axes(t, exclude=["dataset"]) or ["cell"]
     labels = t.drop_duplicates("cell").set_index("cell")[label_axes].astype(str).agg(" · ".join, axis=1)
     rows = []
-    for (pv, strat), g in curves.groupby([study.panel, "strategy"], sort=True):
+    for (pv, strat), g in curves.groupby(["dataset", "strategy"], sort=True):
         full = int(g["trials"].min())
         small = min(small_budget, full)
         at_full = g[g["budget"] == full].set_index("cell")
@@ -129,7 +131,7 @@ def ranking(study: Study, small_budget: int = SMALL_BUDGET) -> pd.DataFrame:
                                                      sign * at_full.at[c, "hi"], c))
         for rank, cell in enumerate(order, 1):
             f, s = at_full.loc[cell], at_small.loc[cell]
-            rows.append({study.panel: pv, "strategy": strat, "rank": rank, "cell": cell,
+            rows.append({"dataset": pv, "strategy": strat, "rank": rank, "cell": cell,
                          "label": labels.get(cell, cell), "label_axes": " · ".join(label_axes),
                          "trials": int(f["trials"]),
                          "budget": full, "median": f["median"], "lo": f["lo"], "hi": f["hi"],
@@ -168,7 +170,7 @@ def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
              f"is certain (the band is a point); the small-budget columns show the spread a user "
              f"with k = {SMALL_BUDGET} trials should expect. Diverged and failed trials count as no "
              f"result.</p>"]
-    for (pv, strat), g in rank.groupby([study.panel, "strategy"], sort=True):
+    for (pv, strat), g in rank.groupby(["dataset", "strategy"], sort=True):
         g = g.sort_values("rank")
         full, small = int(g["budget"].iloc[0]), int(g["small_budget"].iloc[0])
         view = pd.DataFrame({
@@ -181,7 +183,7 @@ def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
             view[f"median best @ k={small}"] = g["small_median"].to_numpy()
             view[f"band @ k={small}"] = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(g["small_lo"], g["small_hi"])]
         winner = g["label"].iloc[0]
-        parts.append(f"<h3>{esc(study.panel)} = {esc(pv)}, strategy {esc(strat)}: "
+        parts.append(f"<h3>dataset {esc(pv)}, strategy {esc(strat)}: "
                      f"best is {esc(winner)}</h3>")
         parts.append(table(view, left=[g["label_axes"].iloc[0]], row_class=["win" if r == 1 else "" for r in g["rank"]]))
     return "\n".join(parts)

@@ -45,7 +45,7 @@ def test_ranking_orders_cells_at_the_full_budget(reported_study: Path) -> None:
 def test_report_on_running_study(partial_study: Path) -> None:
     page = (partial_study / "report.html").read_text()
     assert "Which cell wins" in page and "planned" in page and "higher is better" in page
-    assert "penalty = gp" in page
+    assert "dataset ring8, strategy random" in page
 
 
 def test_report_errors(tmp_path: Path) -> None:
