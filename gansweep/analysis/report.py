@@ -118,8 +118,11 @@ def ranking(study: Study, small_budget: int = SMALL_BUDGET) -> pd.DataFrame:
     curves = budget_curves(t, by=["cell", "dataset", "strategy"], metric=study.metric)
     sizes = curves.groupby(["cell", "strategy"])["budget"].max().rename("trials")
     curves = curves.join(sizes, on=["cell", "strategy"])
-    label_axes = varying_axes(t, exclude=["dataset"]) or ["cell"]
-    labels = t.drop_duplicates("cell").set_index("cell")[label_axes].astype(str).agg(" · ".join, axis=1)
+    label_axes = varying_axes(t, exclude=["dataset"])
+    cells = t.drop_duplicates("cell").set_index("cell", drop=False)
+    labels = (cells[label_axes].astype(str).agg(" · ".join, axis=1) if label_axes
+              else cells["cell"].astype(str))
+    label_axes = label_axes or ["cell"]
     rows = []
     for (pv, strat), g in curves.groupby(["dataset", "strategy"], sort=True):
         full = int(g["trials"].min())

@@ -113,3 +113,29 @@ def test_bad_options(study_dir: Path) -> None:
         plot_study(study_dir, by="dataset")
     with pytest.raises(GansweepError, match="--panel"):
         plot_study(study_dir, panel="colour")
+
+
+def test_cells_without_any_result_and_single_trials(tmp_path: Path) -> None:
+    """A cell whose trials all diverged or failed, next to a cell with a single trial."""
+    import math
+
+    from gansweep.analysis import write_report
+    from gansweep.store import TrialStore
+
+    store = TrialStore(tmp_path / "results", metrics=["fd"], hps=["lr"])
+    rows = [("none", "failed"), ("none", "diverged"), ("sn", "completed")]
+    for i, (norm, status) in enumerate(rows):
+        cell = f"digits.dcgan.ns.none.{norm}"
+        ok = status == "completed"
+        store.write({"trial_id": f"{cell}-random-{i:04d}", "cell": cell, "dataset": "digits",
+                     "architecture": "dcgan", "loss": "ns", "penalty": "none", "normalization": norm,
+                     "strategy": "random", "index": i, "status": status,
+                     "score": 1.5 if ok else math.nan, "fd": 1.5 if ok else math.nan, "hp_lr": 1e-3,
+                     "error": "boom" if status == "failed" else None},
+                    [{"step": 10, "seconds": 1.0, "fd": 1.5}] if ok else [])
+    page = write_report(tmp_path).read_text()  # no study.yaml: tolerated
+    assert "digits.dcgan.ns.none.none" in page and "digits.dcgan.ns.none.sn" in page
+    data = csv(tmp_path, "budget_curves")
+    bad = data[data.cell == "digits.dcgan.ns.none.none"]
+    assert bad["median"].tolist() == [math.inf, math.inf] and bad["mean"].isna().all()
+    assert data[data.cell == "digits.dcgan.ns.none.sn"]["median"].tolist() == [1.5]
