@@ -1,7 +1,7 @@
 """Budget curves: the vectorised exact computation against a naive one, in the same run.
 
-    python3 bench/bench_budget.py [--trials 100000] [--cells 200] [--naive-trials 2000]
-                                  [--naive-cells 20]
+    python3 bench/bench_budget.py [--trials 100000] [--cells 200] [--naive-trials 4000]
+                                  [--naive-cells 10]
 
 Times gansweep.analysis.budget.budget_curves on ``--trials`` trials spread over ``--cells``
 cells (random sizes, ~10 % diverged), then both implementations on a smaller study of
@@ -68,8 +68,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=100_000)
     ap.add_argument("--cells", type=int, default=200)
-    ap.add_argument("--naive-trials", type=int, default=2_000)
-    ap.add_argument("--naive-cells", type=int, default=20)
+    ap.add_argument("--naive-trials", type=int, default=4_000)
+    ap.add_argument("--naive-cells", type=int, default=10)
     args = ap.parse_args()
 
     big = synthetic_trials(args.trials, args.cells)

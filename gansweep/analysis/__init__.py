@@ -2,8 +2,41 @@
 
 Reads ``results/`` alone (no Ray, no GPU, no trial code), so it runs on a laptop against a copy of
 a study directory, including one whose study is still running.
+
+    budget_curve(scores) / budget_curves(trials, by, metric) / running_best(trials)   (budget.py)
+    plot_study(study_dir, by=None, panel=None, metric=None) -> list[Path]           (plots.py)
+    write_report(study_dir) -> Path                                                  (report.py)
+    export_study(study_dir, fmt="csv" | "parquet", dest=None) -> list[Path]         (export.py)
+
+The plotting modules import matplotlib, so they load on first use of their names.
+
+Pandas recipe, for analyses of your own::
+
+    import pandas as pd
+    from gansweep.analysis import budget_curves
+    trials = pd.read_parquet("runs/reg_norm/results/trials")
+    evals = pd.read_parquet("runs/reg_norm/results/evals")
+    done = trials[trials.status == "completed"]
+    done.groupby(["dataset", "penalty", "normalization"])["score"].describe()
+    curves = budget_curves(trials, by=["dataset", "penalty", "normalization", "strategy"])
+    curves[curves.budget == 10].sort_values("median")
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from gansweep.analysis.budget import budget_curve, budget_curves, running_best
 
-__all__ = ["budget_curve", "budget_curves", "running_best"]
+_LAZY = {"plot_study": "gansweep.analysis.plots", "write_report": "gansweep.analysis.report",
+         "export_study": "gansweep.analysis.export"}
+
+__all__ = ["budget_curve", "budget_curves", "export_study", "plot_study", "running_best",
+           "write_report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gansweep.analysis' has no attribute {name!r}")

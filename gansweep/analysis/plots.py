@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import textwrap
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,13 @@ class Study:
         name = self.primary if self.metric == "score" else self.metric
         label = METRIC_LABELS.get(name, name)
         return f"{label} ({'higher' if self.higher_is_better else 'lower'} is better)"
+
+    @property
+    def metric_short(self) -> str:
+        """E.g. 'FD (lower is better)': short enough for an axis label."""
+        name = self.primary if self.metric == "score" else self.metric
+        short = name.upper() if name in ("fid", "fd", "is", "kid") else name.replace("_", " ")
+        return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
     def values(self, frame: pd.DataFrame | None = None) -> pd.Series:
         """The plotted metric; NaN for trials that did not complete."""
@@ -269,12 +277,17 @@ def finish(fig: plt.Figure, sections: list[tuple[str, list[Any]]], title: str, n
         handles += hs
         labels += [h.get_label() for h in hs]
     width, height = fig.get_size_inches()
+    if width < 9.0:  # room for the title and the note beside a single small panel
+        width = 9.0
+        fig.set_size_inches(width, height)
     legend_in = 0.9 + 0.075 * max((len(lbl) for lbl in labels), default=0) if handles else 0.1
     right = max(0.5, 1.0 - legend_in / width)
     top = 1.0 - 0.3 / height
     bottom = 0.3 / height if note else 0.0
     fig.suptitle(title, fontsize=11, x=right / 2)
     if note:
+        note = textwrap.fill(note, width=int(width * 15))
+        bottom = (0.15 + 0.15 * (note.count("\n") + 1)) / height
         fig.text(0.01, 0.01, note, fontsize=8, color="0.35", va="bottom")
     fig.tight_layout(rect=(0.0, bottom, right, top))
     if handles:
@@ -335,13 +348,16 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
     rest_keys = sorted({cell_label(r, rest) for _, r in trials[rest].drop_duplicates().iterrows()}) if rest else []
     marker = {key: MARKERS[i % len(MARKERS)] for i, key in enumerate(rest_keys)}
     sequential = set(data.loc[data["running_best"].notna(), "strategy"])
-    log_x = data["budget"].max() >= 40
-
-    fig, axes = panel_grid(len(panels))
+    log_x = data["budget"].max() >= 20
+    crowd = int(data.groupby(study.panel)[["cell", "strategy"]].apply(lambda f: len(f.drop_duplicates())).max())
+    band_alpha = min(0.07, max(0.015, 0.7 / crowd))  # many overlapping bands stay see-through
+    fig, axes = panel_grid(len(panels), *((7.0, 5.2) if crowd > 12 else (5.2, 3.9)))
     for ax, pv in zip(axes, panels):
         sub = data[data[study.panel] == pv]
         # the y range follows medians and lower quantiles; wide upper bands run off the top
         rng = _finite_range([sub["lo"], sub["median"], sub["running_best"]])
+        if rng is None:
+            no_data(ax)
         log_y = spans_orders(np.concatenate([sub["median"].to_numpy(), sub["lo"].to_numpy()]))
         bottom, top = _set_value_scale(ax, rng, log_y)
         beyond = top * 10 if log_y else top + (top - bottom)
@@ -357,11 +373,11 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
             if len(k) == 1:  # a single trial: a point, no band
                 ax.plot(k, med, marker=marker.get(cell_label(first, rest), "o"), color=c, linestyle="none")
                 continue
-            ax.fill_between(k, lo, hi, color=c, alpha=0.07, linewidth=0)
+            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0)
             mk = marker.get(cell_label(first, rest)) if rest else None
             ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, marker=mk,
                     markevery=max(1, len(k) // 5) if mk else None, markersize=5)
-            if strat in sequential:
+            if strat in sequential and crowd <= 12:
                 rbv = g["running_best"].replace([np.inf, -np.inf], np.nan).to_numpy()
                 ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post")
         if log_x:
@@ -370,7 +386,7 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         ax.set_xlim(0.9 if log_x else 0.5, max(sub["budget"].max(), 2) * (1.1 if log_x else 1.0) + (0 if log_x else 0.5))
         ax.set_title(f"{study.panel} = {pv}\n{status_counts(trials[trials[study.panel] == pv])}", fontsize=10)
         ax.set_xlabel("budget k (number of trials)")
-        ax.set_ylabel(f"best {study.metric_label}")
+        ax.set_ylabel(f"best {study.metric_short}")
         ax.grid(True, which="major", alpha=0.3)
     sections = [
         (study.by, [Line2D([], [], color=colour[v], linewidth=2.5, label=str(v)) for v in sorted(colour, key=str)]),
@@ -380,12 +396,11 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         sections.append((" · ".join(rest), [Line2D([], [], color="0.3", marker=marker[k], linestyle="none", label=k)
                                              for k in rest_keys]))
     extras = [Line2D([], [], color="0.3", linewidth=8, alpha=0.15, label="2.5–97.5 % of best")]
-    if sequential:
+    if sequential and crowd <= 12:
         extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
                              label=f"running best ({', '.join(sorted(sequential))})"))
     sections.append(("reading", extras))
-    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials "
-           "(exact distribution over k trials drawn from those stored)",
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
            note="Diverged and failed trials count as no result: a band reaching the top edge means all k "
                 "trials may have diverged; a median missing at small k means most likely did.")
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
@@ -439,6 +454,10 @@ def mark_failures_on_top(ax: plt.Axes, xs: np.ndarray, colour: str) -> None:
     if len(xs):
         ax.scatter(xs, np.full(len(xs), 0.97), transform=ax.get_xaxis_transform(), marker="x",
                    s=22, color=colour, linewidths=1.0, alpha=0.8, clip_on=False, zorder=3)
+
+
+def no_data(ax: plt.Axes, what: str = "no completed trial yet") -> None:
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
 def headroom(ax: plt.Axes, share: float = 0.1) -> None:
@@ -522,14 +541,15 @@ def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
                       ha="right" if len(cells) > 6 else "center")
         ax.set_xlim(-0.6, len(cells) - 0.4)
         arrays = [samples[(c, "all")] for c in cells]
+        if not any(a.size for a in arrays):
+            no_data(ax)
         if spans_orders(np.concatenate(arrays) if arrays else np.empty(0)):
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         ax.set_title(f"{study.panel} = {pv}  ({status_counts(study.trials[study.trials[study.panel] == pv])})",
                      fontsize=10)
         ax.set_ylabel(study.metric_label)
-        ax.set_xlabel(" · ".join([study.by, *enc.rest]) + "   (completed / all trials, ✗ diverged or failed)",
-                      fontsize=9)
+        ax.set_xlabel(" · ".join([study.by, *enc.rest]), fontsize=9)
         ax.grid(True, axis="y", alpha=0.3)
     sections = enc.legend(strategies=False)[:1]
     sections.append(("subset", [
@@ -537,7 +557,9 @@ def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
                                  label="all completed trials"),
         matplotlib.patches.Patch(facecolor=matplotlib.colors.to_rgba("0.3", 0.85), edgecolor="0.3",
                                  label=f"top {TOP_SHARE:.0%} of all trials")]))
-    finish(fig, sections, f"{study_name(study)}: distribution of scores per cell (all strategies pooled)")
+    finish(fig, sections, f"{study_name(study)}: distribution of scores per cell (all strategies pooled)",
+           note="Under each cell: completed / stored trials, ✗ diverged or failed (no score). Top 15 % is "
+                "taken from all stored trials, failures ranked last.")
     return [save_figure(fig, out_dir / "distributions.png"), save_csv(data, out_dir / "distributions.csv")]
 
 
@@ -579,6 +601,8 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
     for ax, pv in zip(axes, panels):
         sub = data[data[study.panel] == pv]
         best = sub["best_so_far"].replace([np.inf, -np.inf], np.nan)
+        if best.isna().all():
+            no_data(ax)
         for (cell, strat), g in sub.groupby(["cell", "strategy"], sort=True):
             c, ls, mk = enc.of(g.iloc[0])
             y = g["best_so_far"].replace([np.inf, -np.inf], np.nan).to_numpy()
@@ -589,16 +613,19 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
             pos = sub.loc[sub["cumulative_gpu_hours"] > 0, "cumulative_gpu_hours"]
             if pos.max() / pos.min() > 20:
                 ax.set_xscale("log")
+                plain_log_ticks(ax.xaxis)
         if spans_orders(best.to_numpy()):
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         total = sub.groupby("strategy")["gpu_hours"].sum()
         ax.set_title(f"{study.panel} = {pv}\nGPU-hours: " + ", ".join(f"{s} {h:.3g}" for s, h in total.items()),
                      fontsize=10)
-        ax.set_xlabel("cumulative GPU-hours spent in the cell (train_seconds × GPUs)")
-        ax.set_ylabel(f"best so far: {study.metric_label}")
+        ax.set_xlabel("cumulative GPU-hours in the cell")
+        ax.set_ylabel(f"best {study.metric_short} so far")
         ax.grid(True, alpha=0.3)
-    finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute, trials in the order suggested")
+    finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute",
+           note="Trials of each cell and strategy in the order the strategy suggested them; GPU-hours = "
+                "train_seconds × GPUs per trial / 3600, summed.")
     return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
 
 
@@ -738,9 +765,13 @@ def plot_study(study_dir: str | Path, by: str | None = None, panel: str | None =
     NotAStudyError when ``study_dir`` has neither study.yaml nor results/, GansweepError when
     no trial is stored yet or an option names nothing in the study.
     """
-    study = load_study(study_dir, by=by, panel=panel, metric=metric)
+    return render_all(load_study(study_dir, by=by, panel=panel, metric=metric))
+
+
+def render_all(study: Study) -> list[Path]:
+    """Every figure of a loaded study into ``plots/``."""
     out_dir = study.path / "plots"
     written: list[Path] = []
-    for name, plotter in PLOTTERS.items():
+    for plotter in PLOTTERS.values():
         written += plotter(study, out_dir)
     return written

@@ -123,7 +123,23 @@ def study_dir(_stored_study: Path, tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture()
-def partial_study(tmp_path: Path) -> Path:
-    """A study still running: a quarter of its trials stored, gp mid-round."""
-    return build_study(tmp_path / "running", seed=1, fraction=0.25)
+@pytest.fixture(scope="session")
+def reported_study(_stored_study: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The complete study after write_report (which also writes every plot), shared read-only."""
+    from gansweep.analysis.report import write_report
+
+    dest = tmp_path_factory.mktemp("reported") / "synthetic"
+    shutil.copytree(_stored_study, dest)
+    write_report(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def partial_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A study still running (a quarter of its trials stored, gp mid-round), reported with
+    non-default options: a higher-is-better metric, panels per penalty, colour per normalization."""
+    from gansweep.analysis.report import write_report
+
+    path = build_study(tmp_path_factory.mktemp("running") / "running", seed=1, fraction=0.25)
+    write_report(path, by="normalization", panel="penalty", metric="modes")
+    return path

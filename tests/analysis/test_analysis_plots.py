@@ -4,35 +4,84 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from gansweep.analysis.plots import plot_study
+from gansweep.analysis.budget import budget_curve
+from gansweep.analysis.plots import PLOTS, load_study, plot_study
 from gansweep.errors import GansweepError, NotAStudyError
 
-BUDGET_COLUMNS = ["cell", "dataset", "architecture", "loss", "penalty", "normalization",
-                  "strategy", "budget", "median", "lo", "hi", "mean"]
+from conftest import HPS
+
+AXES = ["dataset", "architecture", "loss", "penalty", "normalization"]
+CSV_COLUMNS = {
+    "budget_curves": ["cell", *AXES, "strategy", "budget", "median", "lo", "hi", "mean"],
+    "distributions": ["cell", *AXES, "subset", "n", "trials", "diverged", "failed",
+                      "min", "q1", "median", "q3", "max", "mean"],
+    "score_vs_compute": ["cell", *AXES, "strategy", "trial_id", "status", "index", "gpu_hours",
+                         "score", "cumulative_gpu_hours", "best_so_far"],
+    "sensitivity": ["cell", *AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x"],
+    "learning_curves": ["cell", *AXES, "strategy", "trial_id", "rank", "step", "seconds", "value"],
+}
 
 
-def test_budget_curves_files_and_columns(study_dir: Path) -> None:
-    paths = plot_study(study_dir)
-    names = {p.name for p in paths}
-    assert {"budget_curves.png", "budget_curves.csv"} <= names
-    for p in paths:
-        assert p.parent == study_dir / "plots" and p.stat().st_size > 0
-    assert not [p for p in (study_dir / "plots").iterdir() if p.name.startswith(".")]
-    data = pd.read_csv(study_dir / "plots" / "budget_curves.csv")
-    assert list(data.columns[:len(BUDGET_COLUMNS)]) == BUDGET_COLUMNS
-    sizes = data.groupby(["cell", "strategy"])["budget"].max()
-    assert sizes.loc[("digits.dcgan.ns.gp.sn", "random")] == 12
+def csv(study: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(study / "plots" / f"{name}.csv")
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_every_plot_written_with_its_data(reported_study: Path, name: str) -> None:
+    png = reported_study / "plots" / f"{name}.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+    data = csv(reported_study, name)
+    want = CSV_COLUMNS[name]
+    assert list(data.columns[:len(want)]) == want
     assert data["cell"].nunique() == 8
-    assert (study_dir / "plots" / "budget_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in (reported_study / "plots").iterdir() if p.name.startswith(".")]
+
+
+def test_budget_curves_csv_is_the_exact_curve(reported_study: Path) -> None:
+    data = csv(reported_study, "budget_curves")
+    trials = pd.read_parquet(reported_study / "results" / "trials")
+    cell, strategy = "digits.dcgan.ns.none.none", "random"
+    sub = trials[(trials.cell == cell) & (trials.strategy == strategy)]
+    want = budget_curve(np.where(sub.status == "completed", sub.score, np.inf))
+    got = data[(data.cell == cell) & (data.strategy == strategy)].reset_index(drop=True)
+    assert got["budget"].tolist() == list(range(1, 13))
+    for col in ("median", "lo", "hi", "mean"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-12, equal_nan=True)
+    rb = data[data.strategy == "gp"]["running_best"]
+    assert rb.notna().all() and data[data.strategy == "random"]["running_best"].isna().all()
+
+
+def test_sensitivity_marks_log_hyperparameters(reported_study: Path) -> None:
+    data = csv(reported_study, "sensitivity")
+    assert set(data["hp"]) == set(HPS)
+    logs = data.groupby("hp")["log_x"].first()
+    assert logs["lr"] and logs["penalty_weight"] and not logs["beta1"]
+
+
+def test_distributions_top_share(reported_study: Path) -> None:
+    data = csv(reported_study, "distributions")
+    top = data[data.subset == "top15"]
+    assert (top["n"] <= np.ceil(0.15 * top["trials"])).all() and (top["n"] >= 1).all()
+    assert (data.groupby("cell")["diverged"].first().sum()) == 9
+
+
+def test_options_change_the_layout(study_dir: Path) -> None:
+    study = load_study(study_dir)
+    assert (study.panel, study.by) == ("dataset", "penalty")  # ties: first varying axis
+    study = load_study(study_dir, by="normalization", panel="penalty", metric="modes")
+    assert (study.panel, study.by, study.metric, study.higher_is_better) == ("penalty", "normalization", "modes", True)
 
 
 def test_partial_results(partial_study: Path) -> None:
-    paths = plot_study(partial_study, by="normalization", metric="fd")
-    assert (partial_study / "plots" / "budget_curves.png").exists()
-    assert paths
+    for name in PLOTS:
+        assert (partial_study / "plots" / f"{name}.png").exists()
+    data = csv(partial_study, "budget_curves")
+    assert data.groupby(["cell", "strategy"])["budget"].max().max() < 12
+    assert set(data["metric"]) == {"modes"}
 
 
 def test_not_a_study(tmp_path: Path) -> None:
@@ -46,12 +95,47 @@ def test_no_results_yet(tmp_path: Path) -> None:
     (tmp_path / "study.yaml").write_text("name: empty\n")
     with pytest.raises(GansweepError, match="no results yet"):
         plot_study(tmp_path)
+    (tmp_path / "results" / "trials").mkdir(parents=True)
+    with pytest.raises(GansweepError, match="no results yet"):
+        plot_study(tmp_path)
+
+
+def test_broken_study_yaml(study_dir: Path) -> None:
+    (study_dir / "study.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(GansweepError, match="study.yaml.*not valid YAML"):
+        plot_study(study_dir)
 
 
 def test_bad_options(study_dir: Path) -> None:
-    with pytest.raises(GansweepError, match="unknown metric"):
+    with pytest.raises(GansweepError, match="unknown metric 'nope'"):
         plot_study(study_dir, metric="nope")
     with pytest.raises(GansweepError, match="--by"):
         plot_study(study_dir, by="dataset")
     with pytest.raises(GansweepError, match="--panel"):
         plot_study(study_dir, panel="colour")
+
+
+def test_cells_without_any_result_and_single_trials(tmp_path: Path) -> None:
+    """A cell whose trials all diverged or failed, next to a cell with a single trial."""
+    import math
+
+    from gansweep.analysis import write_report
+    from gansweep.store import TrialStore
+
+    store = TrialStore(tmp_path / "results", metrics=["fd"], hps=["lr"])
+    rows = [("none", "failed"), ("none", "diverged"), ("sn", "completed")]
+    for i, (norm, status) in enumerate(rows):
+        cell = f"digits.dcgan.ns.none.{norm}"
+        ok = status == "completed"
+        store.write({"trial_id": f"{cell}-random-{i:04d}", "cell": cell, "dataset": "digits",
+                     "architecture": "dcgan", "loss": "ns", "penalty": "none", "normalization": norm,
+                     "strategy": "random", "index": i, "status": status,
+                     "score": 1.5 if ok else math.nan, "fd": 1.5 if ok else math.nan, "hp_lr": 1e-3,
+                     "error": "boom" if status == "failed" else None},
+                    [{"step": 10, "seconds": 1.0, "fd": 1.5}] if ok else [])
+    page = write_report(tmp_path).read_text()  # no study.yaml: tolerated
+    assert "digits.dcgan.ns.none.none" in page and "digits.dcgan.ns.none.sn" in page
+    data = csv(tmp_path, "budget_curves")
+    bad = data[data.cell == "digits.dcgan.ns.none.none"]
+    assert bad["median"].tolist() == [math.inf, math.inf] and bad["mean"].isna().all()
+    assert data[data.cell == "digits.dcgan.ns.none.sn"]["median"].tolist() == [1.5]

@@ -1,0 +1,46 @@
+"""Export a study's stored results as two single files, for analysis in other tools.
+
+Why this module exists: ``results/`` is a directory of one Parquet file per trial (so that writes
+are atomic and idempotent); users of spreadsheets, R or other pipelines want one ``trials`` and
+one ``evals`` file. Both are written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from gansweep.analysis.plots import atomic_write_bytes, check_study_dir
+from gansweep.errors import GansweepError
+from gansweep.store import read_evals, read_trials
+
+FORMATS = ("csv", "parquet")
+
+
+def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
+                 dest: str | Path | None = None) -> list[Path]:
+    """Write ``trials.<fmt>`` and ``evals.<fmt>`` into ``dest`` (default ``study_dir/export``).
+
+    Returns the paths written; ``evals`` is left out when no evaluation is stored. Raises
+    NotAStudyError for a directory that is not a study, GansweepError for an unknown format or
+    when no trial is stored yet.
+    """
+    path = check_study_dir(study_dir)
+    if fmt not in FORMATS:
+        raise GansweepError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    trials = read_trials(path)
+    if trials.empty:
+        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    out_dir = Path(dest) if dest is not None else path / "export"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GansweepError(f"{out_dir}: exists and is not a directory")
+    written = []
+    for name, frame in (("trials", trials), ("evals", read_evals(path))):
+        if frame.empty:
+            continue
+        target = out_dir / f"{name}.{fmt}"
+        if fmt == "csv":
+            written.append(atomic_write_bytes(target, lambda tmp, f=frame: f.to_csv(tmp, index=False)))
+        else:
+            written.append(atomic_write_bytes(target, lambda tmp, f=frame: f.to_parquet(tmp, index=False)))
+    return written

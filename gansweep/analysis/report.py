@@ -1,0 +1,268 @@
+"""report.html: one self-contained page that answers a study (images embedded as base64).
+
+Why this module exists: ``gansweep report STUDY_DIR`` gives a reader everything in one file they
+can mail or archive: the study as run, its progress and failures, the best trials with their
+hyperparameters, every plot, and a ranking of cells by the median best score at the full budget
+with its 2.5-97.5 % band ("which regulariser wins for this budget"). It reads ``results/``
+alone and works on a study that is still running. Every value from the study (names, error
+messages, YAML) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gansweep.analysis.budget import budget_curves
+from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
+                                     study_name, varying_axes)
+
+SMALL_BUDGET = 10
+BEST_PER_CELL = 3
+MAX_FAILURES_LISTED = 200
+STATUSES = ("completed", "diverged", "failed")
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;
+     padding:0 1em;color:#222;line-height:1.4}
+h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right;vertical-align:top}
+th{background:#f3f3f3} td.l,th.l{text-align:left}
+tr.win td{font-weight:bold;background:#eef6ff}
+pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.85em}
+td pre{margin:0;padding:.2em;white-space:pre-wrap;max-width:60em}
+img{max-width:100%;border:1px solid #eee} .muted{color:#666;font-size:.9em}
+.bad{color:#b03a00}
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a table: 4 significant digits, +inf as 'diverged', NaN as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (float, np.floating)):
+        if math.isinf(value):
+            return "∞ (none found)" if value > 0 else "−∞ (none found)"
+        return f"{value:.{digits}g}"
+    return esc(value)
+
+
+def table(frame: pd.DataFrame, left: Iterable[str] = (), row_class: Sequence[str] | None = None,
+          raw: Iterable[str] = ()) -> str:
+    """An HTML table; ``left`` columns left-aligned, ``raw`` columns already HTML."""
+    left, raw = set(left), set(raw)
+    head = "".join(f'<th class="{"l" if c in left else ""}">{esc(c)}</th>' for c in frame.columns)
+    rows = []
+    for i, (_, r) in enumerate(frame.iterrows()):
+        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
+        cells = "".join(f'<td class="{"l" if c in left else ""}">{r[c] if c in raw else fmt(r[c])}</td>'
+                        for c in frame.columns)
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def planned_trials(spec: dict[str, Any]) -> dict[str, int]:
+    """Trials per cell each strategy of study.yaml plans, where the file says (not table1)."""
+    out = {}
+    for entry in spec.get("search") or []:
+        if not isinstance(entry, dict) or "strategy" not in entry:
+            continue
+        if isinstance(entry.get("trials"), int):
+            out[entry["strategy"]] = entry["trials"]
+        elif isinstance(entry.get("rounds"), int) and isinstance(entry.get("per_round"), int):
+            out[entry["strategy"]] = entry["rounds"] * entry["per_round"]
+    return out
+
+
+def progress(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Counts by status overall and per cell and strategy."""
+    t = study.trials
+    overall = (t.groupby("strategy")["status"].value_counts().unstack(fill_value=0)
+               .reindex(columns=list(STATUSES), fill_value=0))
+    overall["stored"] = overall.sum(axis=1)
+    plan = planned_trials(study.spec)
+    n_cells = t["cell"].nunique()
+    overall["planned"] = [plan[s] * n_cells if s in plan else np.nan for s in overall.index]
+    overall = overall.reset_index()
+    per_cell = (t.groupby(["cell", "strategy"])["status"].value_counts().unstack(fill_value=0)
+                .reindex(columns=list(STATUSES), fill_value=0))
+    per_cell["stored"] = per_cell.sum(axis=1)
+    per_cell["planned"] = [plan.get(s, np.nan) for _, s in per_cell.index]
+    return overall, per_cell.reset_index()
+
+
+def ranking(study: Study, small_budget: int = SMALL_BUDGET) -> pd.DataFrame:
+    """Cells ranked within each data set and strategy by the median best at the full budget.
+
+    Scores of different data sets are not comparable, so each (dataset, strategy) is its own
+    ranking.
+    The full budget of a strategy is the number of trials every one of its cells in the panel
+    has stored (all planned trials once the study is complete; fewer while it runs), so cells are
+    compared at the same budget. At k = N the band is a single point, so the ranking also gives
+    the median and band at a small budget (10 trials).
+    """
+    t = study.trials
+    curves = budget_curves(t, by=["cell", "dataset", "strategy"], metric=study.metric)
+    sizes = curves.groupby(["cell", "strategy"])["budget"].max().rename("trials")
+    curves = curves.join(sizes, on=["cell", "strategy"])
+    label_axes = varying_axes(t, exclude=["dataset"])
+    cells = t.drop_duplicates("cell").set_index("cell", drop=False)
+    labels = (cells[label_axes].astype(str).agg(" · ".join, axis=1) if label_axes
+              else cells["cell"].astype(str))
+    label_axes = label_axes or ["cell"]
+    rows = []
+    for (pv, strat), g in curves.groupby(["dataset", "strategy"], sort=True):
+        full = int(g["trials"].min())
+        small = min(small_budget, full)
+        at_full = g[g["budget"] == full].set_index("cell")
+        at_small = g[g["budget"] == small].set_index("cell")
+        sign = -1.0 if study.higher_is_better else 1.0
+        order = sorted(at_full.index, key=lambda c: (sign * at_full.at[c, "median"],
+                                                     sign * at_full.at[c, "hi"], c))
+        for rank, cell in enumerate(order, 1):
+            f, s = at_full.loc[cell], at_small.loc[cell]
+            rows.append({"dataset": pv, "strategy": strat, "rank": rank, "cell": cell,
+                         "label": labels.get(cell, cell), "label_axes": " · ".join(label_axes),
+                         "trials": int(f["trials"]),
+                         "budget": full, "median": f["median"], "lo": f["lo"], "hi": f["hi"],
+                         "mean": f["mean"], "small_budget": small, "small_median": s["median"],
+                         "small_lo": s["lo"], "small_hi": s["hi"]})
+    return pd.DataFrame(rows)
+
+
+def best_trials(study: Study, per_cell: int = BEST_PER_CELL) -> pd.DataFrame:
+    t = study.trials.assign(_v=study.values())
+    t = t[t["_v"].notna()].sort_values("_v", ascending=not study.higher_is_better, kind="stable")
+    best = t.groupby("cell", sort=True).head(per_cell)
+    metrics = [c for c in ("score", "fid", "fd", "is", "kid", "modes", "hq", "precision", "recall",
+                           "msssim", "recon") if c in best and best[c].notna().any()]
+    hps = [c for c in best.columns if c.startswith("hp_") and best[c].notna().any()]
+    cols = ["cell", "strategy", "trial_id", *metrics, *hps, "steps"]
+    out = best.sort_values(["cell", "_v"], ascending=[True, not study.higher_is_better])
+    return out[[c for c in cols if c in out]].rename(columns={h: h[3:] for h in hps})
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{esc(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _section(title: str, body: str, anchor: str) -> str:
+    return f'<h2 id="{esc(anchor)}">{esc(title)}</h2>\n{body}'
+
+
+def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
+    if rank.empty:
+        return "<p>No trials to rank yet.</p>"
+    parts = [f'<p class="muted">Cells ranked by the median of the best {esc(study.metric_label)} '
+             f"among k trials drawn from those stored, at the full budget k (the number of trials "
+             f"every cell of that strategy has stored), with the 2.5–97.5 % band. At k = N the best "
+             f"is certain (the band is a point); the small-budget columns show the spread a user "
+             f"with k = {SMALL_BUDGET} trials should expect. Diverged and failed trials count as no "
+             f"result.</p>"]
+    for (pv, strat), g in rank.groupby(["dataset", "strategy"], sort=True):
+        g = g.sort_values("rank")
+        full, small = int(g["budget"].iloc[0]), int(g["small_budget"].iloc[0])
+        view = pd.DataFrame({
+            "rank": g["rank"], g["label_axes"].iloc[0]: g["label"], "trials": g["trials"],
+            f"median best @ k={full}": g["median"],
+            f"band @ k={full}": [f"{fmt(a)} – {fmt(b)}" for a, b in zip(g["lo"], g["hi"])],
+            f"mean @ k={full}": g["mean"],
+        })
+        if small < full:
+            view[f"median best @ k={small}"] = g["small_median"].to_numpy()
+            view[f"band @ k={small}"] = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(g["small_lo"], g["small_hi"])]
+        winner = g["label"].iloc[0]
+        parts.append(f"<h3>dataset {esc(pv)}, strategy {esc(strat)}: "
+                     f"best is {esc(winner)}</h3>")
+        parts.append(table(view, left=[g["label_axes"].iloc[0]], row_class=["win" if r == 1 else "" for r in g["rank"]]))
+    return "\n".join(parts)
+
+
+def _failures_html(study: Study) -> str:
+    t = study.trials
+    bad = t[t["status"] != "completed"]
+    if bad.empty:
+        return "<p>No trial diverged or failed.</p>"
+    errors = bad["error"].fillna("") if "error" in bad else pd.Series("", index=bad.index)
+    first = errors.astype(str).str.strip().str.split("\n").str[0].str.slice(0, 300)
+    summary = (pd.DataFrame({"status": bad["status"], "error": first.replace("", "(no message)")})
+               .value_counts().rename("trials").reset_index())
+    summary["error"] = [f"<pre>{esc(e)}</pre>" for e in summary["error"]]
+    listed = bad.assign(error=errors).sort_values(["status", "cell", "trial_id"]).head(MAX_FAILURES_LISTED)
+    view = listed[["trial_id", "cell", "strategy", "status", "error"]].copy()
+    view["error"] = [f"<pre>{esc(e)}</pre>" if e else "–" for e in view["error"].astype(str)]
+    more = len(bad) - len(listed)
+    note = f'<p class="muted">{more} more not listed (see results/trials).</p>' if more > 0 else ""
+    return ("<h3>By message</h3>" + table(summary, left=["status", "error"], raw=["error"])
+            + "<h3>Trials</h3>" + table(view, left=["trial_id", "cell", "strategy", "status", "error"],
+                                        raw=["error"]) + note)
+
+
+def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
+    t = study.trials
+    name = study_name(study)
+    overall, per_cell = progress(study)
+    counts = t["status"].value_counts()
+    last = pd.to_datetime(t["written_at"]).max() if "written_at" in t else None
+    planned = overall["planned"].sum() if overall["planned"].notna().all() else None
+    head = (f"<p>{len(t)} trials stored"
+            + (f" of {int(planned)} planned" if planned else "")
+            + f" in {t['cell'].nunique()} cells: "
+            + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)
+            + (f". Last result written {esc(last)}." if last is not None and not pd.isna(last) else ".")
+            + f" Plotted metric: {esc(study.metric_label)}.</p>")
+    yaml_path = study.path / "study.yaml"
+    yaml_text = yaml_path.read_text() if yaml_path.is_file() else "(no study.yaml in the study directory)"
+    pngs = {p.stem: p for p in plot_paths if p.suffix == ".png"}
+    plots_html = "\n".join(f"<h3>{esc(stem.replace('_', ' '))}</h3>{_img(pngs[stem])}"
+                           f'<p class="muted">Data: plots/{esc(stem)}.csv</p>'
+                           for stem in PLOTS if stem in pngs)
+    best = best_trials(study)
+    sections = [
+        _section("Which cell wins", _ranking_html(study, ranking(study)), "ranking"),
+        _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
+                 + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"]), "progress"),
+        _section(f"Best {BEST_PER_CELL} trials per cell",
+                 table(best, left=["cell", "strategy", "trial_id"]) if not best.empty
+                 else "<p>No completed trial yet.</p>", "best"),
+        _section("Plots", plots_html or "<p>No plots.</p>", "plots"),
+        _section("Failures", _failures_html(study), "failures"),
+        _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
+    ]
+    toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in [
+        ("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
+        ("failures", "failures"), ("study.yaml", "study")])
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>gansweep report: {esc(name)}</title><style>{CSS}</style></head><body>\n"
+            f"<h1>Study {esc(name)}</h1>\n<p class=\"muted\">{esc(study.path)} · generated {generated}"
+            f" by gansweep</p>\n{head}\n<p>{toc}</p>\n" + "\n".join(sections) + "\n</body></html>\n")
+
+
+def write_report(study_dir: str | Path, *, by: str | None = None, panel: str | None = None,
+                 metric: str | None = None) -> Path:
+    """Regenerate the plots and write ``study_dir/report.html`` (self-contained); return its path.
+
+    ``by``, ``panel`` and ``metric`` are those of :func:`gansweep.analysis.plots.plot_study`.
+    Raises NotAStudyError when ``study_dir`` is not a study directory and GansweepError when it
+    holds no results yet. Works on the partial results of a running study.
+    """
+    study = load_study(study_dir, by=by, panel=panel, metric=metric)
+    paths = render_all(study)
+    page = render_report(study, paths)
+    out = study.path / "report.html"
+    return atomic_write_bytes(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -1,0 +1,56 @@
+"""report.html from the synthetic stored study: self-contained, names every cell, escapes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gansweep.analysis.report import ranking, write_report
+from gansweep.analysis.plots import load_study
+from gansweep.errors import GansweepError, NotAStudyError
+
+from conftest import DATASETS, ERROR, NORMS, PENALTIES
+
+
+def test_report_is_self_contained_and_complete(reported_study: Path) -> None:
+    page = (reported_study / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for d in DATASETS:
+        for p in PENALTIES:
+            for n in NORMS:
+                assert f"{d}.dcgan.ns.{p}.{n}" in page
+    assert page.count('src="data:image/png;base64,') == 5
+    assert not re.search(r'src="(?!data:)', page)  # nothing loaded from elsewhere
+    for heading in ("Which cell wins", "Progress", "Best 3 trials per cell", "Plots", "Failures",
+                    "The study as run"):
+        assert heading in page
+    assert "penalty_weight" in page and "primary: fd" in page
+    assert "CUDA &lt;out of memory&gt; &amp; &quot;boom&quot;" in page
+    assert "<out of memory>" not in page
+
+
+def test_ranking_orders_cells_at_the_full_budget(reported_study: Path) -> None:
+    study = load_study(reported_study)
+    rank = ranking(study)
+    g = rank[(rank.dataset == "digits") & (rank.strategy == "random")].sort_values("rank")
+    assert len(g) == 4 and g["budget"].eq(12).all()
+    assert g["median"].is_monotonic_increasing
+    trials = study.trials
+    best = trials[(trials.dataset == "digits") & (trials.strategy == "random") & (trials.status == "completed")]
+    assert g["cell"].iloc[0] == best.loc[best.score.idxmin(), "cell"]
+
+
+def test_report_on_running_study(partial_study: Path) -> None:
+    page = (partial_study / "report.html").read_text()
+    assert "Which cell wins" in page and "planned" in page and "higher is better" in page
+    assert "dataset ring8, strategy random" in page
+
+
+def test_report_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotAStudyError):
+        write_report(tmp_path)
+    (tmp_path / "results").mkdir()
+    with pytest.raises(GansweepError, match="no results yet"):
+        write_report(tmp_path)
