@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -133,6 +134,32 @@ def plot(
     from gansweep.analysis.plots import plot_study
 
     for path in plot_study(study_dir, by=by, panel=panel, metric=metric):
+        out.print(str(path))
+
+
+@app.command()
+def report(study_dir: Path = typer.Argument(..., help="the study directory")) -> None:
+    """Write report.html: the study, progress, failures, best trials, plots, ranking of cells."""
+    from gansweep.analysis.report import write_report
+
+    out.print(str(write_report(study_dir)))
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    study_dir: Path = typer.Argument(..., help="the study directory"),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv or parquet"),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="output directory (default: <study>/export)"),
+) -> None:
+    """Write trials and evaluations as single files, for analysis elsewhere."""
+    from gansweep.analysis.export import export_study
+
+    for path in export_study(study_dir, fmt.value, dest):
         out.print(str(path))
 
 

@@ -28,6 +28,8 @@ STUDY = {
          "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}, "beta1": {"low": 0.0, "high": 1.0},
                    "penalty_weight": {"low": 0.1, "high": 100.0, "log": True}}},
         {"strategy": "table1"},
+        {"strategy": "gp", "rounds": 3, "per_round": 5,
+         "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}, "n_disc": {"choices": [1, 5]}}},
     ],
 }
 
@@ -63,6 +65,8 @@ def test_dry_run_end_to_end(cli, tmp_path):
     study_dir = tmp_path / "runs" / "dry"
     df = check_complete(study_file, study_dir)
     assert set(df.status) <= {"completed", "diverged"}
+    gp = df[df.strategy == "gp"]
+    assert sorted(gp["round"].unique()) == [0, 1, 2] and (gp.groupby(["cell", "round"]).size() == 5).all()
     assert (study_dir / "study.yaml").is_file() and (study_dir / "tune").is_dir()
     code, out, _ = cli("status", study_dir)
     assert code == 0 and f"{len(df)}/{len(df)} trials stored" in out.replace("\n", " ")
@@ -88,7 +92,7 @@ def _gansweep(*args: str) -> subprocess.Popen:
 
 def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed."""
-    search = [dict(STUDY["search"][0], trials=100), STUDY["search"][1]]
+    search = [dict(STUDY["search"][0], trials=60), *STUDY["search"][1:]]
     study_file = write_study(tmp_path, search=search)
     runs = tmp_path / "runs"
     study_dir = runs / "dry"
@@ -96,7 +100,10 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     kills = 0
     proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run")
     for _ in range(5):
-        time.sleep(rng.uniform(7.0, 14.0))
+        deadline = time.monotonic() + 120
+        while not (study_dir / "study.yaml").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)  # a driver killed before it created the study has nothing to resume
+        time.sleep(rng.uniform(4.0, 12.0))
         if proc.poll() is not None:
             break
         os.killpg(proc.pid, signal.SIGKILL)
