@@ -51,6 +51,7 @@ METRIC_LABELS = {
 }
 PLOTS = ("budget_curves", "distributions", "score_vs_compute", "sensitivity", "learning_curves")
 TOP_SHARE = 0.15
+MAX_DRAWN = 300  # points drawn per budget curve
 BEST_PER_CELL = 3
 
 
@@ -324,90 +325,7 @@ def _set_value_scale(ax: plt.Axes, lo_hi: tuple[float, float] | None, log: bool)
 
 
 # --------------------------------------------------------------------------------------------
-# Budget curves
-
-
-def budget_curves_data(study: Study) -> pd.DataFrame:
-    """budget_curves.csv: per cell and strategy, one row per budget k = 1..N."""
-    by = ["cell", *GRID_AXES, "strategy"]
-    curves = budget_curves(study.trials, by=by, metric=study.metric)
-    rb = running_best(study.trials, metric=study.metric, by=["cell", "strategy"])
-    curves = curves.merge(rb[["cell", "strategy", "budget", "running_best"]],
-                          on=["cell", "strategy", "budget"], how="left")
-    curves["metric"] = study.primary if study.metric == "score" else study.metric
-    return curves
-
-
-def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
-    data = budget_curves_data(study)
-    trials = study.trials
-    panels = sorted(trials[study.panel].unique(), key=str)
-    colour = colours(trials[study.by])
-    style = strategy_styles(trials["strategy"])
-    rest = rest_axes(study)
-    rest_keys = sorted({cell_label(r, rest) for _, r in trials[rest].drop_duplicates().iterrows()}) if rest else []
-    marker = {key: MARKERS[i % len(MARKERS)] for i, key in enumerate(rest_keys)}
-    sequential = set(data.loc[data["running_best"].notna(), "strategy"])
-    log_x = data["budget"].max() >= 20
-    crowd = int(data.groupby(study.panel)[["cell", "strategy"]].apply(lambda f: len(f.drop_duplicates())).max())
-    band_alpha = min(0.07, max(0.015, 0.7 / crowd))  # many overlapping bands stay see-through
-    fig, axes = panel_grid(len(panels), *((7.0, 5.2) if crowd > 12 else (5.2, 3.9)))
-    for ax, pv in zip(axes, panels):
-        sub = data[data[study.panel] == pv]
-        # the y range follows medians and lower quantiles; wide upper bands run off the top
-        rng = _finite_range([sub["lo"], sub["median"], sub["running_best"]])
-        if rng is None:
-            no_data(ax)
-        log_y = spans_orders(np.concatenate([sub["median"].to_numpy(), sub["lo"].to_numpy()]))
-        bottom, top = _set_value_scale(ax, rng, log_y)
-        beyond = top * 10 if log_y else top + (top - bottom)
-        for (cell, strat), g in sub.groupby(["cell", "strategy"], sort=True):
-            first = g.iloc[0]
-            c, ls = colour[first[study.by]], style[strat]
-            k = g["budget"].to_numpy()
-            med = g["median"].replace([np.inf, -np.inf], np.nan).to_numpy()
-            lo = g["lo"].replace([np.inf, -np.inf], np.nan).to_numpy()
-            hi = g["hi"].replace(np.inf if not study.higher_is_better else -np.inf,
-                                 beyond if not study.higher_is_better else bottom / 10 if log_y else bottom - (top - bottom))
-            hi = hi.to_numpy(dtype=float)
-            if len(k) == 1:  # a single trial: a point, no band
-                ax.plot(k, med, marker=marker.get(cell_label(first, rest), "o"), color=c, linestyle="none")
-                continue
-            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0)
-            mk = marker.get(cell_label(first, rest)) if rest else None
-            ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, marker=mk,
-                    markevery=max(1, len(k) // 5) if mk else None, markersize=5)
-            if strat in sequential and crowd <= 12:
-                rbv = g["running_best"].replace([np.inf, -np.inf], np.nan).to_numpy()
-                ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post")
-        if log_x:
-            ax.set_xscale("log")
-            plain_log_ticks(ax.xaxis)
-        ax.set_xlim(0.9 if log_x else 0.5, max(sub["budget"].max(), 2) * (1.1 if log_x else 1.0) + (0 if log_x else 0.5))
-        ax.set_title(f"{study.panel} = {pv}\n{status_counts(trials[trials[study.panel] == pv])}", fontsize=10)
-        ax.set_xlabel("budget k (number of trials)")
-        ax.set_ylabel(f"best {study.metric_short}")
-        ax.grid(True, which="major", alpha=0.3)
-    sections = [
-        (study.by, [Line2D([], [], color=colour[v], linewidth=2.5, label=str(v)) for v in sorted(colour, key=str)]),
-        ("strategy", [Line2D([], [], color="0.3", linestyle=style[s], linewidth=1.8, label=s) for s in style]),
-    ]
-    if rest:
-        sections.append((" · ".join(rest), [Line2D([], [], color="0.3", marker=marker[k], linestyle="none", label=k)
-                                             for k in rest_keys]))
-    extras = [Line2D([], [], color="0.3", linewidth=8, alpha=0.15, label="2.5–97.5 % of best")]
-    if sequential and crowd <= 12:
-        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
-                             label=f"running best ({', '.join(sorted(sequential))})"))
-    sections.append(("reading", extras))
-    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
-           note="Diverged and failed trials count as no result: a band reaching the top edge means all k "
-                "trials may have diverged; a median missing at small k means most likely did.")
-    return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
-
-
-# --------------------------------------------------------------------------------------------
-# Shared encodings of the other figures
+# Shared encodings
 
 
 @dataclass
@@ -441,6 +359,87 @@ def encoding(study: Study) -> Encoding:
     keys = sorted({cell_label(r, rest) for _, r in study.trials[rest].drop_duplicates().iterrows()}) if rest else []
     return Encoding(study.by, colours(study.trials[study.by]), strategy_styles(study.trials["strategy"]),
                     rest, {k: MARKERS[i % len(MARKERS)] for i, k in enumerate(keys)})
+
+
+# --------------------------------------------------------------------------------------------
+# Budget curves
+
+
+def budget_curves_data(study: Study) -> pd.DataFrame:
+    """budget_curves.csv: per cell and strategy, one row per budget k = 1..N."""
+    by = ["cell", *GRID_AXES, "strategy"]
+    curves = budget_curves(study.trials, by=by, metric=study.metric)
+    rb = running_best(study.trials, metric=study.metric, by=["cell", "strategy"])
+    curves = curves.merge(rb[["cell", "strategy", "budget", "running_best"]],
+                          on=["cell", "strategy", "budget"], how="left")
+    curves["metric"] = study.primary if study.metric == "score" else study.metric
+    return curves
+
+
+def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
+    data = budget_curves_data(study)
+    trials = study.trials
+    enc = encoding(study)
+    panels = sorted(trials[study.panel].unique(), key=str)
+    sequential = set(data.loc[data["running_best"].notna(), "strategy"])
+    log_x = data["budget"].max() >= 20
+    crowd = int(data.groupby(study.panel)[["cell", "strategy"]].apply(lambda f: len(f.drop_duplicates())).max())
+    band_alpha = min(0.07, max(0.015, 0.7 / crowd))  # many overlapping bands stay see-through
+    show_running = bool(sequential) and crowd <= 12
+    # the good side of the band: lower quantile when minimising, upper when maximising
+    good, bad_edge = ("hi", "bottom") if study.higher_is_better else ("lo", "top")
+    fig, axes = panel_grid(len(panels), *((7.0, 5.2) if crowd > 12 else (5.2, 3.9)))
+    for ax, pv in zip(axes, panels):
+        sub = data[data[study.panel] == pv]
+        # the y range follows medians and the good quantile; wide bad sides run off the edge
+        rng = _finite_range([sub[good], sub["median"], sub["running_best"]])
+        if rng is None:
+            no_data(ax)
+        log_y = spans_orders(np.concatenate([sub["median"].to_numpy(), sub[good].to_numpy()]))
+        bottom, top = _set_value_scale(ax, rng, log_y)
+        above = top * 10 if log_y else top + (top - bottom)
+        below = bottom / 10 if log_y else bottom - (top - bottom)
+        for (cell, strat), g in sub.groupby(["cell", "strategy"], sort=True):
+            c, ls, mk = enc.of(g.iloc[0])
+            if len(g) > MAX_DRAWN:  # drawing only: log-spaced budgets (the CSV keeps every k)
+                g = g.iloc[np.unique(np.geomspace(1, len(g), MAX_DRAWN).astype(int) - 1)]
+            k = g["budget"].to_numpy()
+            med = g["median"].replace([np.inf, -np.inf], np.nan).to_numpy()
+            lo = g["lo"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+            hi = g["hi"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+            if len(k) == 1:  # a single trial: a point, no band
+                ax.plot(k, med, marker=mk or "o", color=c, linestyle="none")
+                continue
+            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0)
+            ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, marker=mk,
+                    markevery=max(1, len(k) // 5) if mk else None, markersize=5)
+            if show_running and strat in sequential:
+                rbv = g["running_best"].replace([np.inf, -np.inf], np.nan).to_numpy()
+                ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post")
+        if log_x:
+            ax.set_xscale("log")
+            plain_log_ticks(ax.xaxis)
+            ax.set_xlim(0.9, max(sub["budget"].max(), 2) * 1.1)
+        else:
+            ax.set_xlim(0.5, max(sub["budget"].max(), 2) + 0.5)
+        ax.set_title(f"{study.panel} = {pv}\n{status_counts(trials[trials[study.panel] == pv])}", fontsize=10)
+        ax.set_xlabel("budget k (number of trials)")
+        ax.set_ylabel(f"best {study.metric_short}")
+        ax.grid(True, which="major", alpha=0.3)
+    sections = enc.legend()
+    extras = [Line2D([], [], color="0.3", linewidth=8, alpha=0.15, label="2.5–97.5 % of best")]
+    if show_running:
+        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
+                             label=f"running best ({', '.join(sorted(sequential))})"))
+    sections.append(("reading", extras))
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
+           note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
+                "all k trials may have diverged; a median missing at small k means most likely did.")
+    return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers of the per-trial figures
 
 
 def cell_order(study: Study, frame: pd.DataFrame) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -27,8 +28,8 @@ def test_report_is_self_contained_and_complete(reported_study: Path) -> None:
                     "The study as run"):
         assert heading in page
     assert "penalty_weight" in page and "primary: fd" in page
-    assert "CUDA &lt;out of memory&gt; &amp; &quot;boom&quot;" in page
-    assert "<out of memory>" not in page
+    assert html.escape(ERROR) == "RuntimeError: CUDA &lt;out of memory&gt; &amp; &quot;boom&quot;"
+    assert html.escape(ERROR) in page and "<out of memory>" not in page
 
 
 def test_ranking_orders_cells_at_the_full_budget(reported_study: Path) -> None:
