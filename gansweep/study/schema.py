@@ -72,7 +72,10 @@ class Choice(Strict):
 
 
 def _dimension_kind(value: Any) -> str:
-    return "choice" if isinstance(value, dict) and "choices" in value else "range"
+    """Tag of a dimension, from raw input (a dict) or a built model (when serialising)."""
+    if isinstance(value, dict):
+        return "choice" if "choices" in value else "range"
+    return "choice" if isinstance(value, Choice) else "range"
 
 
 Dimension = Annotated[
