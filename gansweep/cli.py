@@ -20,14 +20,14 @@ from gansweep.errors import GansweepError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots.")
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
 def _plan_table(plan) -> Table:
     table = Table(title=f"study {plan.study.name}: {len(plan.cells)} cells × {len(plan.study.search)} "
                         f"search entries = {plan.total} trials")
-    table.add_column("cell")
+    table.add_column("cell", overflow="fold")
     labels = [s.name or s.strategy for s in plan.study.search]
     for label in labels:
         table.add_column(label, justify="right")
@@ -109,7 +109,8 @@ def status(study_dir: Path = typer.Argument(..., help="the study directory")) ->
     df = read_trials(sd.path)
     table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
     for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):
-        table.add_column(col, justify="left" if col in ("cell", "strategy") else "right")
+        table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
+                         overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))
     for e in plan.entries:
         sub = df[(df.cell == e.cell.id) & (df.strategy == e.label)] if not df.empty else df
         n = sub.status.value_counts().to_dict() if not sub.empty else {}
