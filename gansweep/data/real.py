@@ -392,7 +392,7 @@ def _require_root(name: str, root: str | os.PathLike[str] | None) -> Path:
         raise GansweepError(f"data set {name!r}: no data root; set the study's data root or {DATA_ENV}=DIR, "
                             f"with {KNOWN[name].fetch_hint} in DIR/{name}")
     if not r.is_dir():
-        raise GansweepError(f"data set {name!r}: data root {r} does not exist; create it and put "
+        raise GansweepError(f"data set {name!r}: data root {r} does not exist; create it, with "
                             f"{KNOWN[name].fetch_hint} in {r / name}")
     return r
 
