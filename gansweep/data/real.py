@@ -186,7 +186,8 @@ def folder_source(folder: Path, name: str, resolution: int | None, test_size: in
     first = _open_image(train_files[0])
     mode = "L" if first.mode in GREY_MODES else "RGB"
     res = resolution or min(first.size)
-    return Source(name, f"image folder {folder.resolve()}", Split(len(train_files), _image_reader(train_files, res, mode)),
+    return Source(name, f"image folder {folder.resolve()}",
+                  Split(len(train_files), _image_reader(train_files, res, mode)),
                   Split(len(test_files), _image_reader(test_files, res, mode)),
                   channels=1 if mode == "L" else 3, resolution=res, split_rule=rule)
 

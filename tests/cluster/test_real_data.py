@@ -229,7 +229,8 @@ def fake_cifar(root, n_train=10, n_test=4):
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for name in names:
         n = n_test if name == "test_batch" else n_train // 5
-        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": [int(v) for v in rng.integers(0, 10, n)]}
+        labels = [int(v) for v in rng.integers(0, 10, n)]
+        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": labels}
         (d / name).write_bytes(pickle.dumps(batch))
     (d / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
 
