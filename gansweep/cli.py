@@ -164,6 +164,31 @@ def export(
         out.print(str(path))
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("prepare")
+def data_prepare(
+    name: str = typer.Argument(..., help="cifar10, celeba_hq_128, lsun_bedroom, folder:<path> or npz:<path>"),
+    root: Optional[str] = typer.Option(None, "--root", help="the data root (default: $GANSWEEP_DATA)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="where to write (default: <root>/prepared/<name>-<res>, "
+                                           "where trials look first)"),
+    resolution: Optional[int] = typer.Option(None, "--resolution", min=1, help="image size (default: the data set's)"),
+    download: bool = typer.Option(False, "--download", help="download cifar10 if it is not under the root"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing prepared copy"),
+) -> None:
+    """Decode a data set once into uint8 memory-mapped arrays (reference statistics are computed by
+    the metrics on first use, not here)."""
+    from gansweep.data.prepare import prepare
+    from gansweep.data.real import read_prepared_meta
+
+    path = prepare(name, root, out_dir, resolution, download=download or None, overwrite=overwrite)
+    meta = read_prepared_meta(path)
+    out.print(f"{path}: {meta['counts']['train']} train + {meta['counts']['test']} test images, "
+              f"{meta['channels']}x{meta['resolution']}x{meta['resolution']} uint8 ({meta['split']})")
+
+
 def main() -> None:
     """Console entry point: user errors are one line and exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -47,5 +47,12 @@ DATASETS: Registry[Loader] = Registry("dataset")
 
 
 def load_dataset(name: str, resolution: int | None = None, root: str | None = None) -> Dataset:
-    """Load a registered data set by name (``resolution=None``: its native size)."""
+    """Load a registered data set by name, or ``folder:<path>`` / ``npz:<path>``
+    (``resolution=None``: its native size; ``root``: the data root)."""
+    prefix, colon, _ = name.partition(":")
+    if colon:
+        from gansweep.data.real import PREFIXES
+
+        if prefix in PREFIXES:
+            return PREFIXES[prefix](name, resolution=resolution, root=root)
     return DATASETS[name](resolution=resolution, root=root)

@@ -43,7 +43,11 @@ def stored_scores(study_dir: str) -> dict[str, float]:
 
 
 def study_dir_for(study: Study, out: str | None) -> StudyDir:
-    return StudyDir(Path(out or study.output) / study.name)
+    parent = out or study.output
+    if "://" in parent:  # Path("s3://b/x") is the local directory "s3:/b/x": refuse, never write there
+        raise GansweepError(f"{parent}: object storage output (s3://, gs://) is not supported yet; give a "
+                            "directory on a file system every node mounts (see docs/CLUSTER.md)")
+    return StudyDir(Path(parent) / study.name)
 
 
 def start(study: Study, source: str, out: str | None = None, address: str | None = None,

@@ -132,6 +132,8 @@ def _check_names(study: Study, source: str) -> None:
         for i, name in enumerate(getattr(study.grid, axis)):
             if name in registry:
                 continue
+            if axis == "dataset" and name.partition(":")[0] in _path_prefixes() and name.partition(":")[2]:
+                continue
             where = f"{source}: grid.{axis}[{i}]"
             if name in VOCABULARY[axis] or name.startswith(("folder:", "npz:")):
                 raise StudyError(f"{where}: {axis} {name!r} is not implemented in this version of gansweep; "
@@ -143,6 +145,13 @@ def _check_names(study: Study, source: str) -> None:
                 if v not in getattr(study.grid, axis):
                     raise StudyError(f"{source}: exclude[{i}].{axis}: {v!r} is not in grid.{axis} "
                                      f"({', '.join(getattr(study.grid, axis))})")
+
+
+def _path_prefixes() -> tuple[str, ...]:
+    """``folder``, ``npz``: data sets named by a path (:data:`gansweep.data.real.PREFIXES`)."""
+    from gansweep.data.real import PREFIXES
+
+    return tuple(PREFIXES)
 
 
 def _excluded(cell: Cell, rules: list[dict[str, Any]]) -> bool:

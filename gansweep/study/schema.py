@@ -177,6 +177,19 @@ class Training(Strict):
     options: dict[str, Any] = Field(default_factory=dict, description="architecture options (biggan: ...)")
 
 
+class Data(Strict):
+    """Where real data sets are read from on every node (``gansweep.data.real``)."""
+
+    root: str | None = Field(None, description="data root; None: $GANSWEEP_DATA on each node")
+
+    @field_validator("root")
+    @classmethod
+    def _absolute(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("/", "~")):
+            raise ValueError(f"root must be an absolute path (trials run on other machines), but got {v!r}")
+        return v
+
+
 class Metrics(Strict):
     primary: str | None = None
     samples: int = Field(10_000, gt=0)
@@ -200,6 +213,7 @@ class Study(Strict):
     seed: int = 0
     output: str = "runs"
     grid: Grid = Field(default_factory=Grid)
+    data: Data = Field(default_factory=Data)
     exclude: list[dict[str, str | list[str]]] = Field(default_factory=list)
     training: Training = Field(default_factory=Training)
     metrics: Metrics = Field(default_factory=Metrics)

@@ -44,7 +44,8 @@ class TrialSettings:
             extra=list(s.metrics.extra), samples=s.metrics.samples,
             inception_weights=s.metrics.inception_weights, cache_dir=cache_dir,
             gpu=s.resources.gpu, cpu=s.resources.cpu, timeout=s.training.timeout, dry_run=dry_run,
-            metric_columns=metric_columns(plan), metric_options=dict(s.metrics.options),
+            data_root=s.data.root, metric_columns=metric_columns(plan),
+            metric_options=dict(s.metrics.options),
         )
 
     def eval_points(self) -> list[int]:
