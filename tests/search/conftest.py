@@ -26,6 +26,11 @@ PAPER_SPACE = {
 GP_CELL = Cell("digits", "dcgan", "ns", "gp", "none")
 PLAIN_CELL = Cell("digits", "dcgan", "ns", "none", "none")
 WAIT_S = 120.0  # a background round that takes longer than this is a hung test
+# ask/tell must not compute a round: a round costs >= 0.3 s of CPU, a call's own CPU stays far
+# below MAX_CALL_CPU_S. Wall time on a shared 2-core machine also counts descheduling (gaps of
+# 50-100 ms were seen with nothing running in the background), hence the looser MAX_CALL_WALL_S.
+MAX_CALL_CPU_S = 0.02
+MAX_CALL_WALL_S = 0.25
 
 
 def entry(search: dict, cell: Cell = GP_CELL) -> PlanEntry:
@@ -54,7 +59,8 @@ def objective(cell: Cell, with_divergence: bool = True) -> Callable[[dict], floa
 class Run:
     suggestions: list[Suggestion] = field(default_factory=list)
     scores: dict[int, float] = field(default_factory=dict)
-    max_block_s: float = 0.0
+    max_block_s: float = 0.0  # longest ask/tell, wall clock
+    max_block_cpu_s: float = 0.0  # longest ask/tell, CPU time of the calling thread
     nones: int = 0
 
     def key(self) -> list[tuple]:
@@ -89,8 +95,9 @@ def drive(s: CellSearcher, f: Callable[[dict], float], *, rng: np.random.Generat
     run, out, event = Run(), [], 0
 
     def timed(fn, *args):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         value = fn(*args)
+        run.max_block_cpu_s = max(run.max_block_cpu_s, time.thread_time() - c)
         run.max_block_s = max(run.max_block_s, time.perf_counter() - t)
         return value
 

@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import GP_CELL, PAPER_SPACE, PLAIN_CELL, drive, entry, make, objective, restore_by_state
+from conftest import GP_CELL, MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE, PLAIN_CELL, drive, entry, make, \
+    objective
 
 from gansweep.search import DONE
 from gansweep.search.background import finite_scores
@@ -46,8 +47,9 @@ def test_round_waits_without_blocking():
     run, s = drive(make(e, seed=0), objective(GP_CELL))
     s.close()
     assert run.nones >= 3  # round 0's design, then rounds 1 and 2 were waited for
-    print(f"\nlongest ask/tell with background fits: {run.max_block_s * 1e3:.2f} ms")
-    assert run.max_block_s < 0.05
+    print(f"\nlongest ask/tell with background fits: {run.max_block_s * 1e3:.2f} ms wall, "
+          f"{run.max_block_cpu_s * 1e3:.2f} ms CPU")
+    assert run.max_block_cpu_s < MAX_CALL_CPU_S and run.max_block_s < MAX_CALL_WALL_S
 
 
 def test_none_until_the_round_is_complete():
@@ -58,10 +60,10 @@ def test_none_until_the_round_is_complete():
     for x in first[:-1]:
         s.tell(x.index, f(x.params))
         assert s.ask() is None and not s.pending()
-    t = time.perf_counter()
+    t = time.thread_time()
     s.tell(first[-1].index, f(first[-1].params))
     got = s.ask()
-    assert time.perf_counter() - t < 0.05
+    assert time.thread_time() - t < MAX_CALL_CPU_S
     assert got is None and s.pending()  # the fit started with the last result, in the background
     second = ask_all(ready(s), 10)
     assert {x.round for x in second} == {1} and [x.index for x in second] == list(range(10, 20))
