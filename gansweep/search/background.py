@@ -221,6 +221,7 @@ class RoundSearcher(CellSearcher):
         self._poll()
         return {
             "version": self.STATE_VERSION,
+            "round": self.round,  # informative; restored from points and next
             "points": [dict(p) for p in self._points],
             "next": self._next,
             "scores": [[i, s if math.isfinite(s) else None] for i, s in sorted(self._scores.items())],

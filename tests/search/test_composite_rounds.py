@@ -6,17 +6,17 @@ come back in a shuffled order, and the searcher is saved and restored (JSON, as 
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pytest
-from conftest import MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE
 
 from gansweep.search.composite import StudySearcher
 from gansweep.study import Plan, PlanEntry, study_from_data
 from gansweep.study.plan import Cell, entry_trials, resolve_hps
 from gansweep.trial.synthetic import final_score
+
+from .helpers import MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

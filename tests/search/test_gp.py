@@ -10,12 +10,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import GP_CELL, MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE, PLAIN_CELL, drive, entry, make, \
-    objective
 
 from gansweep.search import DONE
 from gansweep.search.background import finite_scores
 from gansweep.search.gp import GPSearcher, suggest_round
+
+from .helpers import GP_CELL, MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE, PLAIN_CELL, drive, entry, make, \
+    objective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 GP = {"strategy": "gp", "rounds": 2, "per_round": 6, "space": PAPER_SPACE}

@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from conftest import GP_CELL, PAPER_SPACE, drive, entry, make, objective, restore_by_state
 
 from gansweep.search import DONE
 from gansweep.search.optuna import OptunaSearcher, distributions
 from gansweep.study.schema import Choice, Range
+
+from .helpers import GP_CELL, PAPER_SPACE, drive, entry, make, objective, restore_by_state
 
 
 def test_distributions():

@@ -14,11 +14,11 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import GP_CELL, PAPER_SPACE, PLAIN_CELL, drive, entry, make, objective, restore_by_pickle, \
-    restore_by_state
-
 from gansweep.search import DONE, STRATEGIES
 from gansweep.study.schema import HYPERPARAMETERS, Choice
+
+from .helpers import GP_CELL, PAPER_SPACE, PLAIN_CELL, drive, entry, make, objective, restore_by_pickle, \
+    restore_by_state
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
