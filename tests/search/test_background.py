@@ -36,8 +36,8 @@ def test_submit_runs_off_the_calling_thread():
 
 RUN = """
 import json, sys
-sys.path.insert(0, {root!r})
-from tests.search.helpers import GP_CELL, PAPER_SPACE, drive, entry, make, objective
+sys.path[:0] = [{root!r}, {root!r} + "/tests"]
+from search.helpers import GP_CELL, PAPER_SPACE, drive, entry, make, objective
 e = entry({{"strategy": "{strategy}", {extra} "per_round": 4, "space": PAPER_SPACE}})
 run, s = drive(make(e, seed=3), objective(GP_CELL))
 s.close()
