@@ -18,6 +18,7 @@ Libraries are imported once before timing (a first GPSampler round also imports 
     python bench/bench_search.py --rounds 12              # the paper's 12 × 10
     python bench/bench_search.py --executor process       # rounds in spawned worker processes
     python bench/bench_search.py --worth 5                # GP vs random, best after 120, 5 seeds
+    python bench/bench_search.py --plain 10,110           # one round vs skopt's defaults, by data size
 """
 
 from __future__ import annotations
@@ -129,6 +130,40 @@ def worth(seeds: int) -> None:
     print(f"  random   mean {np.mean(rnd):7.3f}  per seed {np.round(rnd, 3).tolist()}")
 
 
+def plain_vs_gansweep(sizes: list[int], per_round: int) -> None:
+    """One round (CPU seconds, BLAS on one thread) at ``n`` results: skopt's defaults vs gansweep's.
+
+    skopt's defaults: ``Optimizer(dims, base_estimator="GP", acq_func="EI")``, ``tell`` all, then
+    ``ask(n_points=per_round, strategy="cl_min")`` (kernel re-fitted on every lie, L-BFGS
+    acquisition). gansweep: :func:`gansweep.search.gp.suggest_round`.
+    """
+    from skopt import Optimizer
+    from threadpoolctl import threadpool_limits
+
+    from gansweep.search.gp import suggest_round
+    from gansweep.search.space import sample, skopt_dimensions
+
+    cell, e = _entry(STRATEGIES["gp-EI"], 1, per_round)
+    space, f = e.space(), _objective(cell)
+    names, dims = skopt_dimensions(space)
+    rng = np.random.default_rng(0)
+    print(f"one round of {per_round}, CPU s: {'results':>7} {'skopt defaults':>14} {'gansweep':>9}")
+    for n in sizes:
+        params = [sample(space, rng) for _ in range(n)]
+        scores = [f(p) for p in params]
+        with threadpool_limits(1):
+            c = time.process_time()
+            suggest_round(space, 1, per_round, params, scores, "EI", 0, {})
+            ours = time.process_time() - c
+            c = time.process_time()
+            opt = Optimizer(dims, base_estimator="GP", acq_func="EI", random_state=0, n_initial_points=0)
+            y = [v if np.isfinite(v) else max(x for x in scores if np.isfinite(x)) + 10 for v in scores]
+            opt.tell([[p[k] for k in names] for p in params], y)
+            opt.ask(n_points=per_round, strategy="cl_min")
+            plain = time.process_time() - c
+        print(f"{'':>29} {n:7d} {plain:14.2f} {ours:9.2f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=4, help="rounds per strategy (round 0 is the design)")
@@ -136,6 +171,8 @@ def main() -> None:
     p.add_argument("--strategies", default=",".join(STRATEGIES), help=f"comma-separated: {', '.join(STRATEGIES)}")
     p.add_argument("--executor", choices=["thread", "process"], default="thread")
     p.add_argument("--worth", type=int, default=0, metavar="SEEDS", help="also compare GP and random search")
+    p.add_argument("--plain", default="", metavar="SIZES",
+                   help="also time one round against skopt's defaults at these numbers of results (slow)")
     args = p.parse_args()
     os.environ["GANSWEEP_SEARCH_EXECUTOR"] = args.executor
     warnings.filterwarnings("ignore")
@@ -154,6 +191,8 @@ def main() -> None:
         rs = r["round_s"] or [float("nan")]
         print(f"{name:<13} {np.mean(rs):12.2f} {np.max(rs):11.2f} {r['wall'] * 1e3:15.2f} "
               f"{r['cpu'] * 1e3:8.2f} {r['p99'] * 1e3:7.2f} {r['calls']:6d} {r['best']:8.3f}", flush=True)
+    if args.plain:
+        plain_vs_gansweep([int(n) for n in args.plain.split(",")], args.per_round)
     if args.worth:
         worth(args.worth)
 
