@@ -16,7 +16,7 @@ from gansweep.study import Plan, PlanEntry, study_from_data
 from gansweep.study.plan import Cell, entry_trials, resolve_hps
 from gansweep.trial.synthetic import final_score
 
-from .helpers import MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE
+from .helpers import MAX_CALL_WALL_S, MAX_CALL_WORK_S, PAPER_SPACE
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -47,13 +47,14 @@ def test_composite_serves_other_cells_while_rounds_fit(tmp_path):
     rng = np.random.default_rng(0)
     running: dict[str, dict] = {}
     seen: list[str] = []
-    longest, longest_cpu, n, restored = 0.0, 0.0, 0, False
+    longest, longest_work, n, restored = 0.0, 0.0, 0, False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         t, c = time.perf_counter(), time.thread_time()
         config = searcher.suggest(f"t{n}")
         if n:  # the first call builds every cell's searcher
-            longest, longest_cpu = max(longest, time.perf_counter() - t), max(longest_cpu, time.thread_time() - c)
+            wall, cpu = time.perf_counter() - t, time.thread_time() - c
+            longest, longest_work = max(longest, wall), max(longest_work, min(wall, cpu))
         if config == StudySearcher.FINISHED:
             break
         if config is not None:
@@ -66,7 +67,8 @@ def test_composite_serves_other_cells_while_rounds_fit(tmp_path):
             config = running.pop(tid)
             t, c = time.perf_counter(), time.thread_time()
             searcher.on_trial_complete(tid, {"score": score(config), "status": "completed"})
-            longest, longest_cpu = max(longest, time.perf_counter() - t), max(longest_cpu, time.thread_time() - c)
+            wall, cpu = time.perf_counter() - t, time.thread_time() - c
+            longest, longest_work = max(longest, wall), max(longest_work, min(wall, cpu))
         else:  # only pending rounds: a controller would poll again later
             time.sleep(0.01)
         if not restored and len(seen) >= 10:  # the driver restarts: state through a JSON file
@@ -83,5 +85,5 @@ def test_composite_serves_other_cells_while_rounds_fit(tmp_path):
     searcher.close()
     assert restored and not running
     assert sorted(seen) == sorted(plan.trial_ids())
-    print(f"\nlongest suggest/on_trial_complete: {longest * 1e3:.2f} ms wall, {longest_cpu * 1e3:.2f} ms CPU")
-    assert longest_cpu < MAX_CALL_CPU_S and longest < MAX_CALL_WALL_S
+    print(f"\nlongest suggest/on_trial_complete: {longest * 1e3:.2f} ms wall, {longest_work * 1e3:.2f} ms work")
+    assert longest_work < MAX_CALL_WORK_S and longest < MAX_CALL_WALL_S

@@ -15,7 +15,7 @@ from gansweep.search import DONE
 from gansweep.search.background import finite_scores
 from gansweep.search.gp import GPSearcher, suggest_round
 
-from .helpers import GP_CELL, MAX_CALL_CPU_S, MAX_CALL_WALL_S, PAPER_SPACE, PLAIN_CELL, drive, entry, make, \
+from .helpers import GP_CELL, MAX_CALL_WALL_S, MAX_CALL_WORK_S, PAPER_SPACE, PLAIN_CELL, drive, entry, make, \
     objective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -45,12 +45,12 @@ def ready(s):
 def test_round_waits_without_blocking():
     """The round's fit runs in the background: ask/tell return in milliseconds meanwhile."""
     e = entry({**GP, "rounds": 3, "per_round": 10})
-    run, s = drive(make(e, seed=0), objective(GP_CELL))
+    run, s = drive(make(e, seed=0), objective(GP_CELL), poll=True)
     s.close()
-    assert run.nones >= 3  # round 0's design, then rounds 1 and 2 were waited for
-    print(f"\nlongest ask/tell with background fits: {run.max_block_s * 1e3:.2f} ms wall, "
-          f"{run.max_block_cpu_s * 1e3:.2f} ms CPU")
-    assert run.max_block_cpu_s < MAX_CALL_CPU_S and run.max_block_s < MAX_CALL_WALL_S
+    assert run.nones >= 30  # polled while round 0's design, then rounds 1 and 2 were computed
+    print(f"\nlongest of {len(run.suggestions) + len(run.scores) + run.nones} ask/tell calls while rounds fit: "
+          f"{run.max_block_s * 1e3:.2f} ms wall, {run.max_block_work_s * 1e3:.2f} ms work")
+    assert run.max_block_work_s < MAX_CALL_WORK_S and run.max_block_s < MAX_CALL_WALL_S
 
 
 def test_none_until_the_round_is_complete():
@@ -61,10 +61,10 @@ def test_none_until_the_round_is_complete():
     for x in first[:-1]:
         s.tell(x.index, f(x.params))
         assert s.ask() is None and not s.pending()
-    t = time.thread_time()
+    t, c = time.perf_counter(), time.thread_time()
     s.tell(first[-1].index, f(first[-1].params))
     got = s.ask()
-    assert time.thread_time() - t < MAX_CALL_CPU_S
+    assert min(time.perf_counter() - t, time.thread_time() - c) < MAX_CALL_WORK_S
     assert got is None and s.pending()  # the fit started with the last result, in the background
     second = ask_all(ready(s), 10)
     assert {x.round for x in second} == {1} and [x.index for x in second] == list(range(10, 20))
