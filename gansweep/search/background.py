@@ -221,6 +221,7 @@ class RoundSearcher(CellSearcher):
         self._poll()
         return {
             "version": self.STATE_VERSION,
+            "round": self.round,  # informative; restored from points and next
             "points": [dict(p) for p in self._points],
             "next": self._next,
             "scores": [[i, s if math.isfinite(s) else None] for i, s in sorted(self._scores.items())],
@@ -254,7 +255,13 @@ class RoundSearcher(CellSearcher):
         return self._future is not None
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the background round (if any) is done; for tests and benchmarks, never Tune."""
+        """Block until the next round is computed (starting it if it can); for tests and benchmarks.
+
+        True when nothing is left computing. Never call it from Tune's controller thread.
+        """
+        self._poll()
+        if self._next >= len(self._points):
+            self._maybe_start()
         if self._future is not None:
             wait([self._future], timeout)
         self._poll()

@@ -33,7 +33,7 @@ if importlib.util.find_spec("skopt") is None:  # the registry skips gp when scik
     raise ImportError("the gp search strategy needs scikit-optimize: pip install scikit-optimize")
 
 ACQUISITIONS = ("EI", "LCB", "PI", "gp_hedge")
-N_POINTS = 4000  # random candidates the acquisition is minimised over
+N_POINTS = 2000  # random candidates the acquisition is minimised over
 LHS_ITERATIONS = 100  # maximin iterations of the round-0 Latin hypercube
 
 # Warnings the fit raises on every round (length scales at a bound, noise at its floor):
@@ -81,14 +81,17 @@ def _fast_gp_class() -> type:
 _FAST_GP: type | None = None
 
 
-def _gp_estimator(dims: list[Any]) -> Any:
-    """``base_estimator="GP"`` as skopt cooks it for these dimensions, as a :class:`FastGP`."""
+def _gp_estimator(dims: list[Any], random_state: int) -> Any:
+    """``base_estimator="GP"`` as skopt cooks it for these dimensions, as a :class:`FastGP`.
+
+    Seeded: the restarts of the kernel fit draw from it (unseeded, a restore could differ).
+    """
     global _FAST_GP
     from skopt.utils import cook_estimator
 
     if _FAST_GP is None:
         _FAST_GP = _fast_gp_class()
-    cooked = cook_estimator("GP", space=dims)
+    cooked = cook_estimator("GP", space=dims, random_state=random_state)
     return _FAST_GP(**cooked.get_params(deep=False))
 
 
@@ -131,7 +134,7 @@ def suggest_round(space: dict[str, Choice | Range], round_: int, size: int, para
     y = finite_scores(scores).tolist()
     kw = dict(acq_func=acquisition, acq_optimizer="sampling", n_initial_points=0,
               acq_optimizer_kwargs={"n_points": n_points}, random_state=rs)
-    cooked = Optimizer(dims, base_estimator=_gp_estimator(dims), **kw)
+    cooked = Optimizer(dims, base_estimator=_gp_estimator(dims, rs), **kw)
     est = clone(cooked.base_estimator_).fit(cooked.space.transform(X), y)
     opt = Optimizer(dims, base_estimator=_with_fixed_kernel(est), **kw)
     new_extra: dict[str, Any] = {}
