@@ -27,3 +27,12 @@ def cli(monkeypatch, capsys):
 
 # Tests never reach the network: the metrics package treats this as "no internet".
 os.environ["GANSWEEP_OFFLINE"] = "1"
+
+
+@pytest.fixture
+def inception_weights(tmp_path, monkeypatch):
+    """Where validation looks for Inception weights: a stand-in file (only its presence is checked)."""
+    path = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    path.write_bytes(b"stand-in: validation checks the path, trials would load it")
+    monkeypatch.setenv("GANSWEEP_INCEPTION_WEIGHTS", str(path))
+    return path
