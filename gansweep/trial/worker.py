@@ -53,10 +53,9 @@ def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int,
 
 
 def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
+    """One report with the whole history: no training to checkpoint, no scheduler to inform."""
     primary = settings.primary[config["dataset"]]
     records, status = simulate(config, settings.eval_points(), primary)
-    for rec in records[:-1]:
-        _report({**rec, "score": best_so_far(records[: records.index(rec) + 1], primary), "status": "running"})
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     _report(_final(records, primary, status, steps, seconds))
