@@ -39,21 +39,24 @@ def _protected() -> list[tuple[Path, str]]:
     return out
 
 
-def check_output_path(path: str | Path) -> None:
-    """Refuse a study directory inside gansweep's source, the Python installation or a system directory."""
+def check_output_path(path: str | Path, where: str | None = None) -> None:
+    """Refuse a study directory inside gansweep's source, the Python installation or a system directory.
+
+    ``where`` (e.g. ``"study.yaml: output"``) starts the message when the path comes from a file.
+    """
     text = str(path)
     if "://" in text:  # object storage URIs are checked by their file system
         return
     p = Path(path).expanduser().resolve()
+    start = f"{where}: {path}" if where else f"{path}"
+    fix = "choose another output directory (the study's 'output' or --out)"
     for root, what in _protected():
         if p == root or root in p.parents:
-            raise GansweepError(f"{path}: inside {what} ({root}); choose another output directory "
-                                "(the study's 'output' or --out)")
+            raise GansweepError(f"{start}: inside {what} ({root}); {fix}")
     for d in SYSTEM_DIRS:
         root = Path(d)
         if p == root or (d != "/" and root in p.parents) or (d == "/" and len(p.parts) < 2):
-            raise GansweepError(f"{path}: a system directory; choose another output directory "
-                                "(the study's 'output' or --out)")
+            raise GansweepError(f"{start}: inside the system directory {root}; {fix}")
 
 
 # -- how big a plan may be -----------------------------------------------------------------------
