@@ -53,9 +53,9 @@ def check_output_path(path: str | Path, where: str | None = None) -> None:
     for root, what in _protected():
         if p == root or root in p.parents:
             raise GansweepError(f"{start}: inside {what} ({root}); {fix}")
-    for d in SYSTEM_DIRS:
+    for d in SYSTEM_DIRS:  # "/" itself, and anything inside the others
         root = Path(d)
-        if p == root or (d != "/" and root in p.parents) or (d == "/" and len(p.parts) < 2):
+        if p == root or (d != "/" and root in p.parents):
             raise GansweepError(f"{start}: inside the system directory {root}; {fix}")
 
 

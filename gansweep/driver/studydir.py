@@ -143,15 +143,36 @@ class StudyDir:
         if meta.pop("tune_stale", None) is not None:
             self._write_meta(meta)
 
+    def untrusted_tune_files(self) -> list[Path]:
+        """Files of Tune's saved experiment that ``Tuner.restore`` would unpickle but another user could
+        have written: owned by someone else, or writable by group or others."""
+        if not self.tune_dir.is_dir():
+            return []
+        uid = os.getuid()
+        out = []
+        for p in [self.tune_dir, *sorted(self.tune_dir.iterdir())]:
+            if p.is_dir() and p != self.tune_dir:
+                continue  # trial directories: checkpoints load with torch.load(weights_only=True)
+            st = p.lstat()
+            if st.st_uid != uid or st.st_mode & 0o022 or p.is_symlink():
+                out.append(p)
+        return out
+
     def prepare_resume(self, study: Study) -> list[str]:
         """Everything ``resume`` checks before Tune starts, under the study lock; returns notes to show.
 
-        Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, and moves damaged
-        results files to ``results/quarantine/`` so their trials run again.
+        Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, declines to unpickle
+        Tune state another user could have written, and moves damaged results files to
+        ``results/quarantine/`` so their trials run again.
         """
         from gansweep.store import quarantine_damaged
 
         notes = [f"study.yaml changed safely: {str(c).strip()}" for c in self.check_resumable(study)]
+        foreign = self.untrusted_tune_files()
+        if foreign:
+            notes.append(f"{foreign[0]}: not written by you (or writable by others); Tune's saved experiment is a "
+                         "pickle and is not loaded: the study continues from its results")
+            self.mark_tune_stale(f"untrusted {foreign[0].name}")
         moved = quarantine_damaged(self.path)
         if moved:
             where = moved[0].parent.parent
