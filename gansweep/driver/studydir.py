@@ -1,9 +1,19 @@
-"""The study directory: its files, its lock, and telling a study directory from anything else."""
+"""The study directory: its files, its lock, and telling a study directory from anything else.
+
+It also remembers the study *as planned* (``gansweep.json``: the study and its fingerprint), so
+``resume`` can tell a safe edit of ``study.yaml`` (more rounds) from one that would change
+trials already run (:meth:`StudyDir.prepare_resume`), and whether Tune's saved experiment still
+describes the study (it does not after a safe edit or once damaged results were set aside: the
+driver then starts a new experiment whose searcher skips every stored trial).
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
 import fcntl
+import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +23,27 @@ from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.study import Study, dump_study, study_from_data
 from gansweep.study.load import parse_yaml
 
+log = logging.getLogger(__name__)
+
 STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
 LOCK_FILE = ".lock"
 
 
+def fingerprint(study: Study) -> str:
+    """sha256 of the study's canonical JSON: equal for equal studies, whatever the YAML looked like."""
+    text = json.dumps(study.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class StudyDir:
     path: Path
+
+    def __post_init__(self) -> None:
+        from gansweep.driver.guard import check_output_path
+
+        check_output_path(self.path)
 
     @property
     def study_file(self) -> Path:
@@ -41,10 +64,19 @@ class StudyDir:
     def exists(self) -> bool:
         return self.study_file.is_file()
 
+    @property
+    def meta_file(self) -> Path:
+        return self.path / META_FILE
+
     def create(self, study: Study, meta: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        _atomic_text(self.study_file, dump_study(study))
-        _atomic_text(self.path / META_FILE, json.dumps(meta, indent=2))
+        meta = {**meta, "fingerprint": fingerprint(study), "planned": study.model_dump(mode="json")}
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            _atomic_text(self.study_file, dump_study(study))
+            _atomic_text(self.meta_file, json.dumps(meta, indent=2))
+        except OSError as exc:
+            raise GansweepError(f"{self.path}: cannot create the study directory ({exc.strerror or exc}); "
+                                "choose a writable output directory (the study's 'output' or --out)") from None
 
     def load(self) -> tuple[Study, dict[str, Any]]:
         if not self.exists():
@@ -52,9 +84,101 @@ class StudyDir:
                                  "give the directory that 'gansweep run' created, e.g. runs/<name>")
         source = str(self.study_file)
         study = study_from_data(parse_yaml(self.study_file.read_text(), source), source)
-        meta_path = self.path / META_FILE
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        return study, meta
+        return study, self._meta()
+
+    def _meta(self) -> dict[str, Any]:
+        if not self.meta_file.is_file():
+            return {}
+        try:
+            meta = json.loads(self.meta_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise NotAStudyError(f"{self.meta_file}: unreadable ({exc}); restore it or start the study again") from None
+        if not isinstance(meta, dict):
+            raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
+        return meta
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        _atomic_text(self.meta_file, json.dumps(meta, indent=2))
+
+    # -- resume ---------------------------------------------------------------------------------
+    def check_resumable(self, study: Study) -> list[Any]:
+        """Compare ``study.yaml`` now with the study as planned; refuse unsafe edits with a diff.
+
+        Safe edits are recorded (the new study becomes the planned one) and mark Tune's saved
+        experiment stale, since it still holds the old plan. Returns the accepted changes.
+        """
+        from gansweep.driver.guard import check_resumable
+
+        meta = self._meta()
+        planned = meta.get("planned")
+        if planned is None:  # created by a gansweep that did not record it
+            log.warning("%s: no planned study recorded; cannot check study.yaml for edits", self.path)
+            return []
+        if meta.get("fingerprint") == fingerprint(study):
+            return []
+        old = study_from_data(planned, f"{self.meta_file} (planned study)")
+        changes = check_resumable(old, study, str(self.study_file))
+        if changes:
+            meta["fingerprint"] = fingerprint(study)
+            meta["planned"] = study.model_dump(mode="json")
+            meta.setdefault("accepted_changes", []).append(
+                {"at": _now(), "changes": [str(c).strip() for c in changes]})
+            meta["tune_stale"] = "study.yaml changed: " + ", ".join(c.path for c in changes)
+            self._write_meta(meta)
+        return changes
+
+    def mark_tune_stale(self, reason: str) -> None:
+        """Tune's saved experiment no longer matches the store or the plan: resume starts a new one."""
+        meta = self._meta()
+        meta["tune_stale"] = reason
+        self._write_meta(meta)
+
+    def tune_stale(self) -> str | None:
+        """Why Tune's saved experiment must not be restored, or None."""
+        return self._meta().get("tune_stale")
+
+    def clear_tune_stale(self) -> None:
+        """Called once the stale experiment is gone (after ``shutil.rmtree(tune_dir)``)."""
+        meta = self._meta()
+        if meta.pop("tune_stale", None) is not None:
+            self._write_meta(meta)
+
+    def untrusted_tune_files(self) -> list[Path]:
+        """Files of Tune's saved experiment that ``Tuner.restore`` would unpickle but another user could
+        have written: owned by someone else, or writable by group or others."""
+        if not self.tune_dir.is_dir():
+            return []
+        uid = os.getuid()
+        out = []
+        for p in [self.tune_dir, *sorted(self.tune_dir.iterdir())]:
+            if p.is_dir() and p != self.tune_dir:
+                continue  # trial directories: checkpoints load with torch.load(weights_only=True)
+            st = p.lstat()
+            if st.st_uid != uid or st.st_mode & 0o022 or p.is_symlink():
+                out.append(p)
+        return out
+
+    def prepare_resume(self, study: Study) -> list[str]:
+        """Everything ``resume`` checks before Tune starts, under the study lock; returns notes to show.
+
+        Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, declines to unpickle
+        Tune state another user could have written, and moves damaged results files to
+        ``results/quarantine/`` so their trials run again.
+        """
+        from gansweep.store import quarantine_damaged
+
+        notes = [f"study.yaml changed safely: {str(c).strip()}" for c in self.check_resumable(study)]
+        foreign = self.untrusted_tune_files()
+        if foreign:
+            notes.append(f"{foreign[0]}: not written by you (or writable by others); Tune's saved experiment is a "
+                         "pickle and is not loaded: the study continues from its results")
+            self.mark_tune_stale(f"untrusted {foreign[0].name}")
+        moved = quarantine_damaged(self.path)
+        if moved:
+            where = moved[0].parent.parent
+            notes.append(f"{len(moved)} damaged results file(s) moved to {where}; their trials run again")
+            self.mark_tune_stale(f"damaged results set aside in {where}")
+        return notes
 
 
 def require_study_dir(path: str | Path) -> StudyDir:
@@ -68,10 +192,24 @@ def require_study_dir(path: str | Path) -> StudyDir:
     return sd
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 class StudyLock:
@@ -82,8 +220,12 @@ class StudyLock:
         self._f: IO[str] | None = None
 
     def __enter__(self) -> StudyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(self.path, "a+")
+        except OSError as exc:
+            raise GansweepError(f"{self.path.parent}: cannot create the study directory ({exc.strerror or exc}); "
+                                "choose a writable output directory (the study's 'output' or --out)") from None
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

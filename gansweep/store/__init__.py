@@ -1,5 +1,16 @@
 """The results store: Parquet datasets, one row per trial and one per evaluation."""
 
-from gansweep.store.parquet import TrialStore, read_evals, read_trials, trial_columns
+from gansweep.store.parquet import (
+    StoreError,
+    StoreWriteError,
+    TrialStore,
+    damaged_files,
+    quarantine_damaged,
+    read_evals,
+    read_trials,
+    stored_trial_ids,
+    trial_columns,
+)
 
-__all__ = ["TrialStore", "read_evals", "read_trials", "trial_columns"]
+__all__ = ["StoreError", "StoreWriteError", "TrialStore", "damaged_files", "quarantine_damaged", "read_evals",
+           "read_trials", "stored_trial_ids", "trial_columns"]

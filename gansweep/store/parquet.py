@@ -1,31 +1,64 @@
-"""Idempotent, atomic Parquet store for trial results.
+"""Idempotent, atomic, crash-safe Parquet store for trial results.
 
-Each trial is written as its own files, ``results/trials/<trial_id>.parquet`` (one row) and
-``results/evals/<trial_id>.parquet`` (one row per evaluation), through a temporary name that
-starts with ``.`` (ignored by pyarrow's dataset discovery) and an atomic rename. The evals go
-first, so a visible trial row always has its evaluations. The first write of a ``trial_id`` wins:
-Ray Tune re-runs trials that finished after its last snapshot, and a re-run must neither
-duplicate nor change a stored result. Every file of one study has the same schema (fixed from
-the study's plan), so ``pandas.read_parquet(dir)`` reads the whole directory.
+Layout. ``results/trials`` holds one row per trial and ``results/evals`` one row per evaluation.
+A finished trial is first written as its own pair of files, ``trials/<trial_id>.parquet`` and
+``evals/<trial_id>.parquet``; every ``COMPACT_AT`` trials the writer *compacts* those small files
+into a pair ``trials/part-<uuid>.parquet`` + ``evals/part-<uuid>.parquet`` and deletes them, so a
+100,000-trial study is a few hundred files, not 200,000. Every file of a study has the same
+schema (fixed from the study's plan), so ``pandas.read_parquet(dir)`` reads the whole directory.
+
+Atomicity. Every file is written under a temporary name starting with ``.`` (pyarrow's dataset
+discovery ignores it), flushed to disk and renamed into place. Evals go first and the trials file
+is the commit: a visible trial row always has its evaluations. A crash leaves at worst
+temporary files, evals without a trial row, an evals part without its trials part, or small files
+already merged into a part. The writer (one per study: the driver holds the study lock) repairs
+each of these when it opens the store; readers never see a partial file and drop duplicate
+trial ids.
+
+Idempotence. The first write of a ``trial_id`` wins: Ray Tune re-runs trials that finished after
+its last snapshot, and a re-run must neither duplicate nor change a stored result.
+
+Damage. A file that cannot be read (truncated, garbage, a column missing) makes
+:func:`read_trials`/:func:`read_evals` raise :class:`StoreError` naming the file and the fix;
+:func:`quarantine_damaged` (``gansweep resume``) moves such files to ``results/quarantine/`` so
+their trials run again. Writing errors (a full disk, a read-only file system) raise
+:class:`StoreWriteError` and leave every stored file as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import math
 import os
+import shutil
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from gansweep.errors import GansweepError
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("completed", "diverged", "failed")
+TMP_PREFIX = ".tmp-"
+PART_PREFIX = "part-"
+QUARANTINE_DIR = "quarantine"
+# Small files that trigger a compaction; 0 turns compaction off.
+COMPACT_AT = int(os.environ.get("GANSWEEP_STORE_COMPACT_AT", "500"))
+# Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
+# (about 10 ms a file on a cloud disk; dry runs may turn it off: TrialStore(fsync=False)).
+FSYNC = os.environ.get("GANSWEEP_STORE_FSYNC", "1") != "0"
+
 BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("trial_id", pa.string()),
     ("study", pa.string()),
@@ -49,6 +82,18 @@ TAIL_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("config", pa.string()),
     ("written_at", pa.timestamp("us", tz="UTC")),
 ]
+REQUIRED_TRIAL_COLUMNS = ("trial_id", "cell", "strategy", "status", "score")
+REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
+
+
+class StoreError(GansweepError):
+    """A damaged results store (a file that cannot be read); names the file and the fix."""
+
+
+class StoreWriteError(GansweepError):
+    """Results could not be written (full disk, read-only or missing directory). Exit code 1."""
+
+    exit_code = 1
 
 
 def trial_columns(metrics: Sequence[str], hps: Sequence[str]) -> pa.Schema:
@@ -68,30 +113,125 @@ def eval_columns(metrics: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _atomic_write(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+# -- files ---------------------------------------------------------------------------------------
+
+def _visible(directory: Path) -> list[Path]:
+    """Data files of a dataset directory: ``*.parquet`` not hidden (temporaries start with ``.``)."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(Path(e.path) for e in entries
+                  if e.name.endswith(".parquet") and not e.name.startswith((".", "_")) and e.is_file())
+
+
+def _is_part(path: Path) -> bool:
+    return path.name.startswith(PART_PREFIX)
+
+
+def _atomic_write(table: pa.Table, path: Path, fsync: bool | None = None) -> None:
+    """Write ``table`` to ``path`` all or nothing; :class:`StoreWriteError` leaves nothing behind."""
+    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f)
+            if FSYNC if fsync is None else fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise _write_error(path.parent, exc) from None
+
+
+def _write_error(directory: Path, exc: OSError) -> StoreWriteError:
+    reason = exc.strerror or str(exc)
+    hint = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "make it writable")
+    study_dir = directory.parent.parent
+    return StoreWriteError(f"{directory}: cannot write results ({reason}); the results already stored are "
+                           f"intact; {hint}, then continue with 'gansweep resume {study_dir}'")
 
 
 def _safe_name(trial_id: str) -> str:
-    if not trial_id or "/" in trial_id or trial_id.startswith("."):
+    if not trial_id or "/" in trial_id or "\\" in trial_id or trial_id.startswith((".", "_", PART_PREFIX)):
         raise ValueError(f"unsafe trial_id {trial_id!r}")
     return f"{trial_id}.parquet"
 
 
-class TrialStore:
-    """Writer for one study's ``results/``; first write of a trial id wins."""
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
-    def __init__(self, root: str | Path, metrics: Sequence[str], hps: Sequence[str]) -> None:
+
+def _part_ids(path: Path) -> list[str]:
+    try:
+        return pq.read_table(path, columns=["trial_id"]).column("trial_id").to_pylist()
+    except (pa.ArrowException, OSError, KeyError) as exc:
+        raise _damaged(path, exc) from None
+
+
+# -- the writer ----------------------------------------------------------------------------------
+
+class TrialStore:
+    """Writer for one study's ``results/``; first write of a trial id wins.
+
+    Opening it repairs what a crash can leave (see the module docstring) and learns the stored
+    trial ids from file names and the ``trial_id`` column of part files only. Only one writer may
+    have a study's store open at a time (the driver's study lock ensures it).
+    """
+
+    def __init__(self, root: str | Path, metrics: Sequence[str], hps: Sequence[str],
+                 compact_at: int | None = None, fsync: bool | None = None) -> None:
         self.root = Path(root)
         self.trials_dir = self.root / "trials"
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
         self.eval_schema = eval_columns(metrics)
-        self.trials_dir.mkdir(parents=True, exist_ok=True)
-        self.evals_dir.mkdir(parents=True, exist_ok=True)
-        self._known = {p.stem for p in self.trials_dir.glob("*.parquet") if not p.name.startswith(".")}
+        self.compact_at = COMPACT_AT if compact_at is None else compact_at
+        self.fsync = fsync
+        try:
+            self.trials_dir.mkdir(parents=True, exist_ok=True)
+            self.evals_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _write_error(self.trials_dir, exc) from None
+        self._known: set[str] = set()
+        self._small: set[str] = set()
+        # tables of small files this writer wrote: compaction needs not read them back
+        self._written: dict[str, tuple[pa.Table, pa.Table]] = {}
+        self._recover()
+
+    def _recover(self) -> None:
+        """Finish or undo what a crash interrupted; learn which trials are stored."""
+        for d in (self.trials_dir, self.evals_dir):
+            for entry in os.scandir(d):
+                if entry.name.startswith(TMP_PREFIX):
+                    log.info("removing the unfinished write %s", entry.path)
+                    _unlink(Path(entry.path))
+        trial_files = _visible(self.trials_dir)
+        parts = {p.name for p in trial_files if _is_part(p)}
+        in_parts: set[str] = set()
+        for p in trial_files:
+            if _is_part(p):
+                in_parts.update(_part_ids(p))
+        small = {p.stem for p in trial_files if not _is_part(p)}
+        for tid in small & in_parts:  # a compaction stopped before deleting what it had merged
+            _unlink(self.trials_dir / f"{tid}.parquet")
+        small -= in_parts
+        for p in _visible(self.evals_dir):
+            if _is_part(p):
+                if p.name not in parts:  # a compaction stopped before its commit
+                    log.info("removing the uncommitted %s", p)
+                    _unlink(p)
+            elif p.stem not in small:  # merged already, or the trial row was never committed
+                _unlink(p)
+        self._known = small | in_parts
+        self._small = small
 
     def __contains__(self, trial_id: str) -> bool:
         return trial_id in self._known
@@ -101,7 +241,11 @@ class TrialStore:
         return set(self._known)
 
     def write(self, row: Mapping[str, Any], evals: Iterable[Mapping[str, Any]] = ()) -> bool:
-        """Store one finished trial and its evaluations; False if it was already stored."""
+        """Store one finished trial and its evaluations; False if it was already stored.
+
+        ``status`` must be one of :data:`STATUSES`; a ``completed`` trial without a finite score is
+        stored as ``diverged`` (a result without a score is not a success).
+        """
         trial_id = str(row["trial_id"])
         name = _safe_name(trial_id)
         if trial_id in self._known or (self.trials_dir / name).exists():
@@ -109,16 +253,31 @@ class TrialStore:
             log.debug("trial %s already stored; keeping the first result", trial_id)
             return False
         full = dict(row)
+        status = full.get("status")
+        if status not in STATUSES:
+            raise ValueError(f"trial {trial_id}: status {status!r} is not one of {', '.join(STATUSES)}")
+        score = full.get("score")
+        if status == "completed" and not (isinstance(score, (int, float)) and math.isfinite(score)):
+            full["status"] = "diverged"
+            full["error"] = full.get("error") or f"score is not finite ({score!r})"
         full.setdefault("written_at", pd.Timestamp.now(tz="UTC"))
         if isinstance(full.get("config"), Mapping):
             full["config"] = json.dumps(full["config"], sort_keys=True, default=str)
         unknown = set(full) - set(self.trial_schema.names)
         if unknown:
             raise ValueError(f"columns not in the study's schema: {sorted(unknown)}")
-        eval_rows = [self._eval_row(trial_id, e) for e in evals]
-        _atomic_write(_table(eval_rows, self.eval_schema), self.evals_dir / name)
-        _atomic_write(_table([full], self.trial_schema), self.trials_dir / name)
+        eval_table = _table([self._eval_row(trial_id, e) for e in evals], self.eval_schema)
+        trial_table = _table([full], self.trial_schema)
+        _atomic_write(eval_table, self.evals_dir / name, self.fsync)
+        _atomic_write(trial_table, self.trials_dir / name, self.fsync)  # the commit
         self._known.add(trial_id)
+        self._small.add(trial_id)
+        self._written[trial_id] = (trial_table, eval_table)
+        if self.compact_at and len(self._small) >= self.compact_at:
+            try:
+                self.compact()
+            except StoreWriteError as exc:  # the small files are intact; try again later
+                log.warning("compaction postponed: %s", exc)
         return True
 
     def _eval_row(self, trial_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,6 +287,49 @@ class TrialStore:
         row["trial_id"] = trial_id
         row["diagnostics"] = json.dumps(rest, sort_keys=True, default=str) if rest else None
         return row
+
+    def compact(self) -> int:
+        """Merge the small per-trial files into one part pair; returns the trials merged.
+
+        Order: evals part, trials part (the commit), then the small files go. A crash before the
+        commit leaves an uncommitted evals part, after it small files that are also in the part;
+        :meth:`_recover` removes either, and readers drop duplicates meanwhile. A small file that
+        cannot be read is left where it is (``gansweep resume`` quarantines it).
+        """
+        ids = sorted(self._small)
+        if not ids:
+            return 0
+        trial_tables, eval_tables, merged = [], [], []
+        for tid in ids:
+            tables = self._written.get(tid) or self._read_small(tid)
+            if tables is None:
+                continue
+            trial_tables.append(tables[0])
+            eval_tables.append(tables[1])
+            merged.append(tid)
+        if not merged:
+            return 0
+        name = f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
+        _atomic_write(pa.concat_tables(eval_tables), self.evals_dir / name, self.fsync)
+        _atomic_write(pa.concat_tables(trial_tables), self.trials_dir / name, self.fsync)
+        for tid in merged:
+            _unlink(self.trials_dir / f"{tid}.parquet")
+            _unlink(self.evals_dir / f"{tid}.parquet")
+            self._small.discard(tid)
+            self._written.pop(tid, None)
+        log.debug("compacted %d trials into %s", len(merged), name)
+        return len(merged)
+
+    def _read_small(self, tid: str) -> tuple[pa.Table, pa.Table] | None:
+        try:
+            trials = pq.read_table(self.trials_dir / f"{tid}.parquet").select(self.trial_schema.names)
+            evals_path = self.evals_dir / f"{tid}.parquet"
+            evals = (pq.read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
+                     else self.eval_schema.empty_table())
+            return trials.cast(self.trial_schema), evals.cast(self.eval_schema)
+        except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+            log.warning("not compacting %s: %s", tid, exc)
+            return None
 
 
 def _table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -141,23 +343,171 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if not path.is_dir() or not any(p for p in path.glob("*.parquet") if not p.name.startswith(".")):
-        return pd.DataFrame()
-    return pd.read_parquet(path)
+# -- readers -------------------------------------------------------------------------------------
+
+def _damaged(path: Path, exc: BaseException | str) -> StoreError:
+    reason = exc if isinstance(exc, str) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    reason = reason.replace(f"'{path}': ", "").replace(f"{path}: ", "")
+    study_dir = path.parent.parent.parent
+    return StoreError(f"{path}: damaged results file ({reason}); 'gansweep resume {study_dir}' moves it to "
+                      f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
+
+
+def _file_problem(path: Path, required: Sequence[str]) -> str | None:
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    missing = [c for c in required if c not in schema.names]
+    if missing:
+        return f"column {missing[0]!r} is missing"
+    return None
+
+
+def _diagnose(directory: Path, files: list[Path], required: Sequence[str], exc: BaseException | None) -> StoreError:
+    """The first damaged file of ``directory``, as a :class:`StoreError`."""
+    columns: dict[Path, tuple[str, ...]] = {}
+    for f in files:
+        problem = _file_problem(f, required)
+        if problem:
+            return _damaged(f, problem)
+        columns[f] = tuple(pq.read_schema(f).names)
+    common, _ = Counter(columns.values()).most_common(1)[0] if columns else ((), 0)
+    for f, cols in columns.items():
+        if cols != common:
+            gone = [c for c in common if c not in cols]
+            extra = [c for c in cols if c not in common]
+            what = f"column {gone[0]!r} is missing" if gone else f"unexpected column {extra[0]!r}"
+            return _damaged(f, what)
+    for f in files:  # readable schemas: a row-level problem (null ids, unreadable pages)
+        try:
+            t = pq.read_table(f)
+        except (pa.ArrowException, OSError) as e:
+            return _damaged(f, e)
+        if t.column("trial_id").null_count:
+            return _damaged(f, "a row has no trial_id")
+    where = f" ({exc})" if exc else ""
+    return StoreError(f"{directory}: the results cannot be read{where}; run 'gansweep resume' on the study "
+                      "directory to set damaged files aside")
+
+
+def _read(directory: Path, required: Sequence[str]) -> pd.DataFrame:
+    """Every visible file of a dataset directory; :class:`StoreError` names a damaged one."""
+    for attempt in range(3):
+        files = _visible(directory)
+        if not files:
+            return pd.DataFrame()
+        try:
+            table = ds.dataset([str(f) for f in files], format="parquet").to_table()
+        except FileNotFoundError:
+            continue  # a compaction replaced files while we listed them: list again
+        except (pa.ArrowException, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
+                continue
+            raise _diagnose(directory, files, required, exc) from None
+        if any(c not in table.column_names for c in required) or table.column("trial_id").null_count:
+            raise _diagnose(directory, files, required, None)
+        if "status" in required and table.column("status").null_count:
+            raise _diagnose(directory, files, required, None)
+        return table.to_pandas()
+    raise StoreError(f"{directory}: files kept changing while reading; is a compaction looping?")
 
 
 def read_trials(study_dir: str | Path) -> pd.DataFrame:
-    """All stored trials of a study (empty frame when none), ordered by trial id."""
-    df = _read(Path(study_dir) / "results" / "trials")
+    """All stored trials of a study (empty frame when none), ordered by trial id.
+
+    Raises :class:`StoreError` naming the file when one is damaged.
+    """
+    df = _read(Path(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
     return df
 
 
 def read_evals(study_dir: str | Path) -> pd.DataFrame:
-    """All stored evaluations, ordered by trial id and step."""
-    df = _read(Path(study_dir) / "results" / "evals")
+    """All stored evaluations of stored trials, ordered by trial id and step.
+
+    Evaluations whose trial row is not committed (a crash between the two renames) are left out.
+    """
+    df = _read(Path(study_dir) / "results" / "evals", REQUIRED_EVAL_COLUMNS)
     if not df.empty:
+        df = df[df.trial_id.isin(stored_trial_ids(study_dir))]
         df = df.drop_duplicates(["trial_id", "step"]).sort_values(["trial_id", "step"], ignore_index=True)
     return df
+
+
+def stored_trial_ids(study_dir: str | Path) -> set[str]:
+    """Ids of the stored trials, reading file names and part files' ``trial_id`` column only."""
+    trials = Path(study_dir) / "results" / "trials"
+    ids: set[str] = set()
+    for p in _visible(trials):
+        if _is_part(p):
+            ids.update(_part_ids(p))
+        else:
+            ids.add(p.stem)
+    return ids
+
+
+# -- damage ----------------------------------------------------------------------------------------
+
+def damaged_files(study_dir: str | Path) -> list[tuple[Path, str]]:
+    """Every file of the store that cannot be read whole, with the reason (reads every file)."""
+    results = Path(study_dir) / "results"
+    bad: list[tuple[Path, str]] = []
+    for sub, required in (("trials", REQUIRED_TRIAL_COLUMNS), ("evals", REQUIRED_EVAL_COLUMNS)):
+        files = _visible(results / sub)
+        columns: dict[Path, tuple[str, ...]] = {}
+        for f in files:
+            problem = _file_problem(f, required)
+            if problem is None:
+                try:
+                    t = pq.read_table(f)
+                    if t.column("trial_id").null_count:
+                        problem = "a row has no trial_id"
+                    else:
+                        columns[f] = tuple(t.column_names)
+                except (pa.ArrowException, OSError) as exc:
+                    problem = str(exc).splitlines()[0]
+            if problem:
+                bad.append((f, problem))
+        if columns:
+            common, _ = Counter(columns.values()).most_common(1)[0]
+            for f, cols in columns.items():
+                if cols != common:
+                    gone = [c for c in common if c not in cols]
+                    bad.append((f, f"column {gone[0]!r} is missing" if gone else "unexpected columns"))
+    return bad
+
+
+def quarantine_damaged(study_dir: str | Path) -> list[Path]:
+    """Move damaged files, with their pair, to ``results/quarantine/<time>/``; returns the moved files.
+
+    A trial whose row or evaluations were in a moved file is no longer stored, so ``gansweep
+    resume`` runs it again. Cheap when nothing is damaged: one validated read of each dataset;
+    the file-by-file scan runs only when that read fails.
+    """
+    study_dir = Path(study_dir)
+    try:
+        read_trials(study_dir)
+        read_evals(study_dir)
+        return []
+    except StoreError:
+        pass
+    results = study_dir / "results"
+    target = results / QUARANTINE_DIR / time.strftime("%Y%m%dT%H%M%S")
+    moved: list[Path] = []
+    notes: list[str] = []
+    for path, reason in damaged_files(study_dir):
+        for sub in ("trials", "evals"):  # a trial's row and its evaluations go together
+            src = results / sub / path.name
+            if not src.exists():
+                continue
+            dst = target / sub / path.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), str(dst))
+            moved.append(dst)
+        notes.append(f"{path.relative_to(results)}: {reason}")
+        log.warning("%s: damaged (%s); moved to %s, its trials will run again", path, reason, target)
+    if notes:
+        (target / "REASONS.txt").write_text("\n".join(notes) + "\n")
+    return moved

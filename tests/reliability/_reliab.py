@@ -1,0 +1,151 @@
+"""Shared helpers of the reliability suite: studies, drivers in subprocesses, store checks, patch probes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = ROOT / "tests" / "data" / "bad_studies"
+
+SPACE = {"lr": {"low": 1e-5, "high": 1e-2, "log": True}, "beta1": {"low": 0.0, "high": 1.0}}
+STUDY: dict[str, Any] = {
+    "name": "rel",
+    "grid": {"loss": ["ns", "wgan"], "penalty": ["none", "gp"]},
+    "training": {"steps": 1000, "eval_every": 250},
+    "failure": {"max_failures": 2},
+    "search": [{"strategy": "random", "trials": 10, "space": SPACE}],
+}
+EVAL_POINTS = [250, 500, 750, 1000]
+
+
+def study_data(**changes: Any) -> dict[str, Any]:
+    data = json.loads(json.dumps(STUDY))
+    data.update(changes)
+    return data
+
+
+def write_study(directory: Path, **changes: Any) -> Path:
+    path = directory / "study.yaml"
+    path.write_text(yaml.safe_dump(study_data(**changes), sort_keys=False))
+    return path
+
+
+# -- drivers in their own process group --------------------------------------------------------
+
+class Drivers:
+    """Starts ``python -m gansweep.cli ...`` in new sessions and kills every one left at the end."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
+        proc = subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=full_env, cwd=str(ROOT),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, str, str]:
+        proc = self.start(*args, env=env)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            self.kill(proc)
+        return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        for proc in self.procs:
+            self.kill(proc)
+        self.procs.clear()
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+def check_complete(study_file: Path, study_dir: Path, faults: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every planned trial stored exactly once; unfaulted trials with the score their synthetic trial gives."""
+    from gansweep.study import build_plan, load_study
+    from gansweep.trial.synthetic import simulate
+    from gansweep.trial.worker import best_so_far
+
+    plan = build_plan(load_study(study_file))
+    df = pd.read_parquet(study_dir / "results" / "trials")
+    assert df.trial_id.is_unique, df.trial_id[df.trial_id.duplicated()].tolist()
+    assert sorted(df.trial_id) == sorted(plan.trial_ids())
+    for row in df.itertuples():
+        if faults and row.trial_id in faults:
+            continue
+        config = json.loads(row.config)
+        records, status = simulate(config, EVAL_POINTS, "fd")
+        assert row.status == status, row.trial_id
+        if status == "completed":
+            assert row.score == best_so_far(records, "fd"), row.trial_id
+    ev = pd.read_parquet(study_dir / "results" / "evals")
+    assert set(ev.trial_id) <= set(df.trial_id)
+    assert not ev.duplicated(["trial_id", "step"]).any()
+    return df
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` (relative path → bytes): 'nothing damaged' means equal snapshots."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(every)
+    return predicate()
+
+
+# -- probes for the patches proposed in docs/RELIABILITY.md ---------------------------------------
+
+def _source(module: str) -> str:
+    import importlib
+
+    try:
+        return inspect.getsource(importlib.import_module(module))
+    except Exception:
+        return ""
+
+
+def has(module: str, text: str) -> bool:
+    return text in _source(module)
+
+
+needs_fault_hook = pytest.mark.skipif(
+    not has("gansweep.trial.worker", "injected_fault"),
+    reason="needs the trial patch (GANSWEEP_FAULTS hook, time limit; docs/RELIABILITY.md, patch 3)")
+needs_resume_patch = pytest.mark.skipif(
+    not has("gansweep.driver.run", "prepare_resume"),
+    reason="needs the run.py patch (prepare_resume, stale Tune experiment; docs/RELIABILITY.md, patch 1)")
+needs_store_stop = pytest.mark.skipif(
+    not has("gansweep.driver.callbacks", "on_step_begin"),
+    reason="needs the callbacks.py patch (stop on StoreWriteError; docs/RELIABILITY.md, patch 2)")
+needs_cli_limits = pytest.mark.skipif(
+    not has("gansweep.cli", "check_plan_size"),
+    reason="needs the cli.py patch (plan size limit, output check in validate; docs/RELIABILITY.md, patch 4)")

@@ -1,0 +1,43 @@
+"""A Ray node lost mid-study (ray.cluster_utils.Cluster on one machine): the study completes, nothing lost."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gansweep.store import stored_trial_ids
+
+from _reliab import SPACE, Drivers, check_complete, wait_for, write_study
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_worker_node_dies_mid_study(tmp_path):
+    from ray.cluster_utils import Cluster
+
+    study_file = write_study(tmp_path, failure={"max_failures": 3},
+                             search=[{"strategy": "random", "trials": 20, "space": SPACE}])  # 80 trials
+    study_dir = tmp_path / "runs" / "rel"
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "_system_config": {
+        "health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 3}})
+    drivers = Drivers()
+    try:
+        doomed = cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        proc = drivers.start("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run",
+                             "--address", cluster.address)
+        assert wait_for(lambda: proc.poll() is not None or len(stored_trial_ids(study_dir)) >= 15, timeout=240)
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        at = len(stored_trial_ids(study_dir))
+        t0 = time.monotonic()
+        cluster.remove_node(doomed, allow_graceful=False)
+        out, err = proc.communicate(timeout=400)
+        assert proc.returncode == 0, err.decode()[-3000:]
+        print(f"node removed at {at}/80 stored trials; study finished {time.monotonic() - t0:.0f} s later")
+    finally:
+        drivers.close()
+        cluster.shutdown()
+    df = check_complete(study_file, study_dir)
+    assert len(df) == 80 and at < 80
