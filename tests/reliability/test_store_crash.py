@@ -120,7 +120,7 @@ def _wait_until_writing(tmp_path: Path, proc: subprocess.Popen) -> None:
 @pytest.mark.slow
 def test_sigkill_while_writing_and_compacting(tmp_path):
     """SIGKILL a writer 6 times at random moments (mid-file, mid-compaction), reopen, go on: every trial once."""
-    n, kills, rng = 300, 0, random.Random(1)
+    n, kills, rng = 1500, 0, random.Random(1)
     args = [sys.executable, "-c", WRITER, str(tmp_path / "results"), str(n), str(ROOT), str(Path(__file__).parent),
             "23"]
     env = {**os.environ, "GANSWEEP_STORE_FSYNC": "0"}
@@ -130,7 +130,7 @@ def test_sigkill_while_writing_and_compacting(tmp_path):
         try:
             if attempt < 6:
                 _wait_until_writing(tmp_path, proc)
-                time.sleep(rng.uniform(0.0, 0.5))
+                time.sleep(rng.uniform(0.0, 0.3))
                 if proc.poll() is None:
                     os.killpg(proc.pid, signal.SIGKILL)
                     kills += 1
