@@ -39,12 +39,18 @@ def _plan_table(plan) -> Table:
 
 
 @app.command()
-def validate(study_file: Path = typer.Argument(..., help="the study file (YAML)")) -> None:
+def validate(
+    study_file: Path = typer.Argument(..., help="the study file (YAML)"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
+) -> None:
     """Check a study and print its plan (cells × trials); run nothing."""
+    from gansweep.driver.guard import check_output_path, check_plan_size
     from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
     plan = build_plan(study, str(study_file))
+    check_plan_size(plan.total, str(study_file), yes)
+    check_output_path(Path(study.output) / study.name, f"{study_file}: output")
     out.print(_plan_table(plan))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
 
@@ -59,13 +65,16 @@ def run(
                                                  help="trials at once (default: what the resources allow)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="synthetic trials instead of training"),
     force: bool = typer.Option(False, "--force", help="delete an existing study directory and start over"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation; accept a plan above "
+                             "the trial limit"),
 ) -> None:
     """Run a study with Ray Tune and store its results."""
+    from gansweep.driver.guard import check_plan_size
     from gansweep.driver.run import start, study_dir_for
-    from gansweep.study import load_study
+    from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
+    check_plan_size(build_plan(study, str(study_file)).total, str(study_file), yes)
     if force and not yes:
         target = study_dir_for(study, out_dir).path
         if target.exists() and not typer.confirm(f"delete {target} and start over?"):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from gansweep.store import TrialStore
+from gansweep.store import StoreWriteError, TrialStore
 
 log = logging.getLogger(__name__)
 CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
@@ -69,27 +69,42 @@ def _error_text(trial: Any) -> str:
 class StoreCallback(Callback):
     """Writes each finished trial and its evaluations to ``results/`` (first write wins)."""
 
-    def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float) -> None:
+    def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float,
+                 fsync: bool = True) -> None:
         self.results_dir = results_dir
         self.study = study
         self.metrics = metrics
         self.hps = hps
         self.gpu = gpu
+        self.fsync = fsync  # off for dry runs: their results are not worth a disk flush each
         self._store: TrialStore | None = None
+        self._fatal: StoreWriteError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None}
+        return {**self.__dict__, "_store": None, "_fatal": None}
 
     @property
     def store(self) -> TrialStore:
         if self._store is None:
-            self._store = TrialStore(self.results_dir, self.metrics, self.hps)
+            fsync = getattr(self, "fsync", True)  # a callback pickled before it had the attribute
+            self._store = TrialStore(self.results_dir, self.metrics, self.hps, fsync=fsync)
         return self._store
 
     def _write(self, trial: Any, error: str | None) -> None:
+        if self._fatal is not None:
+            return
         row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error)
-        if self.store.write(row, evals):
+        try:
+            stored = self.store.write(row, evals)
+        except StoreWriteError as exc:  # Tune would swallow it here; stop the study at the next step
+            self._fatal = exc
+            return
+        if stored:
             log.debug("stored %s (%s)", row["trial_id"], row["status"])
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        if self._fatal is not None:  # a full disk: stop instead of running trials nothing can store
+            raise self._fatal
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._write(trial, None)

@@ -73,6 +73,8 @@ def resume(path: str | Path, address: str | None = None, max_concurrent: int | N
     study, meta = sd.load()
     plan = build_plan(study, str(sd.study_file))
     with StudyLock(sd.path):
+        for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
+            log.warning("%s", note)
         return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
 
 
@@ -97,12 +99,13 @@ def _init_ray(address: str | None) -> None:
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     if ray.is_initialized():
         return
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
-                              "include_dashboard": False, "configure_logging": True}
-    if address:
-        ray.init(address=address, **kwargs)
-    else:
-        ray.init(**kwargs)
+    # No --address: a new local Ray, never a cluster that `ray start` (anyone's) recorded in /tmp/ray
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    if address == "local" and os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
+        log.warning("RAY_AUTH_MODE=%s: the local Ray accepts connections without a token",
+                    os.environ["RAY_AUTH_MODE"])
+    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+             configure_logging=True)
 
 
 def default_concurrency(study: Study) -> int:
@@ -132,15 +135,16 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     done = stored_scores(str(sd.path))
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
     tune_path = str(sd.tune_dir.resolve())
-    if restore and tune.Tuner.can_restore(tune_path):
+    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False)
         _replace_progress(tuner, progress)
     else:
         if restore and sd.tune_dir.exists():
-            shutil.rmtree(sd.tune_dir)  # nothing restorable: the store says what is done
+            shutil.rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
+        sd.clear_tune_stale()
         searcher = StudySearcher(plan, functools.partial(stored_scores, str(sd.path)))
         store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
-                                 plan.hp_names(), study.resources.gpu)
+                                 plan.hp_names(), study.resources.gpu, fsync=not dry_run)
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,

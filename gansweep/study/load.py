@@ -48,9 +48,31 @@ def _expanded_size(node: Any, memo: dict[int, int]) -> int:
     return size
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (no object construction) that also refuses duplicate keys."""
+
+
+def _mapping(loader: _SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (str, int, float, bool)):  # other keys: pydantic refuses them anyway
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (the first would be ignored)", key_node.start_mark)
+            seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def parse_yaml(text: str, source: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader
+        size = _expanded_size(data, {})
+    except RecursionError:
+        raise StudyError(f"{source}: nested too deeply; not a study file") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}" if mark else "?"
@@ -58,7 +80,7 @@ def parse_yaml(text: str, source: str) -> Any:
         raise StudyError(f"{source}: {where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise StudyError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    if _expanded_size(data, {}) > MAX_NODES:
+    if size > MAX_NODES:
         raise StudyError(f"{source}: the file expands to more than {MAX_NODES} values (aliases?); refused")
     return data
 

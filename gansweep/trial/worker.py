@@ -9,18 +9,70 @@ continues from its last evaluation instead of starting over. Divergence is a res
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
+import os
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gansweep.trial.settings import TrialSettings
-from gansweep.trial.synthetic import simulate
+from gansweep.trial.synthetic import injected_fault, misbehave, simulate, spoil
 
 log = logging.getLogger(__name__)
 STATE_FILE = "trial.pt"
+
+
+class TrialTimeout(TimeoutError):
+    """A trial ran past ``training.timeout`` (raised inside the trial's thread by its watchdog)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, trial_id: str) -> Iterator[None]:
+    """Stop the calling thread after ``seconds``.
+
+    First a :class:`TrialTimeout` raised asynchronously in it (works for anything running Python);
+    if it is stuck outside Python (a CUDA kernel, blocking I/O), a grace period later SIGKILL of the
+    worker process. Either way Tune sees a failed attempt and retries it up to
+    ``failure.max_failures`` times, then stores the trial ``failed`` with this message.
+    """
+    if not seconds:
+        yield
+        return
+    target = threading.get_ident()
+    message = f"trial {trial_id} ran past training.timeout={seconds:g} s"
+    done, lock, fired = threading.Event(), threading.Lock(), []
+
+    class _Timeout(TrialTimeout):  # the async exception is a class: bind this trial's message to it
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args or (message,))
+
+    def watch() -> None:
+        if done.wait(seconds):
+            return
+        with lock:
+            if done.is_set():
+                return
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(_Timeout))
+            fired.append(True)
+        if not done.wait(max(5.0, min(60.0, seconds))):
+            log.error("%s; stuck outside Python, killing the worker process", message)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True, name=f"time-limit-{trial_id}").start()
+    try:
+        yield
+    finally:
+        with lock:
+            done.set()
+            if fired:  # not raised yet? then it must not surface in Tune's code after this trial
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
 
 
 def best_so_far(history: list[dict[str, Any]], metric: str) -> float:
@@ -30,10 +82,11 @@ def best_so_far(history: list[dict[str, Any]], metric: str) -> float:
 
 def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
     """Ray Tune function trainable (``settings`` bound with ``tune.with_parameters``)."""
-    if settings.dry_run:
-        _run_synthetic(config, settings)
-    else:
-        _run_real(config, settings)
+    with time_limit(settings.timeout, config["trial_id"]):
+        if settings.dry_run:
+            _run_synthetic(config, settings)
+        else:
+            _run_real(config, settings)
 
 
 def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
@@ -56,6 +109,14 @@ def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
     """One report with the whole history: no training to checkpoint, no scheduler to inform."""
     primary = settings.primary[config["dataset"]]
     records, status = simulate(config, settings.eval_points(), primary)
+    fault = injected_fault(config["trial_id"])  # a test hook; None outside tests
+    misbehave(fault)
+    records = spoil(records, primary, fault)
+    for i, rec in enumerate(records):
+        if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
+            _report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
+                           error=f"{primary} is not finite at step {rec['step']}"))
+            return
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     _report(_final(records, primary, status, steps, seconds))
@@ -94,7 +155,6 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         history, seconds = state["history"], state["seconds"]
         log.info("trial %s continues from step %d", config["trial_id"], trainer.step)
 
-    started = time.monotonic()
     for point in settings.eval_points():
         if point <= trainer.step:
             continue
@@ -111,13 +171,11 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         history.append(record)
         if not math.isfinite(values.get(primary, math.nan)):
             _report(_final(history, primary, "diverged", trainer.step, seconds,
-                           error=f"{primary} is not finite"))
+                           error=f"{primary} is not finite at step {trainer.step}"))
             return
         if point == settings.steps:
             _report(_final(history, primary, "completed", trainer.step, seconds))
             return
-        if settings.timeout is not None and time.monotonic() - started > settings.timeout:
-            raise TimeoutError(f"trial ran past training.timeout={settings.timeout:g} s at step {trainer.step}")
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds},
                        Path(d) / STATE_FILE)

@@ -122,30 +122,3 @@ def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
     return predicate()
 
 
-# -- probes for the patches proposed in docs/RELIABILITY.md ---------------------------------------
-
-def _source(module: str) -> str:
-    import importlib
-
-    try:
-        return inspect.getsource(importlib.import_module(module))
-    except Exception:
-        return ""
-
-
-def has(module: str, text: str) -> bool:
-    return text in _source(module)
-
-
-needs_fault_hook = pytest.mark.skipif(
-    not has("gansweep.trial.worker", "injected_fault"),
-    reason="needs the trial patch (GANSWEEP_FAULTS hook, time limit; docs/RELIABILITY.md, patch 3)")
-needs_resume_patch = pytest.mark.skipif(
-    not has("gansweep.driver.run", "prepare_resume"),
-    reason="needs the run.py patch (prepare_resume, stale Tune experiment; docs/RELIABILITY.md, patch 1)")
-needs_store_stop = pytest.mark.skipif(
-    not has("gansweep.driver.callbacks", "on_step_begin"),
-    reason="needs the callbacks.py patch (stop on StoreWriteError; docs/RELIABILITY.md, patch 2)")
-needs_cli_limits = pytest.mark.skipif(
-    not has("gansweep.cli", "check_plan_size"),
-    reason="needs the cli.py patch (plan size limit, output check in validate; docs/RELIABILITY.md, patch 4)")

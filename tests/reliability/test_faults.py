@@ -12,9 +12,9 @@ import time
 import pandas as pd
 import pytest
 
-from _reliab import Drivers, SPACE, check_complete, needs_fault_hook, write_study
+from _reliab import Drivers, SPACE, check_complete, write_study
 
-pytestmark = [pytest.mark.slow, needs_fault_hook]
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 5.0
 TRIALS = 6

@@ -15,7 +15,7 @@ from gansweep.driver.studydir import StudyDir, fingerprint
 from gansweep.errors import GansweepError, StudyError
 from gansweep.study import study_from_data
 
-from _reliab import SPACE, needs_resume_patch, snapshot, study_data
+from _reliab import SPACE, snapshot, study_data
 
 
 def study(**changes):
@@ -142,7 +142,6 @@ def test_fingerprint_ignores_yaml_form():
     assert fingerprint(a) == fingerprint(b) and fingerprint(a) != fingerprint(study(seed=1))
 
 
-@needs_resume_patch
 def test_resume_refuses_an_unsafe_edit_of_study_yaml(cli, tmp_path):
     """`gansweep resume` on an edited study.yaml: exit 2, one line and a diff, nothing touched, no Ray."""
     sd = StudyDir(tmp_path / "rel")

@@ -17,7 +17,7 @@ import yaml
 from gansweep.store import parquet as store_mod
 from gansweep.store import read_trials, stored_trial_ids
 
-from _reliab import (SPACE, Drivers, check_complete, needs_resume_patch, needs_store_stop, snapshot, wait_for,
+from _reliab import (SPACE, Drivers, check_complete, snapshot, wait_for,
                      write_study)
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,6 @@ def _copy(finished: Path, tmp_path: Path) -> Path:
     return target
 
 
-@needs_resume_patch
 def test_a_safe_edit_runs_only_the_new_trials(finished, tmp_path, drivers):
     study_dir = _copy(finished, tmp_path)
     before = read_trials(study_dir)
@@ -114,7 +113,6 @@ def test_a_safe_edit_runs_only_the_new_trials(finished, tmp_path, drivers):
     assert len(read_trials(study_dir)) == 44
 
 
-@needs_resume_patch
 def test_resume_sets_damaged_files_aside_and_runs_their_trials_again(finished, tmp_path, drivers, cli):
     study_dir = _copy(finished, tmp_path)
     trials = study_dir / "results" / "trials"
@@ -139,7 +137,6 @@ def test_resume_sets_damaged_files_aside_and_runs_their_trials_again(finished, t
 
 # -- a full disk in the middle of a study ---------------------------------------------------------------
 
-@needs_store_stop
 def test_full_disk_mid_study_stops_with_a_clear_error_and_resume_finishes(tmp_path, monkeypatch, cli):
     """In-process driver; the 8th trial cannot be written: exit 1, one clear line, the 7 stored intact."""
     study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 6, "space": SPACE}])

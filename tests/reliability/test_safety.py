@@ -15,7 +15,7 @@ import yaml
 from gansweep.driver.studydir import StudyDir
 from gansweep.study import study_from_data
 
-from _reliab import ROOT, has, study_data
+from _reliab import ROOT, study_data
 
 SOURCES = sorted((ROOT / "gansweep").rglob("*.py"))
 
@@ -88,7 +88,6 @@ def test_untrusted_tune_state_is_not_unpickled(tmp_path):
     assert "tuner.pkl" in sd.tune_stale()  # the driver starts a new experiment from the store instead
 
 
-@pytest.mark.skipif(not has("gansweep.trial.synthetic", "FAULTS_ENV"), reason="needs patch 3 (trial)")
 def test_the_fault_hook_is_inert_without_its_variable(monkeypatch):
     from gansweep.trial.synthetic import injected_fault
 
