@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gansweep.errors import StudyError
 from gansweep.study import build_plan, dump_study, load_study, study_from_data
 
 BAD = Path(__file__).parent / "data" / "bad_studies"

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gansweep.search.base import DONE, CellSearcher, Suggestion, clean_score
-from gansweep.search.space import is_integer
+from gansweep.search.space import is_integer, sample
 from gansweep.study.schema import Choice, Range
 
 log = logging.getLogger(__name__)
@@ -164,11 +164,13 @@ class RoundSearcher(CellSearcher):
     """
 
     STATE_VERSION = 1
+    FALLBACK_SALT = 0  # each strategy its own stream of fallback draws
 
-    def __init__(self, trials: int, per_round: int, seed: int) -> None:
+    def __init__(self, space: dict[str, Choice | Range], trials: int, per_round: int, seed: int) -> None:
         if trials < 1 or per_round < 1:
             raise ValueError(f"trials and per_round must be >= 1, but got trials={trials}, per_round={per_round}")
         super().__init__(trials, seed)
+        self.space = dict(space)
         self.per_round = per_round
         self.rounds = -(-trials // per_round)
         self._points: list[dict[str, float]] = []
@@ -190,7 +192,8 @@ class RoundSearcher(CellSearcher):
 
     def fallback(self, round_: int, size: int) -> list[dict[str, float]]:
         """Suggestions for a round whose computation raised: seeded random draws."""
-        raise NotImplementedError
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, round_, self.FALLBACK_SALT])
+        return [sample(self.space, rng) for _ in range(size)]
 
     # -- CellSearcher ---------------------------------------------------------------------------
     def ask(self) -> Suggestion | None | str:

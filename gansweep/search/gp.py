@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gansweep.search.background import RoundSearcher, finite_scores, round_seed, split_space
-from gansweep.search.space import is_integer, sample, skopt_dimensions
+from gansweep.search.space import is_integer, skopt_dimensions
 from gansweep.study.schema import Choice, Range
 
 if importlib.util.find_spec("skopt") is None:  # the registry skips gp when scikit-optimize is missing
@@ -154,22 +154,19 @@ def suggest_round(space: dict[str, Choice | Range], round_: int, size: int, para
 class GPSearcher(RoundSearcher):
     """GP bandit over one cell's space: ``rounds`` synchronous rounds of ``per_round``."""
 
+    FALLBACK_SALT = 1
+
     def __init__(self, space: dict[str, Choice | Range], rounds: int = 12, per_round: int = 10,
                  acquisition: str = "EI", seed: int = 0, n_points: int = N_POINTS) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, but got {acquisition!r}")
-        super().__init__(rounds * per_round, per_round, seed)
-        self.space = dict(space)
+        super().__init__(space, rounds * per_round, per_round, seed)
         self.acquisition = acquisition
         self.n_points = n_points
 
     def round_job(self, round_, size, params, scores, extra):
         return suggest_round, (self.space, round_, size, params, scores, self.acquisition, self.seed,
                                extra, self.n_points)
-
-    def fallback(self, round_: int, size: int) -> list[dict[str, float]]:
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, round_, 1])
-        return [sample(self.space, rng) for _ in range(size)]
 
 
 def make_gp(entry: Any, seed: int) -> GPSearcher:

@@ -17,10 +17,9 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
 
 from gansweep.search.background import RoundSearcher, finite_scores, round_seed, split_space
-from gansweep.search.space import is_integer, sample
+from gansweep.search.space import is_integer
 from gansweep.study.schema import Choice, Range
 
 if importlib.util.find_spec("optuna") is None:  # the registry skips optuna when it is missing
@@ -102,20 +101,17 @@ def _internal(dist: Any, value: float) -> Any:
 class OptunaSearcher(RoundSearcher):
     """Optuna's TPE or GP sampler over one cell's space, in batches of ``per_round``."""
 
+    FALLBACK_SALT = 2
+
     def __init__(self, space: dict[str, Choice | Range], trials: int, per_round: int = 10,
                  sampler: str = "tpe", seed: int = 0) -> None:
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, but got {sampler!r}")
-        super().__init__(trials, per_round, seed)
-        self.space = dict(space)
+        super().__init__(space, trials, per_round, seed)
         self.sampler = sampler
 
     def round_job(self, round_, size, params, scores, extra):
         return suggest_round, (self.space, round_, size, params, scores, self.sampler, self.seed, extra)
-
-    def fallback(self, round_: int, size: int) -> list[dict[str, float]]:
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, round_, 2])
-        return [sample(self.space, rng) for _ in range(size)]
 
 
 def make_optuna(entry: Any, seed: int) -> OptunaSearcher:
