@@ -59,7 +59,8 @@ def check_complete(study_file: Path, study_dir: Path) -> pd.DataFrame:
 
 
 def test_dry_run_end_to_end(cli, tmp_path):
-    study_file = write_study(tmp_path)
+    # a GPU study rehearsed on this CPU-only machine: dry-run trials ask for one CPU, no GPU
+    study_file = write_study(tmp_path, resources={"gpu": 1, "cpu": 4})
     code, out, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
     assert code == 0, err
     study_dir = tmp_path / "runs" / "dry"
@@ -76,6 +77,29 @@ def test_dry_run_end_to_end(cli, tmp_path):
     code, out, err = cli("resume", study_dir)
     assert code == 0, err
     assert len(pd.read_parquet(study_dir / "results" / "trials")) == len(df)
+
+
+def test_a_study_this_machine_cannot_hold_is_refused_before_anything_is_written(cli, tmp_path):
+    study_file = write_study(tmp_path, resources={"gpu": 1, "cpu": 1})
+    code, out, err = cli("run", study_file, "--out", tmp_path / "runs")
+    assert code == 2, (out, err)
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert f"{study_file}: resources: a trial needs 1 CPUs and 1 GPUs, but this machine has" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_cluster_without_room_yet_gets_enough_trials_for_its_autoscaler(monkeypatch, caplog):
+    import ray
+
+    from gansweep.driver.run import AUTOSCALE_CONCURRENCY, default_concurrency
+
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})  # head only, GPU workers to come
+    res = {"cpu": 4.0, "gpu": 1.0}
+    assert default_concurrency(res, 7680, "s.yaml", cluster=True) == AUTOSCALE_CONCURRENCY
+    assert default_concurrency(res, 10, "s.yaml", cluster=True) == 10
+    assert "autoscaling" in caplog.text
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 64.0, "GPU": 8.0})
+    assert default_concurrency({"cpu": 4.0, "gpu": 0.25}, 7680, "s.yaml", cluster=True) == 16
 
 
 def test_status_and_resume_refuse_non_study(cli, tmp_path):

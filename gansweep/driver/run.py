@@ -54,6 +54,8 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
           max_concurrent: int | None = None, dry_run: bool = False, force: bool = False) -> Outcome:
     plan = build_plan(study, source)
     sd = study_dir_for(study, out)
+    _init_ray(address)  # before anything is written: a study this machine cannot run is refused
+    default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
     if sd.path.exists() and any(sd.path.iterdir()):
         if not force:
             raise GansweepError(f"{sd.path}: the study directory exists; continue it with "
@@ -87,6 +89,10 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _on_cluster(address: str | None) -> bool:
+    return (address or os.environ.get("RAY_ADDRESS") or "local") != "local"
+
+
 def _init_ray(address: str | None) -> None:
     import ray
 
@@ -108,15 +114,41 @@ def _init_ray(address: str | None) -> None:
              configure_logging=True)
 
 
-def default_concurrency(study: Study) -> int:
-    """As many trials at once as the cluster's CPUs and GPUs can hold."""
+AUTOSCALE_CONCURRENCY = 64  # trials asked for at once from a cluster that has no room yet
+
+
+def trial_resources(study: Study, dry_run: bool) -> dict[str, float]:
+    """What one trial asks Ray for. A dry-run trial evaluates a formula: at most one CPU and no
+    GPU, so a GPU study's plan can be rehearsed on a laptop."""
+    if dry_run:
+        return {"cpu": min(study.resources.cpu, 1.0), "gpu": 0.0}
+    return {"cpu": study.resources.cpu, "gpu": study.resources.gpu}
+
+
+def default_concurrency(res: dict[str, float], planned: int, source: str, cluster: bool) -> int:
+    """As many trials at once as the cluster's CPUs and GPUs hold now.
+
+    A local Ray that cannot hold one trial would wait forever: refused. A cluster that cannot
+    (an autoscaler starting from zero workers) gets ``AUTOSCALE_CONCURRENCY`` trials at once, so
+    the autoscaler sees demand for more than one node.
+    """
     import ray
 
-    res = ray.cluster_resources()
-    slots = [int(res.get("CPU", 1) // study.resources.cpu)]
-    if study.resources.gpu > 0:
-        slots.append(int(res.get("GPU", 0) // study.resources.gpu))
-    return max(1, min(slots))
+    have = ray.cluster_resources()
+    slots = int(have.get("CPU", 0) // res["cpu"])
+    if res["gpu"] > 0:
+        slots = min(slots, int(have.get("GPU", 0) // res["gpu"]))
+    if slots >= 1:
+        return slots
+    if not cluster:
+        raise GansweepError(
+            f"{source}: resources: a trial needs {res['cpu']:g} CPUs and {res['gpu']:g} GPUs, but this machine "
+            f"has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs; lower resources, rehearse with "
+            "--dry-run, or join a cluster with --address")
+    n = min(planned, AUTOSCALE_CONCURRENCY)
+    log.warning("the cluster has no room for a trial yet (autoscaling from zero?); asking for %d at once "
+                "(--max-concurrent chooses)", n)
+    return n
 
 
 def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | None, dry_run: bool,
@@ -130,7 +162,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     study = plan.study
     settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run)
     _init_ray(address)
-    res = {"cpu": study.resources.cpu, "gpu": study.resources.gpu}
+    res = trial_resources(study, dry_run)
     trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
     done = stored_scores(str(sd.path))
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
@@ -149,7 +181,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
                                         trial_name_creator=trial_name, trial_dirname_creator=trial_name,
-                                        max_concurrent_trials=max_concurrent or default_concurrency(study)),
+                                        max_concurrent_trials=max_concurrent or default_concurrency(
+                                            res, plan.total, str(sd.study_file), _on_cluster(address))),
             run_config=tune.RunConfig(
                 name=sd.tune_dir.name, storage_path=str(sd.path.resolve()), verbose=0,
                 callbacks=[store_cb, progress],
