@@ -139,12 +139,25 @@ def _check_names(study: Study, source: str) -> None:
                 raise StudyError(f"{where}: {axis} {name!r} is not implemented in this version of gansweep; "
                                  f"available: {', '.join(registry.names())}")
             raise StudyError(f"{where}: {registry.unknown_message(name)}")
+    _check_options(study, source)
     for i, rule in enumerate(study.exclude):
         for axis, value in rule.items():
             for v in [value] if isinstance(value, str) else value:
                 if v not in getattr(study.grid, axis):
                     raise StudyError(f"{source}: exclude[{i}].{axis}: {v!r} is not in grid.{axis} "
                                      f"({', '.join(getattr(study.grid, axis))})")
+
+
+def _check_options(study: Study, source: str) -> None:
+    """``training.options`` against every architecture of the grid: a typo fails here, not in each trial."""
+    from gansweep.errors import GansweepError
+    from gansweep.gan.archs import resolve_options
+
+    for arch in study.grid.architecture:
+        try:
+            resolve_options(arch, study.training.options)
+        except GansweepError as exc:
+            raise StudyError(f"{source}: training.options: {exc}") from None
 
 
 def _path_prefixes() -> tuple[str, ...]:
@@ -174,6 +187,12 @@ def build_plan(study: Study, source: str = "study") -> Plan:
             raise StudyError(f"{source}: grid.architecture: {c.architecture!r} cannot train on {c.dataset!r}; "
                              f"{c.dataset} needs {want} (use exclude to drop such cells)")
     from gansweep.metrics import check_metrics, default_primary
+    from gansweep.metrics.evaluator import EvalOptions
+
+    try:
+        EvalOptions.from_mapping(study.metrics.options)
+    except Exception as exc:  # GansweepError from the metrics package
+        raise StudyError(f"{source}: metrics.options: {exc}") from None
 
     for c in cells:
         primary = study.metrics.primary or default_primary(c.dataset)

@@ -35,8 +35,14 @@ TRAINING_OPTIONS: dict[str, Any] = {
 """Options every architecture accepts; the trainer reads them from ``G.options``."""
 
 
-def resolve_options(arch: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """``defaults`` updated with ``given``; unknown keys and wrongly typed values are refused."""
+ARCH_OPTIONS: Registry[Mapping[str, Any]] = Registry("architecture options")
+"""Each architecture's options with their defaults: one table for its builder and for validation."""
+
+
+def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The architecture's defaults updated with ``given``; unknown keys and wrongly typed values are
+    refused. Called when a study is validated (no GPU spent on a typo) and when a model is built."""
+    defaults = ARCH_OPTIONS[arch]
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise GansweepError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from torch import nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCHITECTURES, TRAINING_OPTIONS, check_image, resolve_options
+from gansweep.gan.archs.base import ARCH_OPTIONS, ARCHITECTURES, TRAINING_OPTIONS, check_image, resolve_options
 from gansweep.gan.archs.layers import identity
 from gansweep.gan.archs.resnet import ResDiscriminator, ResGenerator, conditioning
 from gansweep.gan.norms import Norm, spectral_norm
@@ -68,9 +68,12 @@ def attention_index(resolutions: list[int], wanted: int | None, default: int) ->
     return resolutions.index(res)
 
 
+ARCH_OPTIONS.add("biggan", DEFAULTS)
+
+
 @ARCHITECTURES.register("biggan")
 def build(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("biggan", cfg.options, DEFAULTS)
+    options = resolve_options("biggan", cfg.options)
     channels, res = check_image("biggan", shape, 16)
     if res not in ARCH:
         raise GansweepError(f"architecture 'biggan' supports resolutions {sorted(ARCH)}, got {res}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gansweep.gan.archs.base import (
+    ARCH_OPTIONS,
     ARCHITECTURES,
     TRAINING_OPTIONS,
     Projection,
@@ -64,9 +65,12 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.convs(x).flatten(1))
 
 
+ARCH_OPTIONS.add("dcgan", TRAINING_OPTIONS)
+
+
 @ARCHITECTURES.register("dcgan")
 def build(cfg, shape: tuple[int, ...], num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("dcgan", cfg.options, TRAINING_OPTIONS)
+    options = resolve_options("dcgan", cfg.options)
     channels, res = check_image("dcgan", shape, 16)
     g = DCGANGenerator(cfg.z_dim, channels, res, cfg.width)
     d = DCGANDiscriminator(channels, res, cfg.width, norm)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCHITECTURES, TRAINING_OPTIONS, Projection, resolve_options
+from gansweep.gan.archs.base import ARCH_OPTIONS, ARCHITECTURES, TRAINING_OPTIONS, Projection, resolve_options
 from gansweep.gan.norms import Norm
 
 DEFAULTS = {**TRAINING_OPTIONS, "depth": 3}
@@ -50,9 +50,12 @@ class MLPDiscriminator(nn.Module):
         return self.head(self.net(x))
 
 
+ARCH_OPTIONS.add("mlp", DEFAULTS)
+
+
 @ARCHITECTURES.register("mlp")
 def build(cfg, shape: tuple[int, ...], num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("mlp", cfg.options, DEFAULTS)
+    options = resolve_options("mlp", cfg.options)
     if len(shape) != 1:
         raise GansweepError(f"architecture 'mlp' is for points of shape (d,), got {shape}")
     g = MLPGenerator(cfg.z_dim, shape[0], cfg.width, options["depth"])

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
 from gansweep.gan.archs.base import (
+    ARCH_OPTIONS,
     ARCHITECTURES,
     TRAINING_OPTIONS,
     Projection,
@@ -153,9 +154,12 @@ def conditioning(arch: str, options: dict, num_classes: int, user_options) -> in
 RESNET_OPTIONS = {**TRAINING_OPTIONS, "conditional": False}
 
 
+ARCH_OPTIONS.add("resnet_cifar", RESNET_OPTIONS)
+
+
 @ARCHITECTURES.register("resnet_cifar")
 def build_resnet_cifar(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("resnet_cifar", cfg.options, RESNET_OPTIONS)
+    options = resolve_options("resnet_cifar", cfg.options)
     channels, res = check_image("resnet_cifar", shape, 16)
     _power_of_two("resnet_cifar", res)
     classes = conditioning("resnet_cifar", options, num_classes, cfg.options)
@@ -170,9 +174,12 @@ def build_resnet_cifar(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Mod
     return g, d
 
 
+ARCH_OPTIONS.add("resnet19", RESNET_OPTIONS)
+
+
 @ARCHITECTURES.register("resnet19")
 def build_resnet19(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("resnet19", cfg.options, RESNET_OPTIONS)
+    options = resolve_options("resnet19", cfg.options)
     channels, res = check_image("resnet19", shape, 16)
     _power_of_two("resnet19", res)
     classes = conditioning("resnet19", options, num_classes, cfg.options)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gansweep.gan.archs.base import (
+    ARCH_OPTIONS,
     ARCHITECTURES,
     TRAINING_OPTIONS,
     Projection,
@@ -66,9 +67,12 @@ class SNDCGANDiscriminator(nn.Module):
         return self.head(self.convs(x).flatten(1))
 
 
+ARCH_OPTIONS.add("sndcgan", TRAINING_OPTIONS)
+
+
 @ARCHITECTURES.register("sndcgan")
 def build(cfg, shape: tuple[int, ...], num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("sndcgan", cfg.options, TRAINING_OPTIONS)
+    options = resolve_options("sndcgan", cfg.options)
     channels, res = check_image("sndcgan", shape, 8)
     g = SNDCGANGenerator(cfg.z_dim, channels, res, cfg.width)
     d = SNDCGANDiscriminator(channels, res, cfg.width, norm)
