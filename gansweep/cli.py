@@ -24,7 +24,9 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
-def _plan_table(plan) -> Table:
+def _plan_table(plan, cost=None) -> Table:
+    from gansweep.study.cost import format_hours
+
     table = Table(title=f"study {plan.study.name}: {len(plan.cells)} cells × {len(plan.study.search)} "
                         f"search entries = {plan.total} trials")
     table.add_column("cell", overflow="fold")
@@ -32,9 +34,13 @@ def _plan_table(plan) -> Table:
     for label in labels:
         table.add_column(label, justify="right")
     table.add_column("trials", justify="right")
+    hours = {c.cell: c.gpu_hours for c in cost.cells} if cost else {}
+    if cost:
+        table.add_column("GPU-h", justify="right")
     for cell in plan.cells:
         counts = [e.trials for e in plan.entries if e.cell == cell]
-        table.add_row(cell.id, *map(str, counts), str(sum(counts)))
+        table.add_row(cell.id, *map(str, counts), str(sum(counts)),
+                      *([format_hours(hours[cell.id])] if cost else []))
     return table
 
 
@@ -42,17 +48,25 @@ def _plan_table(plan) -> Table:
 def validate(
     study_file: Path = typer.Argument(..., help="the study file (YAML)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
+    rates: Optional[Path] = typer.Option(None, "--rates", help="steps/s measured by 'gansweep bench --csv' "
+                                         "(default: estimate from counted FLOPs)"),
+    tflops: float = typer.Option(30.0, "--tflops", min=0.001, help="sustained TFLOP/s for the estimate"),
 ) -> None:
-    """Check a study and print its plan (cells × trials); run nothing."""
+    """Check a study and print its plan (cells × trials) and its cost in GPU-hours; run nothing."""
     from gansweep.driver.guard import check_output_path, check_plan_size
     from gansweep.study import build_plan, load_study
+    from gansweep.study.cost import format_hours, plan_cost
 
     study = load_study(study_file)
     plan = build_plan(study, str(study_file))
     check_plan_size(plan.total, str(study_file), yes)
     check_output_path(Path(study.output) / study.name, f"{study_file}: output")
-    out.print(_plan_table(plan))
+    cost = plan_cost(plan, rates, tflops)
+    out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
+    unknown = sum(c.gpu_hours is None for c in cost.cells)
+    out.print(f"cost: {format_hours(cost.gpu_hours)} GPU-hours ({cost.source})"
+              + (f"; {unknown} cells of unknown image size not counted (set training.resolution)" if unknown else ""))
 
 
 @app.command()

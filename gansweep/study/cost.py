@@ -1,0 +1,197 @@
+"""What a plan costs in GPU-hours, before it runs.
+
+A trial's time is its generator steps times the time of one generator step, which is ``n_disc``
+discriminator steps and one generator step. Two sources of step times:
+
+- **measured**: a CSV of steps/s written by ``gansweep bench --csv`` on the GPUs the study will
+  use (columns ``architecture``, ``resolution``, ``penalty``, ``steps_per_s``; optional
+  ``n_disc``, ``normalization``, ``variant``); the most specific matching row wins;
+- **estimated** (no CSV): the floating-point work of gansweep's own networks, counted with
+  ``torch.utils.flop_counter`` at the study's width and batch size, at a sustained rate
+  (default 30 TFLOP/s, A100/H100 class in TF32), and never faster than the launch-bound rate of
+  small models (6.5 ms an optimizer step: issue #9's naive eager SNDCGAN-32 ran 77 D+G steps/s on an
+  H100). One D step is G forward + D forward on real and fake + D backward (G + 6 D); a gradient
+  penalty (gp, dragan, r1) adds a double backward (about 4 D); one G step is 3 (G + D).
+
+``n_disc`` per trial is exact for table1 and the mean of the space for searched entries.
+Evaluation is not counted (10k samples through Inception is seconds; under 1 % of a trial).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gansweep.errors import StudyError
+from gansweep.study.plan import DEFAULT_HPS, Plan, PlanEntry, table1_settings
+from gansweep.study.schema import Choice, Range, Table1
+
+TFLOPS = 30.0
+LAUNCH_SECONDS = 1 / 154  # per optimizer step, launch-bound: 77 (D + G) steps/s
+GRADIENT_PENALTIES = frozenset({"gp", "dragan", "r1"})
+
+
+@dataclass(frozen=True)
+class CellCost:
+    cell: str
+    trials: int
+    gpu_hours: float | None  # None: the size of its data set is not known before loading it
+
+
+@dataclass(frozen=True)
+class Cost:
+    cells: list[CellCost]
+    source: str  # how step times were obtained, for the user
+
+    @property
+    def gpu_hours(self) -> float:
+        return sum(c.gpu_hours or 0.0 for c in self.cells)
+
+
+def mean_n_disc(entry: PlanEntry) -> float:
+    """Average discriminator steps per generator step over the entry's trials."""
+    if isinstance(entry.search, Table1):
+        settings = table1_settings(entry.cell)
+        return sum(s["n_disc"] for s in settings) / len(settings)
+    dim = entry.space().get("n_disc")
+    if isinstance(dim, Choice):
+        return sum(dim.choices) / len(dim.choices)
+    if isinstance(dim, Range):
+        return (dim.low + dim.high) / 2
+    return float(DEFAULT_HPS["n_disc"])
+
+
+def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
+    """(channels, side) of a data set's images without loading it; None for points or unknown sizes."""
+    from gansweep.data.real import KNOWN
+    from gansweep.study.plan import POINT_DATASETS
+
+    if dataset in POINT_DATASETS:
+        return None
+    if dataset == "digits":
+        return 1, resolution or 16
+    if dataset in KNOWN:
+        return 3, resolution or KNOWN[dataset].native
+    return (3, resolution) if resolution else None
+
+
+class FlopModel:
+    """Seconds per generator step from counted FLOPs (cached per architecture and image shape)."""
+
+    def __init__(self, plan: Plan, tflops: float = TFLOPS) -> None:
+        self.plan, self.tflops = plan, tflops
+        self._flops: dict[tuple[str, tuple[int, int]], tuple[float, float]] = {}
+
+    def forward_flops(self, arch: str, shape: tuple[int, int]) -> tuple[float, float]:
+        """FLOPs of one forward of G and of D at the study's batch size."""
+        key = (arch, shape)
+        if key not in self._flops:
+            self._flops[key] = _count(arch, shape, self.plan)
+        return self._flops[key]
+
+    def step_seconds(self, arch: str, shape: tuple[int, int], penalty: str, n_disc: float) -> float:
+        g, d = self.forward_flops(arch, shape)
+        d_step = g + 6 * d + (4 * d if penalty in GRADIENT_PENALTIES else 0.0)
+        flops = n_disc * d_step + 3 * (g + d)
+        return max(flops / (self.tflops * 1e12), (n_disc + 1) * LAUNCH_SECONDS)
+
+
+def _count(arch: str, shape: tuple[int, int], plan: Plan) -> tuple[float, float]:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gansweep.gan import ARCHITECTURES, NORMS, GANConfig
+
+    t = plan.study.training
+    cfg = GANConfig(architecture=arch, loss="ns", penalty="none", normalization="none", z_dim=t.z_dim,
+                    batch_size=t.batch_size, width=t.width, options=dict(t.options))
+    batch = 2  # FLOPs scale with the batch: count a small one (BN needs more than one sample)
+    with torch.device("meta"), torch.no_grad():  # shapes only: nothing is computed or allocated
+        g, d = ARCHITECTURES[arch](cfg, (shape[0], shape[1], shape[1]), 0, NORMS["none"])
+        g.eval(), d.eval()
+        with FlopCounterMode(display=False) as count_g:
+            x = g(torch.zeros(batch, t.z_dim))
+        with FlopCounterMode(display=False) as count_d:
+            d(x)
+    scale = t.batch_size / batch
+    return count_g.get_total_flops() * scale, count_d.get_total_flops() * scale
+
+
+class MeasuredRates:
+    """Steps/s per (architecture, resolution, penalty[, n_disc, normalization]) from a bench CSV."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            with self.path.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+        except OSError as exc:
+            raise StudyError(f"{path}: cannot read the rates file ({exc.strerror})") from None
+        need = {"architecture", "resolution", "penalty", "steps_per_s"}
+        missing = need - set(rows[0] if rows else {})
+        if missing:
+            raise StudyError(f"{path}: a rates file needs the columns {', '.join(sorted(need))} "
+                             f"(missing {', '.join(sorted(missing))}); write one with 'gansweep bench --csv'")
+        self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")]
+
+    def step_seconds(self, arch: str, shape: tuple[int, int], penalty: str, normalization: str,
+                     n_disc: float) -> float | None:
+        def score(r: dict[str, Any]) -> int:
+            return (r.get("normalization") == normalization) + 2 * _close(r.get("n_disc"), n_disc)
+
+        rows = [r for r in self.rows if r["architecture"] == arch and int(r["resolution"]) == shape[1]
+                and r["penalty"] == penalty]
+        if not rows:
+            return None
+        best = max(rows, key=score)
+        rate = float(best["steps_per_s"])  # generator steps per second at the row's n_disc
+        measured_nd = float(best.get("n_disc") or 1)
+        return (n_disc + 1) / (measured_nd + 1) / rate  # D and G steps cost about the same
+
+
+def _close(value: Any, n_disc: float) -> bool:
+    try:
+        return abs(float(value) - n_disc) < 0.5
+    except (TypeError, ValueError):
+        return False
+
+
+def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float = TFLOPS) -> Cost:
+    """GPU-hours of every cell of ``plan`` (rates measured where the CSV has them, else estimated)."""
+    model = FlopModel(plan, tflops)
+    measured = MeasuredRates(rates) if rates else None
+    used = set()
+    per_cell: dict[str, tuple[int, float | None]] = {}
+    steps = plan.study.training.steps
+    for e in plan.entries:
+        c = e.cell
+        shape = image_shape(c.dataset, plan.study.training.resolution)
+        seconds = 0.0 if c.kind == "points" else None  # 2-D points train on a CPU in seconds
+        if shape is not None:
+            nd = mean_n_disc(e)
+            if measured is not None:
+                seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd)
+                used.add("measured" if seconds is not None else "estimated")
+            if seconds is None:
+                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
+        trials, hours = per_cell.get(c.id, (0, 0.0))
+        hours = None if seconds is None or hours is None else hours + e.trials * steps * seconds / 3600
+        per_cell[c.id] = (trials + e.trials, hours)
+    if measured is None:
+        source = f"estimated from counted FLOPs at {tflops:g} TFLOP/s; measure with 'gansweep bench --csv' " \
+                 "and pass --rates"
+    else:
+        source = f"steps/s from {measured.path}" + (" (FLOP estimate where it has no row)"
+                                                     if "estimated" in used else "")
+    return Cost([CellCost(cid, n, h) for cid, (n, h) in per_cell.items()], source)
+
+
+def format_hours(hours: float | None) -> str:
+    if hours is None:
+        return "?"
+    if hours < 1:
+        return f"{hours * 60:.0f} min" if hours * 60 >= 1 else "<1 min"
+    return f"{hours:,.0f}" if hours >= 100 else f"{hours:.1f}" if not math.isnan(hours) else "?"
