@@ -114,7 +114,8 @@ def _report(outcome, study_dir: Path) -> None:
     best = f"{outcome.best:.4g}" if math.isfinite(outcome.best) else "–"
     out.print(f"{study_dir}: {outcome.stored}/{outcome.planned} trials stored ({counts}); best score {best}")
     if outcome.interrupted:
-        err.print(f"not finished: continue with 'gansweep resume {study_dir}'")
+        err.print(f"not finished: continue with 'gansweep resume {study_dir}'", markup=False, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(1)
 
 

@@ -138,3 +138,24 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     assert proc.returncode == 0, stderr.decode()[-2000:]
     assert kills >= 2
     check_complete(study_file, study_dir)
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    search = [dict(STUDY["search"][0], trials=100), *STUDY["search"][1:]]
+    study_file = write_study(tmp_path, search=search)
+    study_dir = tmp_path / "runs" / "dry"
+    proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not any((study_dir / "results" / "trials").glob("*.parquet")):
+        time.sleep(0.2)  # stop it mid-study: some trials stored
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: SIGINT to the foreground group
+    _, stderr = proc.communicate(timeout=120)
+    text = stderr.decode()
+    assert proc.returncode == 1, text[-2000:]
+    assert f"not finished: continue with 'gansweep resume {study_dir}'" in text and "Traceback" not in text
+    stored = len(pd.read_parquet(study_dir / "results" / "trials"))
+    assert 0 < stored < len(build_plan(load_study(study_file)).trial_ids())
+    proc = _gansweep("resume", str(study_dir))
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    check_complete(study_file, study_dir)
