@@ -14,8 +14,8 @@ speed-up is a key of ``training.options`` (checked with the architecture's optio
   around each ``train`` call and restored after it, so evaluation (FID features) stays in full
   fp32 and nothing leaks into the rest of the process.
 - ``device_data_gb`` (2.0): a train split up to this size is held on the device and batches are
-  drawn there (on-device indices, no copy per step); a larger one stays in host memory (pinned on
-  CUDA) and each batch is gathered there with a host-side generator and copied asynchronously.
+  drawn there (on-device indices, no copy per step); a larger one stays in host memory and each
+  batch is gathered there with a host-side generator and copied asynchronously (pinned on CUDA).
 - ``compile`` (off), ``compile_mode``, ``compile_backend``: ``torch.compile`` of the D and G
   objectives (forwards, loss, penalty); ``compile_mode: reduce-overhead`` replays them as CUDA
   graphs. Off by default until a GPU run shows they pay (``docs/PERFORMANCE.md``).

@@ -72,15 +72,12 @@ class GANTrainer:
         self.num_classes = int(getattr(g, "num_classes", 0))
         self.step = 0
 
-        # a small train split lives on the device; a large one in (pinned) host memory, its batch
+        # a small train split lives on the device; a large one stays in host memory, its batch
         # indices drawn by a host generator so that drawing them needs no sync
         on_device = self.speed.holds_on_device(data.train)
         home = self.device if on_device else torch.device("cpu")
         self.x = data.train.to(home, torch.float32)
         self.y = data.train_labels.to(home, torch.long) if self.num_classes else None
-        if not on_device and self.device.type == "cuda":
-            self.x = self.x.pin_memory()
-            self.y = self.y.pin_memory() if self.y is not None else None
         self.data_rng = None if on_device else torch.Generator().manual_seed(seed + 2_000_003)
         self._d_params, self._g_params = list(self.D.parameters()), list(self.G.parameters())
         self.opt_d = adam(self._d_params, cfg.lr, cfg, self.speed)
@@ -120,10 +117,13 @@ class GANTrainer:
             idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.rng, device=self.device)
             return self.x[idx], (self.y[idx] if self.y is not None else None)
         idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.data_rng)
-        pin = self.device.type == "cuda"
-        x, y = self.x[idx], (self.y[idx] if self.y is not None else None)
-        x, y = (x.pin_memory(), y.pin_memory() if y is not None else None) if pin else (x, y)
-        return x.to(self.device, non_blocking=True), (None if y is None else y.to(self.device, non_blocking=True))
+        return self._to_device(self.x[idx]), (None if self.y is None else self._to_device(self.y[idx]))
+
+    def _to_device(self, batch: Tensor) -> Tensor:
+        """A host batch copied without blocking the host (through pinned memory on CUDA)."""
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()
+        return batch.to(self.device, non_blocking=True)
 
     # ----- training -----------------------------------------------------------------------
     def _d_loss(self, real: Tensor, y_real: Tensor | None, z: Tensor,
