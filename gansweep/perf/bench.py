@@ -33,7 +33,17 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from gansweep.errors import GansweepError
 from gansweep.perf.pack import packed_steps_per_s
-from gansweep.perf.variants import NAIVE, OURS, TOGGLES, BenchSpec, Stepper, Variant, default_toggles, variants
+from gansweep.perf.variants import (
+    NAIVE,
+    OURS,
+    TOGGLES,
+    BenchSpec,
+    Stepper,
+    Variant,
+    default_toggles,
+    sync,
+    variants,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +138,6 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _sync(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def _time_round_robin(spec: BenchSpec, chosen: list[Variant], plan: BenchPlan) -> tuple[dict, dict]:
     """Best steps/s of each variant over ``repeats`` round-robin timings, and its ops per step."""
     steppers: dict[str, Stepper] = {}
@@ -142,10 +147,10 @@ def _time_round_robin(spec: BenchSpec, chosen: list[Variant], plan: BenchPlan) -
     best = dict.fromkeys(steppers, math.inf)
     for _ in range(plan.repeats):
         for name, stepper in steppers.items():
-            _sync(spec.device)
+            sync(spec.device)
             t0 = time.perf_counter()
             stepper.run(plan.steps)
-            _sync(spec.device)
+            sync(spec.device)
             best[name] = min(best[name], time.perf_counter() - t0)
             log.info("%s: %d steps in %.3fs", name, plan.steps, time.perf_counter() - t0)
     ops = {v.name: ops_per_step(steppers[v.name]) for v in chosen if not v.compiled}
@@ -177,8 +182,8 @@ def _train_row(v: Variant, rate: float, naive: float, ops: int | None) -> dict[s
 
 
 OVERHEADS = (
-    ("sn", OURS, f"{OURS} norm=none", "gansweep's spectral norm (one power iteration per step, weights "
-     "normalised once per step)"),
+    ("sn", OURS, f"{OURS} norm=none",
+     ("gansweep's spectral norm (one power iteration per step, weights normalised once per step)")),
     ("sn", NAIVE, f"{NAIVE} norm=none", "torch.nn.utils.spectral_norm in the naive loop"),
     ("penalty", OURS, f"{OURS} penalty=none", "the penalty in gansweep's trainer"),
 )
@@ -223,10 +228,10 @@ def eval_seconds(plan: BenchPlan) -> tuple[float, str]:
                               options={"batch_size": plan.eval_batch_size})
         if torch.device(spec.device).type == "cuda":
             evaluator(trainer)  # warm-up: cuDNN autotuning, the caching allocator
-            _sync(spec.device)
+            sync(spec.device)
         t0 = time.perf_counter()
         evaluator(trainer)
-        _sync(spec.device)
+        sync(spec.device)
         return time.perf_counter() - t0, label
 
 

@@ -16,17 +16,12 @@ import time
 
 import torch
 
-from gansweep.perf.variants import BenchSpec, by_name
+from gansweep.perf.variants import BenchSpec, by_name, sync
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 600.0
 """How long a process waits at the barrier for the others (building, warm-up, compilation)."""
-
-
-def _sync(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
 
 
 def _worker(spec: BenchSpec, names: list[str], backend: str, warmup: int, steps: int, barrier, results) -> None:
@@ -35,14 +30,14 @@ def _worker(spec: BenchSpec, names: list[str], backend: str, warmup: int, steps:
         for name in names:
             stepper = by_name(spec, name, backend).build(spec)
             stepper.run(warmup)
-            _sync(spec.device)
+            sync(spec.device)
             barrier.wait(START_TIMEOUT_S)
             t0 = time.monotonic()
             stepper.run(steps)
-            _sync(spec.device)
+            sync(spec.device)
             results.put((name, t0, time.monotonic(), None))
             del stepper
-    except BaseException as exc:  # reported to the parent, which raises it
+    except Exception as exc:  # noqa: BLE001 -- reported to the parent, which raises it
         barrier.abort()
         results.put(("", 0.0, 0.0, f"{type(exc).__name__}: {exc}"))
 

@@ -61,6 +61,12 @@ class BenchSpec:
         return Dataset("bench", x, x[:1])
 
 
+def sync(device: str) -> None:
+    """Wait for the device's queued work (timings end here)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
 class Stepper(Protocol):
     def run(self, steps: int) -> None:
         """``steps`` training steps, returning once the device has finished them."""
