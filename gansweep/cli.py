@@ -213,6 +213,48 @@ def data_prepare(
               f"{meta['channels']}x{meta['resolution']}x{meta['resolution']} uint8 ({meta['split']})")
 
 
+@app.command()
+def bench(
+    architecture: str = typer.Option("sndcgan", "--architecture", help="architecture to train"),
+    loss: str = typer.Option("ns", "--loss"),
+    penalty: str = typer.Option("none", "--penalty", help="none, gp, dragan, r1, l2 (weight 10)"),
+    normalization: str = typer.Option("sn", "--normalization", help="sn: gansweep's SN; the naive loop "
+                                      "uses torch.nn.utils.spectral_norm"),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    resolution: int = typer.Option(32, "--resolution", min=1, help="square images, 3 channels"),
+    width: int = typer.Option(64, "--width", min=1, help="base channel width (paper: 64)"),
+    z_dim: int = typer.Option(128, "--z-dim", min=1),
+    steps: int = typer.Option(50, "--steps", min=1, help="generator steps per timing"),
+    warmup: int = typer.Option(10, "--warmup", min=1, help="steps before timing (compilation, autotuning)"),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="timings per variant, best kept"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: cuda if there)"),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads per process"),
+    pack: list[int] = typer.Option([], "--pack", min=1, help="also N processes at once on the device "
+                                   "(aggregate steps/s); repeat for several N"),
+    speedup: list[str] = typer.Option([], "--speedup", help="speed-up to switch (repeatable; default: those "
+                                      "that matter on the device; 'none': no switches)"),
+    compile_backend: str = typer.Option("inductor", "--compile-backend", help="torch.compile backend of the "
+                                        "compile/cuda_graphs switches"),
+    eval_samples: int = typer.Option(0, "--eval-samples", min=0, help="also time one FID evaluation of N "
+                                     "samples (0: no)"),
+    eval_batch_size: int = typer.Option(200, "--eval-batch-size", min=1),
+    inception_weights: Optional[str] = typer.Option(None, "--inception-weights", help="Inception weights file "
+                                                    "(default: found, else random-init: same time)"),
+    csv_path: Path = typer.Option(Path("gansweep-bench.csv"), "--csv", help="where to write the rows"),
+) -> None:
+    """Training steps/s against a naive eager PyTorch loop (same run), speed-ups, packing, eval time."""
+    from gansweep.perf.bench import BenchPlan, run, table, write_csv
+    from gansweep.perf.variants import BenchSpec
+
+    spec = BenchSpec(architecture, loss, penalty, normalization, batch_size, resolution, width=width, z_dim=z_dim,
+                     device=device or "", threads=threads)
+    plan = BenchPlan(spec, steps, warmup, repeats, list(speedup), list(pack), eval_samples, eval_batch_size,
+                     inception_weights, compile_backend)
+    rows = run(plan.checked())
+    out.print(table(rows))
+    out.print(str(write_csv(rows, csv_path)))
+
+
 def main() -> None:
     """Console entry point: user errors are one line and exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

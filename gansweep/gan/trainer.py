@@ -6,10 +6,14 @@ concatenation, as compare_gan does) and adds the penalty; a reparametrised discr
 normalises its weights once per step (:func:`gansweep.gan.norms.weight_step`) and SN advances its
 power iteration once after each optimizer step (:func:`gansweep.gan.norms.power_iteration`).
 
-Losses are summed on the device and read once per call and every ``CHECK_EVERY`` steps, when a
-non-finite value (loss or weight) raises :class:`Diverged`. The trainer owns two random
-generators (training and evaluation draws) and never touches torch's global RNG, so a
-checkpoint restores a trial bit-for-bit and evaluating does not change what training sees.
+Losses are summed on the device and read once per call and every ``check_every`` (K) steps, when
+a non-finite value (loss or weight) raises :class:`Diverged`: at most K − 1 steps after it
+appeared. That and the other speed-ups (fused Adam, cuDNN/TF32 flags, data on the device,
+``torch.compile`` of the objectives) are training options, see :mod:`gansweep.gan.speed`; none
+changes what is computed beyond floating-point rounding. The trainer owns its random generators
+(training, evaluation, and batch indices of a host-held data set) and never touches torch's
+global RNG, so a checkpoint restores a trial bit-for-bit and evaluating does not change what
+training sees.
 """
 
 from __future__ import annotations
@@ -31,11 +35,9 @@ from gansweep.gan.losses import LOSSES
 from gansweep.gan.norms import NORMS, power_iteration, reparametrized_layers, weight_step
 from gansweep.gan.penalties import PENALTIES
 from gansweep.gan.regularizers import orthogonal_regularization, orthogonal_weights
+from gansweep.gan.speed import Speedups
 
 log = logging.getLogger(__name__)
-
-CHECK_EVERY = 50
-"""Generator steps between finiteness checks (each one is a host sync)."""
 
 MAX_TRUNCATION_ROUNDS = 100
 
@@ -66,16 +68,22 @@ class GANTrainer:
             g, d = ARCHITECTURES[cfg.architecture](cfg, shape, data.num_classes, norm)
         self.G, self.D = g.to(self.device), d.to(self.device)
         self.options: dict[str, Any] = dict(g.options)
+        self.speed = Speedups.from_options(self.options)
         self.num_classes = int(getattr(g, "num_classes", 0))
         self.step = 0
 
-        self.x = data.train.to(self.device, torch.float32)
-        self.y = None
-        if self.num_classes:
-            self.y = data.train_labels.to(self.device, torch.long)
+        # a small train split lives on the device; a large one stays in host memory, its batch
+        # indices drawn by a host generator so that drawing them needs no sync
+        on_device = self.speed.holds_on_device(data.train)
+        home = self.device if on_device else torch.device("cpu")
+        self.x = data.train.to(home, torch.float32)
+        self.y = data.train_labels.to(home, torch.long) if self.num_classes else None
+        self.data_rng = None if on_device else torch.Generator().manual_seed(seed + 2_000_003)
         self._d_params, self._g_params = list(self.D.parameters()), list(self.G.parameters())
-        self.opt_d = adam(self._d_params, cfg.lr, cfg)
-        self.opt_g = adam(self._g_params, cfg.generator_lr, cfg)
+        self.opt_d = adam(self._d_params, cfg.lr, cfg, self.speed)
+        self.opt_g = adam(self._g_params, cfg.generator_lr, cfg, self.speed)
+        self._d_objective = self.speed.compiled(self._d_loss)
+        self._g_objective = self.speed.compiled(self._g_losses)
         decay, start = self.options["ema_decay"], self.options["ema_start"]
         self.ema = EMA(self.G, decay, start) if decay else None
         self._d_reparam = reparametrized_layers(self.D)
@@ -105,20 +113,48 @@ class GANTrainer:
         return torch.randint(self.num_classes, (n,), generator=rng, device=self.device)
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
-        idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.rng, device=self.device)
-        return self.x[idx], (self.y[idx] if self.y is not None else None)
+        if self.data_rng is None:
+            idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.rng, device=self.device)
+            return self.x[idx], (self.y[idx] if self.y is not None else None)
+        idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.data_rng)
+        return self._to_device(self.x[idx]), (None if self.y is None else self._to_device(self.y[idx]))
+
+    def _to_device(self, batch: Tensor) -> Tensor:
+        """A host batch copied without blocking the host (through pinned memory on CUDA)."""
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()
+        return batch.to(self.device, non_blocking=True)
 
     # ----- training -----------------------------------------------------------------------
+    def _d_loss(self, real: Tensor, y_real: Tensor | None, z: Tensor,
+                y_fake: Tensor | None) -> tuple[Tensor, Tensor]:
+        """The discriminator's loss on a real batch and on G(z), and G(z) (what ``compile`` compiles).
+
+        The penalty stays outside: its input gradients need a double backward, which compiled
+        graphs do not support.
+        """
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = self.G(z, y_fake)
+        both_y = None if y_real is None else torch.cat([y_real, y_fake])
+        logits = self.D(torch.cat([real, fake]), both_y)
+        return self.loss.d(logits[:n], logits[n:]), fake
+
+    def _g_losses(self, z: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        """The generator's loss and its total objective (with orthogonal regularisation)."""
+        g_loss = self.loss.g(self.D(self.G(z, y), y))
+        total = g_loss
+        if self._orth:
+            total = total + self.options["orth_reg"] * orthogonal_regularization(self._orth)
+        return g_loss, total
+
     def _d_step(self) -> tuple[Tensor, Tensor]:
         real, y_real = self._real_batch()
         n = real.shape[0]
         y_fake = self._labels(n, self.rng)
-        with torch.no_grad():
-            fake = self.G(self._prior(n, self.rng), y_fake)
-        both_y = None if y_real is None else torch.cat([y_real, y_fake])
+        z = self._prior(n, self.rng)
         with weight_step(self._d_reparam):
-            logits = self.D(torch.cat([real, fake]), both_y)
-            d_loss = self.loss.d(logits[:n], logits[n:])
+            d_loss, fake = self._d_objective(real, y_real, z, y_fake)
             pen = self.penalty(self.D, real, fake, y_real, self.cfg.penalty_weight, generator=self.rng)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + pen).backward()
@@ -130,11 +166,7 @@ class GANTrainer:
         n = self.cfg.batch_size
         y = self._labels(n, self.rng)
         with weight_step(self._g_reparam):
-            fake = self.G(self._prior(n, self.rng), y)
-            g_loss = self.loss.g(self.D(fake, y))
-            total = g_loss
-            if self._orth:
-                total = total + self.options["orth_reg"] * orthogonal_regularization(self._orth)
+            g_loss, total = self._g_objective(self._prior(n, self.rng), y)
             self.opt_g.zero_grad(set_to_none=True)
             total.backward()
         self.opt_g.step()
@@ -143,6 +175,10 @@ class GANTrainer:
 
     def train(self, steps: int) -> dict[str, float]:
         """Run ``steps`` generator steps; mean ``d_loss``, ``g_loss`` and ``penalty`` over them."""
+        with self.speed.cuda_flags(self.device):
+            return self._train(steps)
+
+    def _train(self, steps: int) -> dict[str, float]:
         self.G.train()
         self.D.train()
         zero = torch.zeros((), device=self.device)
@@ -162,7 +198,7 @@ class GANTrainer:
             done += 1
             if self.ema is not None:
                 self.ema.update(self.step)
-            if (i + 1) % CHECK_EVERY == 0 and i + 1 < steps:
+            if (i + 1) % self.speed.check_every == 0 and i + 1 < steps:
                 self._check(sums)
         _requires_grad(self._d_params, True)
         _requires_grad(self._g_params, True)
@@ -237,6 +273,8 @@ class GANTrainer:
             "rng": self.rng.get_state(),
             "eval_rng": self.eval_rng.get_state(),
         }
+        if self.data_rng is not None:
+            state["data_rng"] = self.data_rng.get_state()
         return copy.deepcopy(state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -249,11 +287,13 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.rng.set_state(state["rng"])
         self.eval_rng.set_state(state["eval_rng"])
+        if self.data_rng is not None and "data_rng" in state:
+            self.data_rng.set_state(state["data_rng"])
 
 
-def adam(params: list[nn.Parameter], lr: float, cfg: GANConfig) -> torch.optim.Adam:
-    """Adam (Kingma & Ba, 2015) with the config's betas, as one fused kernel per step."""
-    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=True)
+def adam(params: list[nn.Parameter], lr: float, cfg: GANConfig, speed: Speedups) -> torch.optim.Adam:
+    """Adam (Kingma & Ba, 2015) with the config's betas, as one fused kernel per step by default."""
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **speed.adam_kwargs())
 
 
 def _requires_grad(params: list[nn.Parameter], flag: bool) -> None:

@@ -8,7 +8,6 @@ from torch import nn
 
 from gansweep.errors import GansweepError
 from gansweep.gan import Diverged, GANConfig, GANTrainer
-from gansweep.gan import trainer as trainer_module
 from gansweep.gan.ema import EMA
 from gansweep.gan.regularizers import orthogonal_penalty, orthogonal_regularization
 from gansweep.gan.trainer import resample_truncated
@@ -25,7 +24,8 @@ def params(trainer: GANTrainer) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize(
     "arch,norm,penalty,options",
-    [("dcgan", "sn", "gp", {}), ("biggan", "sn", "r1", BIGGAN), ("mlp", "wn", "dragan", {})],
+    [("dcgan", "sn", "gp", {}), ("biggan", "sn", "r1", BIGGAN), ("mlp", "wn", "dragan", {}),
+     ("sndcgan", "sn", "gp", {"device_data_gb": 0.0, "check_every": 3, "adam": "foreach"})],
 )
 def test_checkpoint_continues_bit_for_bit(arch, norm, penalty, options):
     cfg = GANConfig(arch, normalization=norm, penalty=penalty, n_disc=2, options=options, **TINY)
@@ -67,9 +67,8 @@ def test_non_finite_weights_raise_diverged():
     assert "non-finite" in info.value.reason
 
 
-def test_divergence_is_checked_within_a_long_call(monkeypatch):
-    monkeypatch.setattr(trainer_module, "CHECK_EVERY", 2)
-    t = GANTrainer(GANConfig("mlp", lr=1e30, **TINY), points())
+def test_divergence_is_checked_within_a_long_call():
+    t = GANTrainer(GANConfig("mlp", lr=1e30, options={"check_every": 2}, **TINY), points())
     with pytest.raises(Diverged) as info:
         t.train(1000)
     assert info.value.step < 1000

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
 from gansweep.gan.norms import Norm
+from gansweep.gan.speed import SPEED_OPTIONS, SPEED_RULES
 from gansweep.registry import Registry
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]
@@ -31,6 +32,7 @@ TRAINING_OPTIONS: dict[str, Any] = {
     "ema_start": 0,  # generator steps before the average starts (BigGAN: 20k)
     "truncation": None,  # |z| threshold for sampling; None: no truncation
     "orth_reg": 0.0,  # weight of BigGAN's orthogonal regularisation of G
+    **SPEED_OPTIONS,  # the trainer's speed-ups (gansweep.gan.speed)
 }
 """Options every architecture accepts; the trainer reads them from ``G.options``."""
 
@@ -68,6 +70,7 @@ _TRAINING_RULES = {
     "ema_start": (lambda x: x >= 0, ">= 0"),
     "truncation": (lambda x: x is None or (isinstance(x, (int, float)) and x > 0), "None or a number > 0"),
     "orth_reg": (lambda x: x >= 0, ">= 0"),
+    **SPEED_RULES,
 }
 
 
