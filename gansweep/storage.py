@@ -149,6 +149,8 @@ def location(where: str | os.PathLike[str] | ObjectPath) -> StoragePath:
                             "gs://bucket/prefix")
     scheme = SCHEMES[scheme]
     key = rest.strip("/")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise GansweepError(f"{text}: empty, '.' or '..' parts are not allowed in an object store path")
     try:
         path = ObjectPath(_filesystem(scheme, key.split("/", 1)[0]), key, scheme)
         info = path.fs.get_file_info(path.bucket)
@@ -255,7 +257,7 @@ def scratch_dir(path: StoragePath, purpose: str) -> Path:
     if isinstance(path, ObjectPath):
         import tempfile
 
-        return Path(tempfile.gettempdir()) / "gansweep" / path.bucket / path.key.replace("/", "_") / purpose
+        return Path(tempfile.gettempdir(), "gansweep", *path.key.split("/"), purpose)
     return path / purpose
 
 

@@ -224,6 +224,7 @@ def test_a_second_driver_on_a_bucket_study_is_refused(bucket, cli):
 @pytest.mark.parametrize("where, says", [
     ("s3://no-such-bucket/studies/x", "bucket 'no-such-bucket' does not exist"),
     ("ftp://host/studies/x", "unsupported location"),
+    ("s3://bkt/studies/../x", "'..' parts are not allowed"),
 ])
 def test_a_missing_bucket_is_one_line_and_exit_2(bucket, cli, where, says):
     for command in ("status", "resume", "plot"):
