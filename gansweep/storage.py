@@ -103,9 +103,11 @@ class ObjectPath:
     def mkdir(self, parents: bool = True, exist_ok: bool = True) -> None:
         self.fs.create_dir(self.key, recursive=True)
 
-    def iterdir(self) -> Iterator[ObjectPath]:
+    def iterdir(self, only: pafs.FileType | None = None) -> Iterator[ObjectPath]:
+        """What is directly inside (only files with ``only=FileType.File``); nothing if it does not exist."""
         for info in self.fs.get_file_info(pafs.FileSelector(self.key, allow_not_found=True)):
-            yield ObjectPath(self.fs, info.path, self.scheme)
+            if only is None or info.type == only:
+                yield ObjectPath(self.fs, info.path, self.scheme)
 
     def read_bytes(self) -> bytes:
         with self.fs.open_input_stream(self.key) as f:
@@ -200,8 +202,7 @@ def arrow_source(path: StoragePath) -> tuple[str, pafs.FileSystem | None]:
 def files_in(directory: StoragePath) -> list[StoragePath]:
     """Files directly inside ``directory`` (hidden ones too); [] when it does not exist."""
     if isinstance(directory, ObjectPath):
-        infos = directory.fs.get_file_info(pafs.FileSelector(directory.key, allow_not_found=True))
-        return [ObjectPath(directory.fs, i.path, directory.scheme) for i in infos if i.type == pafs.FileType.File]
+        return list(directory.iterdir(only=pafs.FileType.File))
     try:
         entries = list(os.scandir(directory))
     except (FileNotFoundError, NotADirectoryError):

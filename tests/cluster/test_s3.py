@@ -125,18 +125,23 @@ def test_a_damaged_object_is_named_and_set_aside(bucket):
 
 # -- the lease lock -------------------------------------------------------------------------------
 
-def test_a_held_lease_refuses_a_second_driver_until_released(bucket):
+@pytest.mark.parametrize("writes", ["conditional", "plain"])
+def test_a_held_lease_refuses_a_second_driver_until_released(bucket, monkeypatch, writes):
+    """Both ways of writing the lease: conditional PUTs (S3 with boto3), plain writes (gs://, no boto3)."""
+    import gansweep.storage as storage
     from gansweep.errors import GansweepError
     from gansweep.storage import LeaseLock, location
 
+    if writes == "plain":
+        monkeypatch.setattr(storage, "_lease_backend", storage._PlainObject)
     lock = location(f"{bucket}/lk") / ".lock"
     with LeaseLock(lock):
         with pytest.raises(GansweepError, match="another gansweep driver .* is running this study"):
             with LeaseLock(lock):
                 pass
     assert not lock.exists()
-    with LeaseLock(lock):  # released: free again
-        assert lock.exists()
+    with LeaseLock(lock) as held:  # released: free again
+        assert json.loads(lock.read_text())["owner"] == held.owner
 
 
 def test_of_drivers_starting_together_exactly_one_wins(bucket):
