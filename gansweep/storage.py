@@ -402,13 +402,15 @@ class LeaseLock:
             return self._take()
 
     def _take(self) -> str:
-        try:
-            return self._store.put(self._body(), None)
-        except _Refused:
-            pass
+        # Read first: a server that ignores If-None-Match then loses only a race, not a held lease.
         current = self._store.read()
         if current is None:
-            return self._store.put(self._body(), None)  # released meanwhile
+            try:
+                return self._store.put(self._body(), None)
+            except _Refused:
+                current = self._store.read()
+                if current is None:
+                    raise
         lease, tag = current
         why = self._stale(lease)
         if why is None:
