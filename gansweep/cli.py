@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -60,7 +61,7 @@ def validate(
     study = load_study(study_file)
     plan = build_plan(study, str(study_file))
     check_plan_size(plan.total, str(study_file), yes)
-    check_output_path(Path(study.output) / study.name, f"{study_file}: output")
+    check_output_path(os.path.join(study.output, study.name), f"{study_file}: output")
     cost = plan_cost(plan, rates, tflops)
     out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
@@ -72,8 +73,8 @@ def validate(
 @app.command()
 def run(
     study_file: Path = typer.Argument(..., help="the study file (YAML)"),
-    out_dir: Optional[str] = typer.Option(None, "--out", help="parent directory of the study directory "
-                                          "(default: the study's 'output')"),
+    out_dir: Optional[str] = typer.Option(None, "--out", help="parent directory of the study directory, or "
+                                          "s3://bucket/prefix, gs://bucket/prefix (default: the study's 'output')"),
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster (default: local Ray)"),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
                                                  help="trials at once (default: what the resources allow)"),
@@ -99,17 +100,19 @@ def run(
 
 @app.command()
 def resume(
-    study_dir: Path = typer.Argument(..., help="the study directory, e.g. runs/demo"),
+    study_dir: str = typer.Argument(..., help="the study directory, e.g. runs/demo or s3://bucket/runs/demo"),
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
+    from gansweep.storage import location
 
-    _report(resume_study(study_dir, address, max_concurrent), study_dir)
+    where = location(study_dir)
+    _report(resume_study(where, address, max_concurrent), where)
 
 
-def _report(outcome, study_dir: Path) -> None:
+def _report(outcome, study_dir) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "none"
     best = f"{outcome.best:.4g}" if math.isfinite(outcome.best) else "–"
     out.print(f"{study_dir}: {outcome.stored}/{outcome.planned} trials stored ({counts}); best score {best}")
@@ -120,7 +123,7 @@ def _report(outcome, study_dir: Path) -> None:
 
 
 @app.command()
-def status(study_dir: Path = typer.Argument(..., help="the study directory")) -> None:
+def status(study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)")) -> None:
     """Trials by cell, strategy and status, with the best score so far."""
     from gansweep.driver.run import summarize
     from gansweep.driver.studydir import require_study_dir
@@ -148,26 +151,33 @@ def status(study_dir: Path = typer.Argument(..., help="the study directory")) ->
     out.print(f"{o.stored}/{o.planned} trials stored; best score {best}")
 
 
+LOCAL_OUT_HELP = "local directory to write into (default: the study directory; ./<name> for a study in a bucket)"
+
+
 @app.command()
 def plot(
-    study_dir: Path = typer.Argument(..., help="the study directory"),
+    study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)"),
     by: Optional[str] = typer.Option(None, "--by", help="colour curves by this axis (e.g. normalization)"),
     panel: Optional[str] = typer.Option(None, "--panel", help="one panel per value of this axis (e.g. dataset)"),
     metric: Optional[str] = typer.Option(None, "--metric", help="plot this metric instead of the score"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help=LOCAL_OUT_HELP),
 ) -> None:
     """Write plots/*.png and the plotted data as plots/*.csv."""
     from gansweep.analysis.plots import plot_study
 
-    for path in plot_study(study_dir, by=by, panel=panel, metric=metric):
+    for path in plot_study(study_dir, by=by, panel=panel, metric=metric, out=out_dir):
         out.print(str(path))
 
 
 @app.command()
-def report(study_dir: Path = typer.Argument(..., help="the study directory")) -> None:
+def report(
+    study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help=LOCAL_OUT_HELP),
+) -> None:
     """Write report.html: the study, progress, failures, best trials, plots, ranking of cells."""
     from gansweep.analysis.report import write_report
 
-    out.print(str(write_report(study_dir)))
+    out.print(str(write_report(study_dir, out=out_dir)))
 
 
 class ExportFormat(str, Enum):
@@ -177,9 +187,10 @@ class ExportFormat(str, Enum):
 
 @app.command()
 def export(
-    study_dir: Path = typer.Argument(..., help="the study directory"),
+    study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)"),
     fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv or parquet"),
-    dest: Optional[Path] = typer.Option(None, "--dest", help="output directory (default: <study>/export)"),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="output directory (default: <study>/export; "
+                                        "./<name>/export for a study in a bucket)"),
 ) -> None:
     """Write trials and evaluations as single files, for analysis elsewhere."""
     from gansweep.analysis.export import export_study

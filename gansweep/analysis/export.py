@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from gansweep.analysis.plots import atomic_write_bytes, check_study_dir
+from gansweep.analysis.plots import atomic_write_bytes, check_study_dir, output_dir
 from gansweep.errors import GansweepError
 from gansweep.store import read_evals, read_trials
 
@@ -19,7 +19,8 @@ FORMATS = ("csv", "parquet")
 
 def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
                  dest: str | Path | None = None) -> list[Path]:
-    """Write ``trials.<fmt>`` and ``evals.<fmt>`` into ``dest`` (default ``study_dir/export``).
+    """Write ``trials.<fmt>`` and ``evals.<fmt>`` into ``dest`` (default ``study_dir/export``, or
+    ``./<name>/export`` for a study in a bucket).
 
     Returns the paths written; ``evals`` is left out when no evaluation is stored. Raises
     NotAStudyError for a directory that is not a study, GansweepError for an unknown format or
@@ -31,7 +32,7 @@ def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
     trials = read_trials(path)
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
-    out_dir = Path(dest) if dest is not None else path / "export"
+    out_dir = Path(dest) if dest is not None else output_dir(path) / "export"
     if out_dir.exists() and not out_dir.is_dir():
         raise GansweepError(f"{out_dir}: exists and is not a directory")
     written = []

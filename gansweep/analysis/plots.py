@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from gansweep.analysis.budget import HIGHER_IS_BETTER, budget_curves, running_best  # noqa: E402
 from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
+from gansweep.storage import StoragePath, location  # noqa: E402
 from gansweep.store import read_evals, read_trials  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,13 @@ BEST_PER_CELL = 3
 
 @dataclass
 class Study:
-    """What every plot needs: the stored trials, the study file, and the chosen layout."""
+    """What every plot needs: the stored trials, the study file, and the chosen layout.
 
-    path: Path
+    ``path`` is where the study is (a directory or ``s3://…``); ``out`` the local directory the
+    figures and the report go to (see :func:`output_dir`).
+    """
+
+    path: StoragePath
     spec: dict[str, Any]
     trials: pd.DataFrame
     metric: str  # column plotted ("score" or a metric column)
@@ -71,6 +76,11 @@ class Study:
     panel: str
     by: str
     log_hps: set[str] = field(default_factory=set)
+    out: Path | None = None
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else output_dir(self.path)
 
     @property
     def higher_is_better(self) -> bool:
@@ -96,7 +106,7 @@ class Study:
         return v.where(frame["status"] == "completed")
 
 
-def read_spec(study_dir: Path) -> dict[str, Any]:
+def read_spec(study_dir: StoragePath) -> dict[str, Any]:
     """study.yaml as a dict ({} when absent); a broken file is a one-line error."""
     path = study_dir / "study.yaml"
     if not path.is_file():
@@ -110,11 +120,19 @@ def read_spec(study_dir: Path) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
-def check_study_dir(study_dir: str | Path) -> Path:
-    path = Path(study_dir)
+def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
+    path = location(study_dir)
     if not path.is_dir() or not ((path / "study.yaml").is_file() or (path / "results").is_dir()):
         raise NotAStudyError(f"{path} is not a study directory (it has neither study.yaml nor results/)")
     return path
+
+
+def output_dir(study_dir: StoragePath, out: str | Path | None = None) -> Path:
+    """Where figures, the report and exports go: ``out``, else the study directory itself, or
+    ``./<study name>`` for a study in a bucket (plots are written locally, never into the bucket)."""
+    if out is not None:
+        return Path(out)
+    return study_dir if isinstance(study_dir, Path) else Path(study_dir.name)
 
 
 def log_scale_hps(spec: dict[str, Any]) -> set[str]:
@@ -134,8 +152,8 @@ def varying_axes(trials: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
     return sorted(axes, key=lambda a: -trials[a].nunique())
 
 
-def load_study(study_dir: str | Path, by: str | None = None, panel: str | None = None,
-               metric: str | None = None) -> Study:
+def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str | None = None,
+               metric: str | None = None, out: str | Path | None = None) -> Study:
     """Read a study directory and resolve the layout; GansweepError on bad options or no results."""
     path = check_study_dir(study_dir)
     spec = read_spec(path)
@@ -163,7 +181,7 @@ def load_study(study_dir: str | Path, by: str | None = None, panel: str | None =
     for col in GRID_AXES:  # tolerate stores written before an axis existed
         if col not in trials:
             trials[col] = "-"
-    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec))
+    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec), output_dir(path, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,9 +772,11 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
 }
 
 
-def plot_study(study_dir: str | Path, by: str | None = None, panel: str | None = None,
-               metric: str | None = None) -> list[Path]:
+def plot_study(study_dir: str | StoragePath, by: str | None = None, panel: str | None = None,
+               metric: str | None = None, out: str | Path | None = None) -> list[Path]:
     """Write ``plots/<name>.png`` and ``plots/<name>.csv`` for every figure; return their paths.
+
+    ``plots/`` is in ``out``, by default the study directory (``./<name>`` for a study in a bucket).
 
     ``panel``: grid axis with one panel per value (default ``dataset``); ``by``: grid axis
     coloured (default: the one with most values); ``metric``: column plotted (default
@@ -764,12 +784,12 @@ def plot_study(study_dir: str | Path, by: str | None = None, panel: str | None =
     NotAStudyError when ``study_dir`` has neither study.yaml nor results/, GansweepError when
     no trial is stored yet or an option names nothing in the study.
     """
-    return render_all(load_study(study_dir, by=by, panel=panel, metric=metric))
+    return render_all(load_study(study_dir, by=by, panel=panel, metric=metric, out=out))
 
 
 def render_all(study: Study) -> list[Path]:
     """Every figure of a loaded study into ``plots/``."""
-    out_dir = study.path / "plots"
+    out_dir = study.out_dir / "plots"
     written: list[Path] = []
     for plotter in PLOTTERS.values():
         written += plotter(study, out_dir)

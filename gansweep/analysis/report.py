@@ -254,15 +254,17 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
 
 
 def write_report(study_dir: str | Path, *, by: str | None = None, panel: str | None = None,
-                 metric: str | None = None) -> Path:
+                 metric: str | None = None, out: str | Path | None = None) -> Path:
     """Regenerate the plots and write ``study_dir/report.html`` (self-contained); return its path.
+
+    ``out`` moves ``report.html`` and ``plots/`` elsewhere (default for a study in a bucket: ``./<name>``).
 
     ``by``, ``panel`` and ``metric`` are those of :func:`gansweep.analysis.plots.plot_study`.
     Raises NotAStudyError when ``study_dir`` is not a study directory and GansweepError when it
     holds no results yet. Works on the partial results of a running study.
     """
-    study = load_study(study_dir, by=by, panel=panel, metric=metric)
+    study = load_study(study_dir, by=by, panel=panel, metric=metric, out=out)
     paths = render_all(study)
     page = render_report(study, paths)
-    out = study.path / "report.html"
-    return atomic_write_bytes(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    target = study.out_dir / "report.html"
+    return atomic_write_bytes(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))

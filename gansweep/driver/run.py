@@ -3,6 +3,9 @@
 ``run`` creates the study directory and starts Tune; ``resume`` restores Tune's experiment
 (unfinished trials continue from their checkpoints) or, when the driver died before Tune saved
 anything, starts a new experiment whose searcher skips every trial already in the store.
+
+The study directory may be on an object store (``s3://``, ``gs://``): Tune then gets its
+``pyarrow`` file system as ``storage_filesystem`` and every node writes there directly.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ import functools
 import logging
 import math
 import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from gansweep.driver.studydir import StudyDir, StudyLock
+from gansweep.driver.studydir import StudyDir, study_lock
 from gansweep.errors import GansweepError
+from gansweep.storage import StoragePath, arrow_source, location, rmtree
 from gansweep.store import read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialSettings
@@ -34,7 +36,7 @@ class Outcome:
     interrupted: bool
 
 
-def stored_scores(study_dir: str) -> dict[str, float]:
+def stored_scores(study_dir: str | StoragePath) -> dict[str, float]:
     """Scores of the trials already stored (diverged and failed as +inf)."""
     df = read_trials(study_dir)
     if df.empty:
@@ -43,11 +45,8 @@ def stored_scores(study_dir: str) -> dict[str, float]:
 
 
 def study_dir_for(study: Study, out: str | None) -> StudyDir:
-    parent = out or study.output
-    if "://" in parent:  # Path("s3://b/x") is the local directory "s3:/b/x": refuse, never write there
-        raise GansweepError(f"{parent}: object storage output (s3://, gs://) is not supported yet; give a "
-                            "directory on a file system every node mounts (see docs/CLUSTER.md)")
-    return StudyDir(Path(parent) / study.name)
+    """``<out or the study's output>/<name>``: a local directory, or a prefix in an ``s3://``/``gs://`` bucket."""
+    return StudyDir(location(out or study.output) / study.name)
 
 
 def start(study: Study, source: str, out: str | None = None, address: str | None = None,
@@ -60,21 +59,21 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         if not force:
             raise GansweepError(f"{sd.path}: the study directory exists; continue it with "
                                 f"'gansweep resume {sd.path}', or start over with --force")
-        with StudyLock(sd.path):
+        with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
-        shutil.rmtree(sd.path)
-    with StudyLock(sd.path):
+        rmtree(sd.path)
+    with study_lock(sd.path):
         sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
         return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
 
 
-def resume(path: str | Path, address: str | None = None, max_concurrent: int | None = None) -> Outcome:
+def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None) -> Outcome:
     from gansweep.driver.studydir import require_study_dir
 
     sd = require_study_dir(path)
     study, meta = sd.load()
     plan = build_plan(study, str(sd.study_file))
-    with StudyLock(sd.path):
+    with study_lock(sd.path):
         for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
             log.warning("%s", note)
         return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
@@ -164,15 +163,16 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     _init_ray(address)
     res = trial_resources(study, dry_run)
     trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
-    done = stored_scores(str(sd.path))
+    done = stored_scores(sd.path)
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
-    tune_path = str(sd.tune_dir.resolve())
-    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path):
-        tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False)
+    tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
+    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs):
+        tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
+                                   storage_filesystem=tune_fs)
         _replace_progress(tuner, progress)
     else:
         if restore and sd.tune_dir.exists():
-            shutil.rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
+            rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
         sd.clear_tune_stale()
         searcher = StudySearcher(plan, functools.partial(stored_scores, str(sd.path)))
         store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
@@ -184,7 +184,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
             run_config=tune.RunConfig(
-                name=sd.tune_dir.name, storage_path=str(sd.path.resolve()), verbose=0,
+                name=sd.tune_dir.name, storage_path=arrow_source(sd.path.resolve())[0], storage_filesystem=tune_fs,
+                verbose=0,
                 callbacks=[store_cb, progress],
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),

@@ -5,6 +5,9 @@ It also remembers the study *as planned* (``gansweep.json``: the study and its f
 trials already run (:meth:`StudyDir.prepare_resume`), and whether Tune's saved experiment still
 describes the study (it does not after a safe edit or once damaged results were set aside: the
 driver then starts a new experiment whose searcher skips every stored trial).
+
+The directory is local (a ``Path``) or on an object store (an :class:`~gansweep.storage.ObjectPath`,
+``s3://bucket/runs/<name>``); there the lock is a lease object, since ``flock`` does not exist.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gansweep.errors import GansweepError, NotAStudyError
+from gansweep.storage import LeaseLock, ObjectPath, StoragePath, atomic_write, location, scratch_dir
 from gansweep.study import Study, dump_study, study_from_data
 from gansweep.study.load import parse_yaml
 
@@ -38,7 +42,7 @@ def fingerprint(study: Study) -> str:
 
 @dataclass(frozen=True)
 class StudyDir:
-    path: Path
+    path: StoragePath
 
     def __post_init__(self) -> None:
         from gansweep.driver.guard import check_output_path
@@ -46,26 +50,27 @@ class StudyDir:
         check_output_path(self.path)
 
     @property
-    def study_file(self) -> Path:
+    def study_file(self) -> StoragePath:
         return self.path / STUDY_FILE
 
     @property
-    def tune_dir(self) -> Path:
+    def tune_dir(self) -> StoragePath:
         return self.path / "tune"
 
     @property
-    def results_dir(self) -> Path:
+    def results_dir(self) -> StoragePath:
         return self.path / "results"
 
     @property
     def cache_dir(self) -> Path:
-        return self.path / "cache"
+        """Reference statistics of the metrics: in the study locally, on each node's disk otherwise."""
+        return scratch_dir(self.path, "cache")
 
     def exists(self) -> bool:
         return self.study_file.is_file()
 
     @property
-    def meta_file(self) -> Path:
+    def meta_file(self) -> StoragePath:
         return self.path / META_FILE
 
     def create(self, study: Study, meta: dict[str, Any]) -> None:
@@ -145,8 +150,9 @@ class StudyDir:
 
     def untrusted_tune_files(self) -> list[Path]:
         """Files of Tune's saved experiment that ``Tuner.restore`` would unpickle but another user could
-        have written: owned by someone else, or writable by group or others."""
-        if not self.tune_dir.is_dir():
+        have written: owned by someone else, or writable by group or others. On an object store
+        there are no owners to check: the bucket's access policy decides who may write there."""
+        if isinstance(self.tune_dir, ObjectPath) or not self.tune_dir.is_dir():
             return []
         uid = os.getuid()
         out = []
@@ -181,8 +187,8 @@ class StudyDir:
         return notes
 
 
-def require_study_dir(path: str | Path) -> StudyDir:
-    p = Path(path)
+def require_study_dir(path: str | StoragePath) -> StudyDir:
+    p = location(path)
     if not p.is_dir():
         raise NotAStudyError(f"{p}: no such study directory")
     sd = StudyDir(p)
@@ -196,20 +202,13 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
+def _atomic_text(path: StoragePath, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def study_lock(path: StoragePath) -> StudyLock | LeaseLock:
+    """What keeps a second driver off the study: ``flock`` locally, a lease on an object store."""
+    return LeaseLock(path / LOCK_FILE) if isinstance(path, ObjectPath) else StudyLock(path)
 
 
 class StudyLock:

@@ -8,7 +8,9 @@ into a pair ``trials/part-<uuid>.parquet`` + ``evals/part-<uuid>.parquet`` and d
 schema (fixed from the study's plan), so ``pandas.read_parquet(dir)`` reads the whole directory.
 
 Atomicity. Every file is written under a temporary name starting with ``.`` (pyarrow's dataset
-discovery ignores it), flushed to disk and renamed into place. Evals go first and the trials file
+discovery ignores it), flushed to disk and renamed into place; on an object store (``s3://``,
+see :mod:`gansweep.storage`) a file is one PUT, atomic by itself, and readers still skip names
+starting with ``.``. Evals go first and the trials file
 is the commit: a visible trial row always has its evaluations. A crash leaves at worst
 temporary files, evals without a trial row, an evals part without its trials part, or small files
 already merged into a part. The writer (one per study: the driver holds the study lock) repairs
@@ -32,12 +34,10 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -46,11 +46,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from gansweep.errors import GansweepError
+from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("completed", "diverged", "failed")
-TMP_PREFIX = ".tmp-"
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
 # Small files that trigger a compaction; 0 turns compaction off.
@@ -115,40 +115,36 @@ def eval_columns(metrics: Sequence[str]) -> pa.Schema:
 
 # -- files ---------------------------------------------------------------------------------------
 
-def _visible(directory: Path) -> list[Path]:
+def _visible(directory: StoragePath) -> list[StoragePath]:
     """Data files of a dataset directory: ``*.parquet`` not hidden (temporaries start with ``.``)."""
-    try:
-        entries = list(os.scandir(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(Path(e.path) for e in entries
-                  if e.name.endswith(".parquet") and not e.name.startswith((".", "_")) and e.is_file())
+    return sorted((p for p in files_in(directory) if p.name.endswith(".parquet")
+                   and not p.name.startswith((".", "_"))), key=str)
 
 
-def _is_part(path: Path) -> bool:
+def _is_part(path: StoragePath) -> bool:
     return path.name.startswith(PART_PREFIX)
 
 
-def _atomic_write(table: pa.Table, path: Path, fsync: bool | None = None) -> None:
+def _atomic_write(table: pa.Table, path: StoragePath, fsync: bool | None = None) -> None:
     """Write ``table`` to ``path`` all or nothing; :class:`StoreWriteError` leaves nothing behind."""
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
     try:
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f)
-            if FSYNC if fsync is None else fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: pq.write_table(table, f), FSYNC if fsync is None else fsync)
     except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise _write_error(path.parent, exc) from None
 
 
-def _write_error(directory: Path, exc: OSError) -> StoreWriteError:
-    reason = exc.strerror or str(exc)
+def _read_table(path: StoragePath, **kwargs: Any) -> pa.Table:
+    source, filesystem = arrow_source(path)
+    return pq.read_table(source, filesystem=filesystem, **kwargs)
+
+
+def _read_schema(path: StoragePath) -> pa.Schema:
+    source, filesystem = arrow_source(path)
+    return pq.read_schema(source, filesystem=filesystem)
+
+
+def _write_error(directory: StoragePath, exc: OSError) -> StoreWriteError:
+    reason = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     hint = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
             else "make it writable")
     study_dir = directory.parent.parent
@@ -162,16 +158,16 @@ def _safe_name(trial_id: str) -> str:
     return f"{trial_id}.parquet"
 
 
-def _unlink(path: Path) -> None:
+def _unlink(path: StoragePath) -> None:
     try:
         path.unlink()
     except FileNotFoundError:
         pass
 
 
-def _part_ids(path: Path) -> list[str]:
+def _part_ids(path: StoragePath) -> list[str]:
     try:
-        return pq.read_table(path, columns=["trial_id"]).column("trial_id").to_pylist()
+        return _read_table(path, columns=["trial_id"]).column("trial_id").to_pylist()
     except (pa.ArrowException, OSError, KeyError) as exc:
         raise _damaged(path, exc) from None
 
@@ -186,9 +182,9 @@ class TrialStore:
     have a study's store open at a time (the driver's study lock ensures it).
     """
 
-    def __init__(self, root: str | Path, metrics: Sequence[str], hps: Sequence[str],
+    def __init__(self, root: str | StoragePath, metrics: Sequence[str], hps: Sequence[str],
                  compact_at: int | None = None, fsync: bool | None = None) -> None:
-        self.root = Path(root)
+        self.root = location(root)
         self.trials_dir = self.root / "trials"
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
@@ -209,10 +205,10 @@ class TrialStore:
     def _recover(self) -> None:
         """Finish or undo what a crash interrupted; learn which trials are stored."""
         for d in (self.trials_dir, self.evals_dir):
-            for entry in os.scandir(d):
-                if entry.name.startswith(TMP_PREFIX):
-                    log.info("removing the unfinished write %s", entry.path)
-                    _unlink(Path(entry.path))
+            for f in files_in(d):
+                if f.name.startswith(TMP_PREFIX):
+                    log.info("removing the unfinished write %s", f)
+                    _unlink(f)
         trial_files = _visible(self.trials_dir)
         parts = {p.name for p in trial_files if _is_part(p)}
         in_parts: set[str] = set()
@@ -322,9 +318,9 @@ class TrialStore:
 
     def _read_small(self, tid: str) -> tuple[pa.Table, pa.Table] | None:
         try:
-            trials = pq.read_table(self.trials_dir / f"{tid}.parquet").select(self.trial_schema.names)
+            trials = _read_table(self.trials_dir / f"{tid}.parquet").select(self.trial_schema.names)
             evals_path = self.evals_dir / f"{tid}.parquet"
-            evals = (pq.read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
+            evals = (_read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
                      else self.eval_schema.empty_table())
             return trials.cast(self.trial_schema), evals.cast(self.eval_schema)
         except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
@@ -345,17 +341,18 @@ def _clean(value: Any) -> Any:
 
 # -- readers -------------------------------------------------------------------------------------
 
-def _damaged(path: Path, exc: BaseException | str) -> StoreError:
+def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
     reason = exc if isinstance(exc, str) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    reason = reason.replace(f"'{path}': ", "").replace(f"{path}: ", "")
+    for name in {str(path), arrow_source(path)[0]}:
+        reason = reason.replace(f"'{name}': ", "").replace(f"{name}: ", "")
     study_dir = path.parent.parent.parent
     return StoreError(f"{path}: damaged results file ({reason}); 'gansweep resume {study_dir}' moves it to "
                       f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
 
 
-def _file_problem(path: Path, required: Sequence[str]) -> str | None:
+def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     try:
-        schema = pq.read_schema(path)
+        schema = _read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     missing = [c for c in required if c not in schema.names]
@@ -364,14 +361,15 @@ def _file_problem(path: Path, required: Sequence[str]) -> str | None:
     return None
 
 
-def _diagnose(directory: Path, files: list[Path], required: Sequence[str], exc: BaseException | None) -> StoreError:
+def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequence[str],
+              exc: BaseException | None) -> StoreError:
     """The first damaged file of ``directory``, as a :class:`StoreError`."""
-    columns: dict[Path, tuple[str, ...]] = {}
+    columns: dict[StoragePath, tuple[str, ...]] = {}
     for f in files:
         problem = _file_problem(f, required)
         if problem:
             return _damaged(f, problem)
-        columns[f] = tuple(pq.read_schema(f).names)
+        columns[f] = tuple(_read_schema(f).names)
     common, _ = Counter(columns.values()).most_common(1)[0] if columns else ((), 0)
     for f, cols in columns.items():
         if cols != common:
@@ -381,7 +379,7 @@ def _diagnose(directory: Path, files: list[Path], required: Sequence[str], exc: 
             return _damaged(f, what)
     for f in files:  # readable schemas: a row-level problem (null ids, unreadable pages)
         try:
-            t = pq.read_table(f)
+            t = _read_table(f)
         except (pa.ArrowException, OSError) as e:
             return _damaged(f, e)
         if t.column("trial_id").null_count:
@@ -391,14 +389,16 @@ def _diagnose(directory: Path, files: list[Path], required: Sequence[str], exc: 
                       "directory to set damaged files aside")
 
 
-def _read(directory: Path, required: Sequence[str]) -> pd.DataFrame:
+def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
     """Every visible file of a dataset directory; :class:`StoreError` names a damaged one."""
     for attempt in range(3):
         files = _visible(directory)
         if not files:
             return pd.DataFrame()
+        filesystem = arrow_source(directory)[1]
         try:
-            table = ds.dataset([str(f) for f in files], format="parquet").to_table()
+            table = ds.dataset([arrow_source(f)[0] for f in files], format="parquet",
+                               filesystem=filesystem).to_table()
         except FileNotFoundError:
             continue  # a compaction replaced files while we listed them: list again
         except (pa.ArrowException, OSError) as exc:
@@ -413,32 +413,33 @@ def _read(directory: Path, required: Sequence[str]) -> pd.DataFrame:
     raise StoreError(f"{directory}: files kept changing while reading; is a compaction looping?")
 
 
-def read_trials(study_dir: str | Path) -> pd.DataFrame:
-    """All stored trials of a study (empty frame when none), ordered by trial id.
+def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
+    """All stored trials of a study (a directory or ``s3://…``; empty frame when none), by trial id.
 
     Raises :class:`StoreError` naming the file when one is damaged.
     """
-    df = _read(Path(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
+    df = _read(location(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
     return df
 
 
-def read_evals(study_dir: str | Path) -> pd.DataFrame:
+def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:
     """All stored evaluations of stored trials, ordered by trial id and step.
 
     Evaluations whose trial row is not committed (a crash between the two renames) are left out.
     """
-    df = _read(Path(study_dir) / "results" / "evals", REQUIRED_EVAL_COLUMNS)
+    study_dir = location(study_dir)
+    df = _read(study_dir / "results" / "evals", REQUIRED_EVAL_COLUMNS)
     if not df.empty:
         df = df[df.trial_id.isin(stored_trial_ids(study_dir))]
         df = df.drop_duplicates(["trial_id", "step"]).sort_values(["trial_id", "step"], ignore_index=True)
     return df
 
 
-def stored_trial_ids(study_dir: str | Path) -> set[str]:
+def stored_trial_ids(study_dir: str | StoragePath) -> set[str]:
     """Ids of the stored trials, reading file names and part files' ``trial_id`` column only."""
-    trials = Path(study_dir) / "results" / "trials"
+    trials = location(study_dir) / "results" / "trials"
     ids: set[str] = set()
     for p in _visible(trials):
         if _is_part(p):
@@ -450,18 +451,18 @@ def stored_trial_ids(study_dir: str | Path) -> set[str]:
 
 # -- damage ----------------------------------------------------------------------------------------
 
-def damaged_files(study_dir: str | Path) -> list[tuple[Path, str]]:
+def damaged_files(study_dir: str | StoragePath) -> list[tuple[StoragePath, str]]:
     """Every file of the store that cannot be read whole, with the reason (reads every file)."""
-    results = Path(study_dir) / "results"
-    bad: list[tuple[Path, str]] = []
+    results = location(study_dir) / "results"
+    bad: list[tuple[StoragePath, str]] = []
     for sub, required in (("trials", REQUIRED_TRIAL_COLUMNS), ("evals", REQUIRED_EVAL_COLUMNS)):
         files = _visible(results / sub)
-        columns: dict[Path, tuple[str, ...]] = {}
+        columns: dict[StoragePath, tuple[str, ...]] = {}
         for f in files:
             problem = _file_problem(f, required)
             if problem is None:
                 try:
-                    t = pq.read_table(f)
+                    t = _read_table(f)
                     if t.column("trial_id").null_count:
                         problem = "a row has no trial_id"
                     else:
@@ -479,14 +480,14 @@ def damaged_files(study_dir: str | Path) -> list[tuple[Path, str]]:
     return bad
 
 
-def quarantine_damaged(study_dir: str | Path) -> list[Path]:
+def quarantine_damaged(study_dir: str | StoragePath) -> list[StoragePath]:
     """Move damaged files, with their pair, to ``results/quarantine/<time>/``; returns the moved files.
 
     A trial whose row or evaluations were in a moved file is no longer stored, so ``gansweep
     resume`` runs it again. Cheap when nothing is damaged: one validated read of each dataset;
     the file-by-file scan runs only when that read fails.
     """
-    study_dir = Path(study_dir)
+    study_dir = location(study_dir)
     try:
         read_trials(study_dir)
         read_evals(study_dir)
@@ -495,7 +496,7 @@ def quarantine_damaged(study_dir: str | Path) -> list[Path]:
         pass
     results = study_dir / "results"
     target = results / QUARANTINE_DIR / time.strftime("%Y%m%dT%H%M%S")
-    moved: list[Path] = []
+    moved: list[StoragePath] = []
     notes: list[str] = []
     for path, reason in damaged_files(study_dir):
         for sub in ("trials", "evals"):  # a trial's row and its evaluations go together
@@ -504,9 +505,9 @@ def quarantine_damaged(study_dir: str | Path) -> list[Path]:
                 continue
             dst = target / sub / path.name
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), str(dst))
+            move(src, dst)
             moved.append(dst)
-        notes.append(f"{path.relative_to(results)}: {reason}")
+        notes.append(f"{path.parent.name}/{path.name}: {reason}")
         log.warning("%s: damaged (%s); moved to %s, its trials will run again", path, reason, target)
     if notes:
         (target / "REASONS.txt").write_text("\n".join(notes) + "\n")

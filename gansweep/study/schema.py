@@ -228,6 +228,14 @@ class Study(Strict):
             raise ValueError(f"name must match [a-z0-9_-]+ (no '/', '.' or spaces), but got {v!r}")
         return v
 
+    @field_validator("output")
+    @classmethod
+    def _output(cls, v: str) -> str:
+        scheme, sep, rest = v.partition("://")
+        if sep and (scheme not in ("s3", "gs", "gcs") or not rest.strip("/")):
+            raise ValueError(f"output must be a directory, s3://bucket/prefix or gs://bucket/prefix, but got {v!r}")
+        return v
+
     @field_validator("exclude")
     @classmethod
     def _exclude(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
