@@ -111,6 +111,30 @@ def init_xavier(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def image_architecture(name: str, multiple: int, init: Callable[[nn.Module], None],
+                       options: Mapping[str, Any] = TRAINING_OPTIONS) -> Callable[[Callable], Callable]:
+    """Register ``make(cfg, channels, resolution, num_classes, norm, options) -> (G, D)`` as an image
+    architecture: the option table, the shape check, the initialisation and ``G.options`` are done
+    here once for every such architecture."""
+    ARCH_OPTIONS.add(name, options)
+
+    def register(make: Callable[..., tuple[nn.Module, nn.Module]]) -> Callable:
+        def build(cfg: Any, shape: tuple[int, ...], num_classes: int, norm: Any) -> tuple[nn.Module, nn.Module]:
+            resolved = resolve_options(name, cfg.options)
+            channels, res = check_image(name, shape, multiple)
+            g, d = make(cfg, channels, res, num_classes, norm, resolved)
+            init(g)
+            init(d)
+            g.options = resolved
+            return g, d
+
+        build.__doc__ = make.__doc__
+        ARCHITECTURES.add(name, build)
+        return make
+
+    return register
+
+
 class Projection(nn.Module):
     """Logit = ψ(h) + ⟨embed(y), h⟩ (Miyato & Koyama, 2018, "cGANs with Projection Discriminator")."""
 

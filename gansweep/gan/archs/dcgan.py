@@ -12,15 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gansweep.gan.archs.base import (
-    ARCH_OPTIONS,
-    ARCHITECTURES,
-    TRAINING_OPTIONS,
-    Projection,
-    check_image,
-    init_normal,
-    resolve_options,
-)
+from gansweep.gan.archs.base import Projection, image_architecture, init_normal
 from gansweep.gan.norms import Norm
 
 
@@ -65,16 +57,6 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.convs(x).flatten(1))
 
 
-ARCH_OPTIONS.add("dcgan", TRAINING_OPTIONS)
-
-
-@ARCHITECTURES.register("dcgan")
-def build(cfg, shape: tuple[int, ...], num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("dcgan", cfg.options)
-    channels, res = check_image("dcgan", shape, 16)
-    g = DCGANGenerator(cfg.z_dim, channels, res, cfg.width)
-    d = DCGANDiscriminator(channels, res, cfg.width, norm)
-    init_normal(g)
-    init_normal(d)
-    g.options = options
-    return g, d
+@image_architecture("dcgan", multiple=16, init=init_normal)
+def build(cfg, channels: int, res: int, num_classes: int, norm: Norm, options) -> tuple[nn.Module, nn.Module]:
+    return DCGANGenerator(cfg.z_dim, channels, res, cfg.width), DCGANDiscriminator(channels, res, cfg.width, norm)

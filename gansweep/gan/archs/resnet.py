@@ -23,15 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import (
-    ARCH_OPTIONS,
-    ARCHITECTURES,
-    TRAINING_OPTIONS,
-    Projection,
-    check_image,
-    init_xavier,
-    resolve_options,
-)
+from gansweep.gan.archs.base import TRAINING_OPTIONS, Projection, image_architecture, init_xavier
 from gansweep.gan.archs.layers import DBlock, GBlock, SelfAttention, Wrap, identity
 from gansweep.gan.norms import Norm
 
@@ -154,13 +146,9 @@ def conditioning(arch: str, options: dict, num_classes: int, user_options) -> in
 RESNET_OPTIONS = {**TRAINING_OPTIONS, "conditional": False}
 
 
-ARCH_OPTIONS.add("resnet_cifar", RESNET_OPTIONS)
-
-
-@ARCHITECTURES.register("resnet_cifar")
-def build_resnet_cifar(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("resnet_cifar", cfg.options)
-    channels, res = check_image("resnet_cifar", shape, 16)
+@image_architecture("resnet_cifar", multiple=16, init=init_xavier, options=RESNET_OPTIONS)
+def build_resnet_cifar(cfg, channels: int, res: int, num_classes: int, norm: Norm,
+                       options) -> tuple[nn.Module, nn.Module]:
     _power_of_two("resnet_cifar", res)
     classes = conditioning("resnet_cifar", options, num_classes, cfg.options)
     gw, dw = 4 * cfg.width, 2 * cfg.width
@@ -168,19 +156,12 @@ def build_resnet_cifar(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Mod
     downs = doublings(res, 8)
     d_blocks = [(channels if i == 0 else dw, dw, i < downs) for i in range(downs + 2)]
     d = ResDiscriminator(d_blocks, norm, num_classes=classes, pool="mean")
-    init_xavier(g)
-    init_xavier(d)
-    g.options = options
     return g, d
 
 
-ARCH_OPTIONS.add("resnet19", RESNET_OPTIONS)
-
-
-@ARCHITECTURES.register("resnet19")
-def build_resnet19(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("resnet19", cfg.options)
-    channels, res = check_image("resnet19", shape, 16)
+@image_architecture("resnet19", multiple=16, init=init_xavier, options=RESNET_OPTIONS)
+def build_resnet19(cfg, channels: int, res: int, num_classes: int, norm: Norm,
+                   options) -> tuple[nn.Module, nn.Module]:
     _power_of_two("resnet19", res)
     classes = conditioning("resnet19", options, num_classes, cfg.options)
     w = cfg.width
@@ -190,9 +171,6 @@ def build_resnet19(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module,
     d_blocks = [(channels if i == 0 else d_mult[i] * w, d_mult[i + 1] * w, i < downs) for i in range(6)]
     g = ResGenerator(cfg.z_dim, channels, g_blocks, num_classes=classes)
     d = ResDiscriminator(d_blocks, norm, num_classes=classes, pool="mean")
-    init_xavier(g)
-    init_xavier(d)
-    g.options = options
     return g, d
 
 

@@ -13,15 +13,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gansweep.gan.archs.base import (
-    ARCH_OPTIONS,
-    ARCHITECTURES,
-    TRAINING_OPTIONS,
-    Projection,
-    check_image,
-    init_normal,
-    resolve_options,
-)
+from gansweep.gan.archs.base import Projection, image_architecture, init_normal
 from gansweep.gan.norms import Norm
 
 
@@ -67,16 +59,7 @@ class SNDCGANDiscriminator(nn.Module):
         return self.head(self.convs(x).flatten(1))
 
 
-ARCH_OPTIONS.add("sndcgan", TRAINING_OPTIONS)
-
-
-@ARCHITECTURES.register("sndcgan")
-def build(cfg, shape: tuple[int, ...], num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Module]:
-    options = resolve_options("sndcgan", cfg.options)
-    channels, res = check_image("sndcgan", shape, 8)
-    g = SNDCGANGenerator(cfg.z_dim, channels, res, cfg.width)
-    d = SNDCGANDiscriminator(channels, res, cfg.width, norm)
-    init_normal(g)
-    init_normal(d)
-    g.options = options
-    return g, d
+@image_architecture("sndcgan", multiple=8, init=init_normal)
+def build(cfg, channels: int, res: int, num_classes: int, norm: Norm, options) -> tuple[nn.Module, nn.Module]:
+    return (SNDCGANGenerator(cfg.z_dim, channels, res, cfg.width),
+            SNDCGANDiscriminator(channels, res, cfg.width, norm))
