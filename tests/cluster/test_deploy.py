@@ -126,3 +126,10 @@ def test_rayjob_runs_reg_norm_on_autoscaled_gpu_workers():
     assert group["minReplicas"] == 0 and group["maxReplicas"] > 0
     limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert limits["nvidia.com/gpu"] == "1"
+
+
+def test_the_image_installs_gansweep_with_its_s3_extra():
+    """Without boto3 the study lease on s3:// would be best effort (docs/CLUSTER.md)."""
+    instructions, _ = dockerfile()
+    installs = [rest for word, rest in instructions if word == "RUN" and "pip install" in rest]
+    assert any('"/opt/gansweep[s3]"' in rest for rest in installs), installs
