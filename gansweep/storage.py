@@ -366,8 +366,10 @@ class LeaseLock:
     the same steps run with plain writes and a read back: best effort.
     """
 
-    def __init__(self, path: ObjectPath, renew: float = 30.0, expire: float = 120.0) -> None:
+    def __init__(self, path: ObjectPath, renew: float = 30.0, expire: float = 120.0,
+                 on_lost: Callable[[], None] | None = None) -> None:
         self.path = path
+        self.on_lost = on_lost  # called (from the heartbeat thread) once the lease went to another driver
         self.renew, self.expire = renew, expire
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lost = threading.Event()
@@ -442,6 +444,8 @@ class LeaseLock:
                 log.error("%s: lost the study lease to another driver; stop this one (results it writes "
                           "now may race with the other's)", self.path.parent)
                 self.lost.set()
+                if self.on_lost is not None:
+                    self.on_lost()
                 return
             except Exception as exc:  # a transient store error: the next renewal tries again
                 log.warning("%s: could not renew the study lease (%s)", self.path.parent, _first_line(exc))

@@ -14,6 +14,7 @@ import functools
 import logging
 import math
 import os
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
-    with study_lock(sd.path):
+    with study_lock(sd.path, on_lost=_stop_driver):
         sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
         return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
 
@@ -73,10 +74,16 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
     sd = require_study_dir(path)
     study, meta = sd.load()
     plan = build_plan(study, str(sd.study_file))
-    with study_lock(sd.path):
+    with study_lock(sd.path, on_lost=_stop_driver):
         for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
             log.warning("%s", note)
         return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
+
+
+def _stop_driver() -> None:
+    """Another driver took the study's lease over (this one hung past its expiry): stop as Ctrl-C
+    would; Tune saves its experiment and ends the run, and nothing more is written."""
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _version() -> str:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -206,9 +207,10 @@ def _atomic_text(path: StoragePath, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def study_lock(path: StoragePath) -> StudyLock | LeaseLock:
-    """What keeps a second driver off the study: ``flock`` locally, a lease on an object store."""
-    return LeaseLock(path / LOCK_FILE) if isinstance(path, ObjectPath) else StudyLock(path)
+def study_lock(path: StoragePath, on_lost: Callable[[], None] | None = None) -> StudyLock | LeaseLock:
+    """What keeps a second driver off the study: ``flock`` locally, a lease on an object store
+    (``on_lost`` is called if another driver takes the lease over: a ``flock`` cannot be lost)."""
+    return LeaseLock(path / LOCK_FILE, on_lost=on_lost) if isinstance(path, ObjectPath) else StudyLock(path)
 
 
 class StudyLock:

@@ -174,7 +174,8 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it(bucket):
     from gansweep.storage import LeaseLock, location
 
     lock = location(f"{bucket}/exp") / ".lock"
-    old = LeaseLock(lock, renew=0.3, expire=60)
+    told = []
+    old = LeaseLock(lock, renew=0.3, expire=60, on_lost=lambda: told.append(True))
     old.__enter__()
     old._stop.set()  # a driver that hangs: it stops renewing but still thinks it holds the lease
     old._thread.join(5)
@@ -185,7 +186,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it(bucket):
         assert json.loads(lock.read_text())["owner"] == new.owner
         old._thread = threading.Thread(target=old._heartbeat, daemon=True)
         old._thread.start()  # it wakes up: its next renewal must fail, not overwrite the new lease
-        assert old.lost.wait(10)
+        assert old.lost.wait(10) and told == [True]  # the driver's hook: it stops as on Ctrl-C
         assert json.loads(lock.read_text())["owner"] == new.owner
     old.__exit__(None, None, None)  # leaves alone the lease it no longer owns
     assert not lock.exists()
