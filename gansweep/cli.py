@@ -66,7 +66,9 @@ def validate(
     out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
     unknown = sum(c.gpu_hours is None for c in cost.cells)
-    out.print(f"cost: {format_hours(cost.gpu_hours)} GPU-hours ({cost.source})"
+    amount = format_hours(cost.gpu_hours)
+    amount = f"{amount} GPU-hours" if cost.gpu_hours >= 1 else f"{amount} of GPU time"
+    out.print(f"cost: {amount} ({cost.source})"
               + (f"; {unknown} cells of unknown image size not counted (set training.resolution)" if unknown else ""))
 
 
