@@ -77,3 +77,24 @@ def test_the_cost_in_each_paper_study_header_is_what_validate_computes(name, inc
     path = Path(__file__).parents[1] / "studies" / f"{name}.yaml"
     stated = re.search(r"computes this estimate \(([\d,.]+) GPU-hours\)", path.read_text()).group(1)
     assert format_hours(plan_cost(build_plan(load_study(path), str(path))).gpu_hours) == stated
+
+
+def test_validate_reads_what_gansweep_bench_writes(cli, tmp_path, inception_weights):
+    """The two commands agree on the CSV: a bench run's rows price the matching cells of a study."""
+    rates = tmp_path / "bench.csv"
+    code, out, err = cli("bench", "--device", "cpu", "--width", "8", "--batch-size", "8", "--steps", "2",
+                         "--warmup", "1", "--repeats", "1", "--speedup", "none", "--normalization", "none",
+                         "--csv", rates)
+    assert code == 0, err
+    study = {**STUDY, "grid": {**STUDY["grid"], "normalization": ["none"]},
+             "training": {**STUDY["training"], "batch_size": 8, "width": 8}}
+    cost = plan_cost(build_plan(study_from_data(study, "s.yaml"), "s.yaml"), rates)
+    assert cost.source == f"steps/s from {rates} (FLOP estimate where it has no row)"  # gp: not benched
+    import csv
+
+    rate = next(float(r["steps_per_s"]) for r in csv.DictReader(rates.open()) if r["variant"] == "gansweep")
+    hours = {c.cell: c.gpu_hours for c in cost.cells}
+    want = 100000 / rate / 3600 * (12 * (4 + 1) / 2 + 10 * (3 + 1) / 2)
+    assert hours["cifar10.sndcgan.ns.none.none"] == pytest.approx(want)
+    other = {**study, "training": {**study["training"], "batch_size": 64}}  # measured at another batch size
+    assert "FLOP" in plan_cost(build_plan(study_from_data(other, "s.yaml"), "s.yaml"), rates).source

@@ -4,8 +4,9 @@ A trial's time is its generator steps times the time of one generator step, whic
 discriminator steps and one generator step. Two sources of step times:
 
 - **measured**: a CSV of steps/s written by ``gansweep bench --csv`` on the GPUs the study will
-  use (columns ``architecture``, ``resolution``, ``penalty``, ``steps_per_s``; optional
-  ``n_disc``, ``normalization``, ``variant``); the most specific matching row wins;
+  use (columns ``architecture``, ``resolution``, ``penalty``, ``steps_per_s``; where present,
+  ``batch_size`` and ``width`` must equal the study's, ``kind``/``variant``/``processes`` select the
+  trainer's own single-process rows, and ``n_disc``/``normalization`` pick the closest row);
 - **estimated** (no CSV): the floating-point work of gansweep's own networks, counted with
   ``torch.utils.flop_counter`` at the study's width and batch size, at a sustained rate
   (default 30 TFLOP/s, A100/H100 class in TF32), and never faster than the launch-bound rate of
@@ -135,21 +136,27 @@ class MeasuredRates:
         if missing:
             raise StudyError(f"{path}: a rates file needs the columns {', '.join(sorted(need))} "
                              f"(missing {', '.join(sorted(missing))}); write one with 'gansweep bench --csv'")
-        self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")]
+        self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")
+                     and r.get("kind", "train") in ("train", "") and r.get("processes", "1") in ("1", "")]
 
     def step_seconds(self, arch: str, shape: tuple[int, int], penalty: str, normalization: str,
-                     n_disc: float) -> float | None:
+                     n_disc: float, batch_size: int, width: int) -> float | None:
         def score(r: dict[str, Any]) -> int:
             return (r.get("normalization") == normalization) + 2 * _close(r.get("n_disc"), n_disc)
 
         rows = [r for r in self.rows if r["architecture"] == arch and int(r["resolution"]) == shape[1]
-                and r["penalty"] == penalty]
+                and r["penalty"] == penalty and _same(r.get("batch_size"), batch_size) and _same(r.get("width"), width)]
         if not rows:
             return None
         best = max(rows, key=score)
         rate = float(best["steps_per_s"])  # generator steps per second at the row's n_disc
         measured_nd = float(best.get("n_disc") or 1)
         return (n_disc + 1) / (measured_nd + 1) / rate  # D and G steps cost about the same
+
+
+def _same(value: Any, wanted: int) -> bool:
+    """A column the CSV may lack (then anything goes) that must otherwise equal the study's."""
+    return value in (None, "") or int(float(value)) == wanted
 
 
 def _close(value: Any, n_disc: float) -> bool:
@@ -173,7 +180,9 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float = TFLOP
         if shape is not None:
             nd = mean_n_disc(e)
             if measured is not None:
-                seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd)
+                t = plan.study.training
+                seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd,
+                                                t.batch_size, t.width)
                 used.add("measured" if seconds is not None else "estimated")
             if seconds is None:
                 seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
