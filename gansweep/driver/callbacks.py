@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +71,21 @@ class StoreCallback(Callback):
     """Writes each finished trial and its evaluations to ``results/`` (first write wins)."""
 
     def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, on_fatal: Callable[[StoreWriteError], None] | None = None) -> None:
         self.results_dir = results_dir
         self.study = study
         self.metrics = metrics
         self.hps = hps
         self.gpu = gpu
         self.fsync = fsync  # off for dry runs: their results are not worth a disk flush each
+        # Tune saves the trial as finished whether or not it was stored: on_fatal must make sure
+        # resume does not restore that experiment (the driver marks it stale)
+        self.on_fatal = on_fatal
         self._store: TrialStore | None = None
-        self._fatal: StoreWriteError | None = None
+        self.fatal: StoreWriteError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None, "_fatal": None}
+        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None}
 
     @property
     def store(self) -> TrialStore:
@@ -91,20 +95,22 @@ class StoreCallback(Callback):
         return self._store
 
     def _write(self, trial: Any, error: str | None) -> None:
-        if self._fatal is not None:
+        if self.fatal is not None:
             return
         row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error)
         try:
             stored = self.store.write(row, evals)
         except StoreWriteError as exc:  # Tune would swallow it here; stop the study at the next step
-            self._fatal = exc
+            self.fatal = exc
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
             return
         if stored:
             log.debug("stored %s (%s)", row["trial_id"], row["status"])
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        if self._fatal is not None:  # a full disk: stop instead of running trials nothing can store
-            raise self._fatal
+        if self.fatal is not None:  # a full disk: stop instead of running trials nothing can store
+            raise self.fatal
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._write(trial, None)

@@ -172,18 +172,22 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
     done = stored_scores(sd.path)
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
+    # Built afresh on every start: a restored experiment's pickled callbacks hold the old paths
+    store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
+                             plan.hp_names(), study.resources.gpu, fsync=not dry_run,
+                             on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
     tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
+    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs):
+        _check_tune_agrees_with_store(sd, tune_path, tune_fs, set(done))
     if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
-        _replace_progress(tuner, progress)
+        _replace_callbacks(tuner, [store_cb, progress])
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
         sd.clear_tune_stale()
         searcher = StudySearcher(plan, functools.partial(stored_scores, str(sd.path)))
-        store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
-                                 plan.hp_names(), study.resources.gpu, fsync=not dry_run)
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
@@ -203,8 +207,41 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
-        _write_driver_stats(tuner, sd)
+        try:
+            _write_driver_stats(tuner, sd)
+        except OSError as exc:  # a full disk must not hide the error that stopped the study
+            log.warning("driver_stats.json not written (%s)", exc)
+    if store_cb.fatal is not None:  # a write failed after Tune's last step: say so, not just "not finished"
+        raise store_cb.fatal
     return summarize(plan, sd)
+
+
+def _check_tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: set[str]) -> None:
+    """Mark Tune's saved experiment stale if it holds as finished a trial the store lacks.
+
+    That happens when a results write failed (a full disk) after Tune saved the trial, and even
+    the stale mark could not be written; restored, the experiment would never run it again.
+    """
+    from ray.tune import ExperimentAnalysis
+
+    try:
+        trials = ExperimentAnalysis(tune_path, storage_filesystem=tune_fs).trials
+    except Exception as exc:  # unreadable: Tune's own restore decides
+        log.debug("cannot read Tune's experiment state: %s", exc)
+        return
+    lost = sorted(trial_name(t) for t in trials if t.status in ("TERMINATED", "ERROR") and trial_name(t) not in stored)
+    if lost:
+        log.warning("%d finished trial(s) are not in the store (e.g. %s); starting a new Tune experiment, "
+                    "the store says what is done", len(lost), lost[0])
+        sd.mark_tune_stale(f"{len(lost)} finished trials not stored")
+
+
+def _mark_stale_after_failed_write(sd: StudyDir, exc: Exception) -> None:
+    """Tune will save the unstored trial as finished: its experiment must not be restored."""
+    try:
+        sd.mark_tune_stale(f"a results write failed: {exc}")
+    except OSError as err:  # the disk is full: resume still finds the trial missing (see resume)
+        log.error("%s: could not mark Tune's experiment stale (%s)", sd.path, err)
 
 
 def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
@@ -226,12 +263,11 @@ def trial_name(trial: Any) -> str:
     return str(trial.config.get("trial_id", trial.trial_id))
 
 
-def _replace_progress(tuner: Any, progress: Any) -> None:
-    """A restored Tuner brings the old progress bar back from its pickle; use a fresh one."""
-    from gansweep.driver.callbacks import ProgressCallback
-
+def _replace_callbacks(tuner: Any, fresh: list[Any]) -> None:
+    """A restored Tuner brings its callbacks back from its pickle (old paths, old progress bar);
+    use fresh ones of the same types."""
     run_config = tuner._local_tuner.get_run_config()
-    run_config.callbacks = [progress if isinstance(c, ProgressCallback) else c for c in run_config.callbacks]
+    run_config.callbacks = [next((f for f in fresh if type(f) is type(c)), c) for c in run_config.callbacks]
 
 
 def summarize(plan: Plan, sd: StudyDir) -> Outcome:

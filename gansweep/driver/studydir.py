@@ -104,7 +104,13 @@ class StudyDir:
         return meta
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
-        _atomic_text(self.meta_file, json.dumps(meta, indent=2))
+        from gansweep.store import StoreWriteError
+
+        try:
+            _atomic_text(self.meta_file, json.dumps(meta, indent=2))
+        except OSError as exc:
+            raise StoreWriteError(f"{self.meta_file}: cannot write ({exc.strerror or exc}); nothing stored "
+                                  f"was changed; free some space, then 'gansweep resume {self.path}'") from None
 
     # -- resume ---------------------------------------------------------------------------------
     def check_resumable(self, study: Study) -> list[Any]:
@@ -180,11 +186,10 @@ class StudyDir:
             notes.append(f"{foreign[0]}: not written by you (or writable by others); Tune's saved experiment is a "
                          "pickle and is not loaded: the study continues from its results")
             self.mark_tune_stale(f"untrusted {foreign[0].name}")
-        moved = quarantine_damaged(self.path)
+        moved = quarantine_damaged(self.path, before=lambda: self.mark_tune_stale("damaged results set aside"))
         if moved:
             where = moved[0].parent.parent
             notes.append(f"{len(moved)} damaged results file(s) moved to {where}; their trials run again")
-            self.mark_tune_stale(f"damaged results set aside in {where}")
         return notes
 
 

@@ -37,7 +37,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -480,8 +480,11 @@ def damaged_files(study_dir: str | StoragePath) -> list[tuple[StoragePath, str]]
     return bad
 
 
-def quarantine_damaged(study_dir: str | StoragePath) -> list[StoragePath]:
+def quarantine_damaged(study_dir: str | StoragePath, before: Callable[[], None] | None = None) -> list[StoragePath]:
     """Move damaged files, with their pair, to ``results/quarantine/<time>/``; returns the moved files.
+
+    ``before`` runs once before the first move (the driver marks Tune's experiment stale there:
+    it holds the moved trials as finished, and a crash mid-way must not let it be restored).
 
     A trial whose row or evaluations were in a moved file is no longer stored, so ``gansweep
     resume`` runs it again. Cheap when nothing is damaged: one validated read of each dataset;
@@ -498,7 +501,10 @@ def quarantine_damaged(study_dir: str | StoragePath) -> list[StoragePath]:
     target = results / QUARANTINE_DIR / time.strftime("%Y%m%dT%H%M%S")
     moved: list[StoragePath] = []
     notes: list[str] = []
-    for path, reason in damaged_files(study_dir):
+    damaged = damaged_files(study_dir)
+    if damaged and before is not None:
+        before()
+    for path, reason in damaged:
         for sub in ("trials", "evals"):  # a trial's row and its evaluations go together
             src = results / sub / path.name
             if not src.exists():
