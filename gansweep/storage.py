@@ -171,9 +171,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def s3_endpoint() -> tuple[str | None, str | None]:
-    """``(endpoint URL or None, region or None)`` from the standard AWS variables."""
+    """``(endpoint URL or None, region or None)`` from the standard AWS variables; an endpoint
+    without a scheme (``minio:9000``) is https, for pyarrow and boto3 alike."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    if endpoint and "://" not in endpoint:
+        endpoint = f"https://{endpoint}"
     return endpoint, region
 
 
@@ -183,7 +186,7 @@ def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
     endpoint, region = s3_endpoint()
     options: dict[str, Any] = {}
     if endpoint:
-        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        url = urlsplit(endpoint)
         options.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
     elif not region:
         region = pafs.resolve_s3_region(bucket)  # AWS itself: the bucket's region, or every call fails
@@ -352,6 +355,8 @@ def _lease_backend(path: ObjectPath) -> _ConditionalS3 | _PlainObject:
             return _ConditionalS3(path)
         except ImportError:
             log.warning("boto3 is not installed: the study lease on %s is best effort", path)
+        except Exception as exc:  # boto3 refuses its configuration: pyarrow's plain writes still work
+            log.warning("boto3 cannot reach %s (%s): the study lease is best effort", path, _first_line(exc))
     return _PlainObject(path)
 
 
@@ -371,7 +376,7 @@ class LeaseLock:
         self.path = path
         self.on_lost = on_lost  # called (from the heartbeat thread) once the lease went to another driver
         self.renew, self.expire = renew, expire
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_pid_namespace()}"
         self.lost = threading.Event()
         self._store = _lease_backend(path)
         self._tag: str | None = None
@@ -462,11 +467,22 @@ class LeaseLock:
             log.warning("%s: could not release the study lease (%s)", self.path.parent, _first_line(e))
 
 
+def _pid_namespace() -> str:
+    """Which process IDs a pid means: containers with the host's network share its hostname but
+    not its process IDs (Ray's launcher runs them with --net=host)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "?"
+
+
 def _ended_here(owner: str) -> bool:
-    """Whether ``host:pid:…`` names a process of this host that no longer exists."""
+    """Whether ``host:pid:token:pidns`` names a process of this host and PID namespace that no
+    longer exists (a lease without the namespace, or from another one, is left to expire)."""
     host, _, rest = owner.partition(":")
-    pid = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    pid, _, rest = rest.partition(":")
+    namespace = rest.partition(":")[2]
+    if host != socket.gethostname() or not pid.isdigit() or namespace in ("", "?") or namespace != _pid_namespace():
         return False
     try:
         os.kill(int(pid), 0)

@@ -80,3 +80,20 @@ def test_study_round_trips_through_yaml():
     study = load_study(GOOD / "demo.yaml")
     again = study_from_data(yaml.safe_load(dump_study(study)), "dump")
     assert again == study
+
+
+def test_yaml_merge_keys_are_accepted_and_may_override(tmp_path):
+    """Anchors and `<<:` merges shorten a study with similar search entries (only true duplicates are refused)."""
+    path = tmp_path / "merge.yaml"
+    path.write_text("""
+name: merge
+grid: {dataset: [ring8], architecture: [mlp]}
+training: {steps: 100, eval_every: 50}
+search:
+  - &base {strategy: random, trials: 2, space: {lr: {low: 1.0e-4, high: 1.0e-3}}}
+  - <<: *base
+    name: more
+    trials: 5
+""")
+    study = load_study(path)
+    assert [(s.name, s.trials) for s in study.search] == [(None, 2), ("more", 5)]

@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from gansweep.errors import GansweepError
 from gansweep.perf.variants import BenchSpec, by_name, sync
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,12 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 600.0
 """How long a process waits at the barrier for the others (building, warm-up, compilation)."""
 
+
+
+class PackFailed(GansweepError):
+    """A packed benchmark process failed: one line, exit code 1 (not the user's input)."""
+
+    exit_code = 1
 
 def _worker(spec: BenchSpec, names: list[str], backend: str, warmup: int, steps: int, barrier, results) -> None:
     try:
@@ -37,6 +44,7 @@ def _worker(spec: BenchSpec, names: list[str], backend: str, warmup: int, steps:
             sync(spec.device)
             results.put((name, t0, time.monotonic(), None))
             del stepper
+            barrier.wait(START_TIMEOUT_S)  # nobody builds or compiles the next variant while others time
     except Exception as exc:  # noqa: BLE001 -- reported to the parent, which raises it
         barrier.abort()
         results.put(("", 0.0, 0.0, f"{type(exc).__name__}: {exc}"))
@@ -75,9 +83,9 @@ def _collect(results, procs, expected: int) -> list[tuple[str, float, float, str
         try:
             spans.append(results.get(timeout=1.0))
             if spans[-1][3]:
-                raise RuntimeError(f"a packed process failed: {spans[-1][3]}")
+                raise PackFailed(f"a packed process failed: {spans[-1][3]}")
         except queue.Empty:
             dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
             if dead:
-                raise RuntimeError(f"a packed process died (exit code {dead[0]})") from None
+                raise PackFailed(f"a packed process died (exit code {dead[0]})") from None
     return spans

@@ -55,6 +55,8 @@ class _SafeLoader(yaml.SafeLoader):
 def _mapping(loader: _SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults`: merged keys may be overridden, that is the point of it
         key = loader.construct_object(key_node, deep=True)
         if isinstance(key, (str, int, float, bool)):  # other keys: pydantic refuses them anyway
             if key in seen:

@@ -65,8 +65,8 @@ def time_limit(seconds: float | None, trial_id: str) -> Iterator[None]:
             log.error("%s; stuck outside Python, killing the worker process", message)
             os.kill(os.getpid(), signal.SIGKILL)
 
-    threading.Thread(target=watch, daemon=True, name=f"time-limit-{trial_id}").start()
     try:
+        threading.Thread(target=watch, daemon=True, name=f"time-limit-{trial_id}").start()
         yield
     finally:
         with lock:

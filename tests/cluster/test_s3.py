@@ -197,10 +197,26 @@ def test_the_lease_of_a_killed_driver_on_this_host_is_taken_over_at_once(bucket)
 
     lock = location(f"{bucket}/dead") / ".lock"
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = f"{socket.gethostname()}:{proc.stdout.strip()}:0000"
+    namespace = os.stat("/proc/self/ns/pid").st_ino
+    dead = f"{socket.gethostname()}:{proc.stdout.strip()}:0000:{namespace}"
     lock.write_text(json.dumps({"owner": dead, "renewed": time.time()}))
     with LeaseLock(lock) as lk:
         assert json.loads(lock.read_text())["owner"] == lk.owner
+
+
+def test_a_live_lease_from_another_pid_namespace_on_this_hostname_is_not_taken(bucket):
+    """Containers run with --net=host share the hostname, not the process IDs: a pid that does not
+    exist here may be a live driver there."""
+    from gansweep.errors import GansweepError
+    from gansweep.storage import LeaseLock, location
+
+    lock = location(f"{bucket}/ns") / ".lock"
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for owner in (f"{socket.gethostname()}:{proc.stdout.strip()}:0000:1",  # another namespace
+                  f"{socket.gethostname()}:{proc.stdout.strip()}:0000"):  # an owner that does not say
+        lock.write_text(json.dumps({"owner": owner, "renewed": time.time()}))
+        with pytest.raises(GansweepError, match="another gansweep driver"):
+            LeaseLock(lock).__enter__()
 
 
 # -- the command line -------------------------------------------------------------------------------
