@@ -59,8 +59,13 @@ def validate(
     from gansweep.study.cost import format_hours, plan_cost
 
     study = load_study(study_file)
-    plan = build_plan(study, str(study_file))
+    plan = build_plan(study, str(study_file), weights=False)
     check_plan_size(plan.total, str(study_file), yes)
+    try:
+        build_plan(study, str(study_file))
+    except GansweepError as exc:  # a dry run needs no weights; say what a real run will need
+        err.print(f"warning: a real run (not --dry-run) needs more: {exc}", markup=False, highlight=False,
+                  soft_wrap=True)
     check_output_path(os.path.join(study.output, study.name), f"{study_file}: output")
     cost = plan_cost(plan, rates, tflops)
     out.print(_plan_table(plan, cost))
@@ -122,19 +127,27 @@ def _report(outcome, study_dir) -> None:
         err.print(f"not finished: continue with 'gansweep resume {study_dir}'", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1)
+    if outcome.stored and set(outcome.counts) == {"failed"}:
+        err.print(f"every trial failed: their errors are in 'gansweep status {study_dir}' and 'gansweep report'",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()
 def status(study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)")) -> None:
     """Trials by cell, strategy and status, with the best score so far."""
     from gansweep.driver.run import summarize
-    from gansweep.driver.studydir import require_study_dir
+    from gansweep.driver.studydir import fingerprint, require_study_dir
     from gansweep.store import read_trials
-    from gansweep.study import build_plan
+    from gansweep.study import build_plan, study_from_data
 
     sd = require_study_dir(study_dir)
     study, meta = sd.load()
-    plan = build_plan(study, str(sd.study_file))
+    if meta.get("planned") and meta.get("fingerprint") != fingerprint(study):
+        err.print(f"warning: {sd.study_file} was edited since the study was planned; showing the plan as run "
+                  "('gansweep resume' checks the edit)", markup=False, highlight=False, soft_wrap=True)
+        study = study_from_data(meta["planned"], f"{sd.meta_file} (planned study)")
+    plan = build_plan(study, str(sd.study_file), weights=False)
     df = read_trials(sd.path)
     table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
     for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):

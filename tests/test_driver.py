@@ -159,3 +159,13 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()[-2000:]
     check_complete(study_file, study_dir)
+
+
+def test_a_study_whose_every_trial_failed_exits_non_zero(tmp_path):
+    study_file = write_study(tmp_path, search=[dict(STUDY["search"][0], trials=2)], failure={"max_failures": 0})
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GANSWEEP_FAULTS": json.dumps({"raise": "*"})}
+    proc = subprocess.run([sys.executable, "-m", "gansweep.cli", "run", str(study_file), "--out",
+                           str(tmp_path / "runs"), "--dry-run"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "8/8 trials stored (8 failed)" in " ".join(proc.stdout.split())
+    assert "every trial failed: their errors are in 'gansweep status" in proc.stderr

@@ -77,6 +77,7 @@ class Study:
     by: str
     log_hps: set[str] = field(default_factory=set)
     out: Path | None = None
+    dry_run: bool = False  # synthetic trials: every title says so
 
     @property
     def out_dir(self) -> Path:
@@ -181,7 +182,8 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     for col in GRID_AXES:  # tolerate stores written before an axis existed
         if col not in trials:
             trials[col] = "-"
-    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec), output_dir(path, out))
+    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec), output_dir(path, out),
+                 read_dry_run(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +240,18 @@ def plain_log_ticks(axis: Any) -> None:
 
 
 def study_name(study: "Study") -> str:
-    return str(study.spec.get("name") or study.path.name)
+    name = str(study.spec.get("name") or study.path.name)
+    return f"{name} (DRY RUN: synthetic trials, not trained GANs)" if study.dry_run else name
+
+
+def read_dry_run(study_dir: StoragePath) -> bool:
+    """Whether the study ran synthetic trials (``gansweep.json``); False when unknown."""
+    import json
+
+    try:
+        return bool(json.loads((study_dir / "gansweep.json").read_text()).get("dry_run"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def panel_grid(n: int, width: float = 5.2, height: float = 3.9, max_cols: int = 3
@@ -598,7 +611,10 @@ def compute_data(study: Study) -> pd.DataFrame:
     secs = pd.to_numeric(t["train_seconds"], errors="coerce") if "train_seconds" in t else 0.0
     frame = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].copy()
     frame["index"] = t["index"] if "index" in t else np.arange(len(t))
-    frame["gpu_hours"] = (pd.Series(secs, index=t.index).fillna(0.0) * gpu.fillna(default_gpu(study))) / 3600.0
+    gpu = gpu.fillna(default_gpu(study))
+    cpu_only = bool((gpu == 0).all())  # a CPU study would sit at x = 0: count its trial-hours instead
+    frame["gpu_hours"] = (pd.Series(secs, index=t.index).fillna(0.0) * (1.0 if cpu_only else gpu)) / 3600.0
+    frame["unit"] = "trial-hours (no GPU)" if cpu_only else "GPU-hours"
     sign = -1.0 if study.higher_is_better else 1.0
     frame["score"] = study.values()
     frame = frame.sort_values(["cell", "strategy", "index", "trial_id"], kind="stable")
@@ -635,14 +651,15 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         total = sub.groupby("strategy")["gpu_hours"].sum()
-        ax.set_title(f"{study.panel} = {pv}\nGPU-hours: " + ", ".join(f"{s} {h:.3g}" for s, h in total.items()),
+        unit = data["unit"].iloc[0] if len(data) else "GPU-hours"
+        ax.set_title(f"{study.panel} = {pv}\n{unit}: " + ", ".join(f"{s} {h:.3g}" for s, h in total.items()),
                      fontsize=10)
-        ax.set_xlabel("cumulative GPU-hours in the cell")
+        ax.set_xlabel(f"cumulative {unit} in the cell")
         ax.set_ylabel(f"best {study.metric_short} so far")
         ax.grid(True, alpha=0.3)
     finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute",
            note="Trials of each cell and strategy in the order the strategy suggested them; GPU-hours = "
-                "train_seconds × GPUs per trial / 3600, summed.")
+                "train_seconds × GPUs per trial / 3600, summed (a study without GPUs: train_seconds / 3600).")
     return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
 
 

@@ -186,8 +186,8 @@ def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
             view[f"median best @ k={small}"] = g["small_median"].to_numpy()
             view[f"band @ k={small}"] = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(g["small_lo"], g["small_hi"])]
         winner = g["label"].iloc[0]
-        parts.append(f"<h3>dataset {esc(pv)}, strategy {esc(strat)}: "
-                     f"best is {esc(winner)}</h3>")
+        verdict = f"best is {esc(winner)}" if np.isfinite(g["median"].iloc[0]) else "no trial finished: no winner"
+        parts.append(f"<h3>dataset {esc(pv)}, strategy {esc(strat)}: {verdict}</h3>")
         parts.append(table(view, left=[g["label_axes"].iloc[0]], row_class=["win" if r == 1 else "" for r in g["rank"]]))
     return "\n".join(parts)
 

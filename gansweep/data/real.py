@@ -387,7 +387,7 @@ def data_root(root: str | os.PathLike[str] | None) -> Path | None:
     return Path(value).expanduser() if value is not None else None
 
 
-def _require_root(name: str, root: str | os.PathLike[str] | None) -> Path:
+def require_root(name: str, root: str | os.PathLike[str] | None) -> Path:
     r = data_root(root)
     if r is None:
         raise GansweepError(f"data set {name!r}: no data root; set the study's data root or {DATA_ENV}=DIR, "
@@ -438,7 +438,7 @@ def named_source(name: str, root: str | os.PathLike[str] | None, resolution: int
                  download: bool | None = None, use_prepared: bool = True) -> Source:
     """A named real data set from the data root: prepared copy first, then its raw form."""
     known = KNOWN[name]
-    r = _require_root(name, root)
+    r = require_root(name, root)
     res = resolution or known.native
     if use_prepared and is_prepared(prepared_dir(r, name, res)):
         return prepared_source(prepared_dir(r, name, res), name, res)

@@ -202,10 +202,10 @@ def _plan_problems(old: Study, new: Study) -> list[Change]:
     from gansweep.trial.settings import metric_columns
 
     try:
-        old_plan = build_plan(old, "planned study")
+        old_plan = build_plan(old, "planned study", weights=False)
     except GansweepError:
         return []  # this gansweep can no longer plan the old study; the field diff decides
-    new_plan = build_plan(new, "study")
+    new_plan = build_plan(new, "study", weights=False)
     out: list[Change] = []
     lost = set(old_plan.trial_ids()) - set(new_plan.trial_ids())
     if lost:

@@ -52,14 +52,21 @@ def study_dir_for(study: Study, out: str | None) -> StudyDir:
 
 def start(study: Study, source: str, out: str | None = None, address: str | None = None,
           max_concurrent: int | None = None, dry_run: bool = False, force: bool = False) -> Outcome:
-    plan = build_plan(study, source)
+    plan = build_plan(study, source, weights=not dry_run)
     sd = study_dir_for(study, out)
+    if StudyDir(location(out or study.output)).exists():
+        raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
+                            "(or the study's 'output')")
+    if sd.path.exists() and any(sd.path.iterdir()):
+        if not force:
+            was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""
+            raise GansweepError(f"{sd.path}: the study directory exists{was}; continue it with "
+                                f"'gansweep resume {sd.path}', or start over with --force (or choose another --out)")
+    if not dry_run:
+        check_data(study, source, cluster=_on_cluster(address))
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
     default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
     if sd.path.exists() and any(sd.path.iterdir()):
-        if not force:
-            raise GansweepError(f"{sd.path}: the study directory exists; continue it with "
-                                f"'gansweep resume {sd.path}', or start over with --force")
         with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
@@ -73,7 +80,7 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
 
     sd = require_study_dir(path)
     study, meta = sd.load()
-    plan = build_plan(study, str(sd.study_file))
+    plan = build_plan(study, str(sd.study_file), weights=not meta.get("dry_run"))
     with study_lock(sd.path, on_lost=_stop_driver):
         for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
             log.warning("%s", note)
@@ -93,6 +100,21 @@ def _version() -> str:
         return version("gansweep")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def check_data(study: Study, source: str, cluster: bool) -> None:
+    """The named real data sets need a data root: refused here on a local run (not after Ray
+    started and every trial failed); on a cluster the workers may have it, so only a warning."""
+    from gansweep.data.real import KNOWN, require_root
+
+    for name in study.grid.dataset:
+        if name in KNOWN:
+            try:
+                require_root(name, study.data.root)
+            except GansweepError as exc:
+                if not cluster:
+                    raise GansweepError(f"{source}: grid.dataset: {exc}") from None
+                log.warning("%s (on this machine; the workers must have it)", exc)
 
 
 def _on_cluster(address: str | None) -> bool:

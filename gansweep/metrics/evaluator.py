@@ -102,7 +102,8 @@ def _needs_inception(specs: list[S.MetricSpec], dataset_kind: str) -> bool:
 
 
 def check_metrics(
-    names: list[str], dataset_kind: str, inception_weights: str | None, *, dataset_name: str | None = None
+    names: list[str], dataset_kind: str, inception_weights: str | None, *, dataset_name: str | None = None,
+    weights: bool = True,
 ) -> None:
     """Refuse, with one line, metrics a study cannot compute — before anything runs.
 
@@ -112,7 +113,7 @@ def check_metrics(
     offline (see :mod:`gansweep.metrics.inception` for where it is looked for).
     """
     specs = _check_applicable(list(names), dataset_kind, dataset_name)
-    if not _needs_inception(specs, dataset_kind):
+    if not weights or not _needs_inception(specs, dataset_kind):  # dry runs and readers need no weights
         return
     if inc.find_inception_weights(inception_weights) is None and not inc.is_online():
         which = ", ".join(s.name for s in specs if s.inception)

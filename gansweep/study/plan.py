@@ -174,8 +174,11 @@ def _excluded(cell: Cell, rules: list[dict[str, Any]]) -> bool:
     return False
 
 
-def build_plan(study: Study, source: str = "study") -> Plan:
-    """Check names against the registries and expand the study into cells and entries."""
+def build_plan(study: Study, source: str = "study", weights: bool = True) -> Plan:
+    """Check names against the registries and expand the study into cells and entries.
+
+    ``weights``: also require the Inception weights its metrics need (a real run does; a dry run,
+    ``status`` and the study-edit check do not)."""
     _check_names(study, source)
     cells = [Cell(*combo) for combo in itertools.product(*(getattr(study.grid, a) for a in AXES))]
     cells = [c for c in cells if not _excluded(c, study.exclude)]
@@ -198,7 +201,7 @@ def build_plan(study: Study, source: str = "study") -> Plan:
         primary = study.metrics.primary or default_primary(c.dataset)
         try:
             check_metrics([primary, *study.metrics.extra], c.kind, study.metrics.inception_weights,
-                          dataset_name=c.dataset)
+                          dataset_name=c.dataset, weights=weights)
         except StudyError:
             raise
         except Exception as exc:  # GansweepError from the metrics package

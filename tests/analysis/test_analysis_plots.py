@@ -19,7 +19,7 @@ CSV_COLUMNS = {
     "budget_curves": ["cell", *AXES, "strategy", "budget", "median", "lo", "hi", "mean"],
     "distributions": ["cell", *AXES, "subset", "n", "trials", "diverged", "failed",
                       "min", "q1", "median", "q3", "max", "mean"],
-    "score_vs_compute": ["cell", *AXES, "strategy", "trial_id", "status", "index", "gpu_hours",
+    "score_vs_compute": ["cell", *AXES, "strategy", "trial_id", "status", "index", "gpu_hours", "unit",
                          "score", "cumulative_gpu_hours", "best_so_far"],
     "sensitivity": ["cell", *AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x"],
     "learning_curves": ["cell", *AXES, "strategy", "trial_id", "rank", "step", "seconds", "value"],

@@ -1,0 +1,63 @@
+"""What a new user runs into in the first hour (found by a fresh-user test campaign), refused or
+helped before Ray starts: no weights for a dry run, no data root, --out at a study, an edited study."""
+
+from pathlib import Path
+
+import yaml
+
+from gansweep.driver.studydir import StudyDir
+from gansweep.study import study_from_data
+
+ROOT = Path(__file__).parents[1]
+TINY = {
+    "name": "tiny",
+    "grid": {"dataset": ["ring8"], "architecture": ["mlp"]},
+    "training": {"steps": 100, "eval_every": 50},
+    "search": [{"strategy": "random", "trials": 3, "space": {"lr": {"low": 1e-4, "high": 1e-3}}}],
+}
+
+
+def _write(tmp_path: Path, data: dict, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_validate_a_paper_study_without_inception_weights_warns_and_succeeds(cli, monkeypatch):
+    monkeypatch.delenv("GANSWEEP_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent-gansweep-test")  # no cached weights either
+    code, out, err = cli("validate", ROOT / "studies" / "reg_norm.yaml")
+    assert code == 0, err
+    assert "total: 7680 trials in 55 cells" in out
+    assert err.startswith("warning: a real run (not --dry-run) needs more:") and "Inception-v3 weights" in err
+
+
+def test_a_real_run_without_its_data_root_is_refused_before_anything_starts(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("GANSWEEP_DATA", raising=False)
+    study = _write(tmp_path, {**TINY, "grid": {"dataset": ["cifar10"], "architecture": ["dcgan"]},
+                              "metrics": {"primary": "kid"}})
+    monkeypatch.setenv("GANSWEEP_INCEPTION_WEIGHTS", str(study))  # only its presence is checked here
+    code, out, err = cli("run", study, "--out", tmp_path / "runs")
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: {study}: grid.dataset: data set 'cifar10': no data root") and "\n" not in err.strip()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_out_pointing_at_a_study_directory_is_refused(cli, tmp_path):
+    existing = tmp_path / "runs" / "tiny"
+    StudyDir(existing).create(study_from_data(TINY, "s.yaml"), {"dry_run": True})
+    code, _, err = cli("run", _write(tmp_path, TINY), "--out", existing, "--dry-run")
+    assert code == 2 and "is itself a study directory; give its parent as --out" in err
+    code, _, err = cli("run", _write(tmp_path, TINY), "--out", tmp_path / "runs")
+    assert code == 2 and "the study directory exists (a dry run)" in err
+
+
+def test_status_shows_the_plan_as_run_when_study_yaml_was_edited(cli, tmp_path):
+    sd = StudyDir(tmp_path / "runs" / "tiny")
+    sd.create(study_from_data(TINY, "s.yaml"), {"dry_run": True})
+    edited = {**TINY, "search": [{**TINY["search"][0], "trials": 2}]}
+    sd.study_file.write_text(yaml.safe_dump(edited))
+    code, out, err = cli("status", sd.path)
+    assert code == 0, err
+    assert "was edited since the study was planned" in err
+    assert "0/3 trials stored" in " ".join(out.split())
