@@ -109,7 +109,8 @@ def run(
 def resume(
     study_dir: str = typer.Argument(..., help="the study directory, e.g. runs/demo or s3://bucket/runs/demo"),
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
-    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
+                                                 help="trials at once (default: what the resources allow)"),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
@@ -214,6 +215,22 @@ def export(
         out.print(str(path))
 
 
+def _version_callback(value: bool) -> None:
+    if value:
+        from gansweep.driver.run import _version
+
+        out.print(f"gansweep {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
+    """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
+
+
 data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
 app.add_typer(data_app, name="data")
 
@@ -276,7 +293,12 @@ def bench(
                      device=device or "", threads=threads)
     plan = BenchPlan(spec, steps, warmup, repeats, list(speedup), list(pack), eval_samples, eval_batch_size,
                      inception_weights, compile_backend)
-    rows = run(plan.checked())
+    checked = plan.checked()
+    if checked.spec.device == "cpu" and width * batch_size >= 1024:  # the paper's sizes: ~4 s a step on 2 cores
+        err.print("note: on a CPU at these sizes the benchmark takes tens of minutes; for a quick look try "
+                  "--width 8 --batch-size 16 --steps 10 (the figures that matter come from a GPU)",
+                  markup=False, highlight=False, soft_wrap=True)
+    rows = run(checked)
     out.print(table(rows))
     out.print(str(write_csv(rows, csv_path)))
 

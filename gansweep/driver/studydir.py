@@ -195,6 +195,9 @@ class StudyDir:
 
 def require_study_dir(path: str | StoragePath) -> StudyDir:
     p = location(path)
+    if p.is_file():
+        raise NotAStudyError(f"{p}: is a file; give the study directory that 'gansweep run' created "
+                             "(runs/<name>; a study file is run with 'gansweep run')")
     if not p.is_dir():
         raise NotAStudyError(f"{p}: no such study directory")
     sd = StudyDir(p)

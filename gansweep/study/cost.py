@@ -192,6 +192,10 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float = TFLOP
     if measured is None:
         source = f"estimated from counted FLOPs at {tflops:g} TFLOP/s; measure with 'gansweep bench --csv' " \
                  "and pass --rates"
+    elif "measured" not in used:
+        t = plan.study.training
+        source = (f"estimated from counted FLOPs at {tflops:g} TFLOP/s: no row of {measured.path} matches the "
+                  f"study's architectures, resolutions and penalties at batch size {t.batch_size}, width {t.width}")
     else:
         source = f"steps/s from {measured.path}" + (" (FLOP estimate where it has no row)"
                                                      if "estimated" in used else "")
