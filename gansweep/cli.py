@@ -248,8 +248,11 @@ def data_prepare(
     """Decode a data set once into uint8 memory-mapped arrays (reference statistics are computed by
     the metrics on first use, not here)."""
     from gansweep.data.prepare import prepare
-    from gansweep.data.real import read_prepared_meta
+    from gansweep.data.real import KNOWN, data_root, read_prepared_meta
 
+    if name in KNOWN and data_root(root) is None:
+        raise GansweepError(f"data set {name!r}: no data root; give --root DIR (or set GANSWEEP_DATA=DIR) with "
+                            f"{KNOWN[name].fetch_hint} in DIR/{name}" + (", or add --download" if name == "cifar10" else ""))
     path = prepare(name, root, out_dir, resolution, download=download or None, overwrite=overwrite)
     meta = read_prepared_meta(path)
     out.print(f"{path}: {meta['counts']['train']} train + {meta['counts']['test']} test images, "
