@@ -17,12 +17,7 @@ import yaml
 
 from gansweep.store import TrialStore
 
-METRICS = ["fd", "modes"]
-HPS = ["lr", "beta1", "beta2", "n_disc", "penalty_weight"]
-DATASETS = ["digits", "ring8"]
-PENALTIES = ["none", "gp"]
-NORMS = ["none", "sn"]
-ERROR = "RuntimeError: CUDA <out of memory> & \"boom\""
+from synthetic_study import DATASETS, ERROR, HPS, METRICS, NORMS, PENALTIES
 
 STUDY_YAML = {
     "name": "synthetic",

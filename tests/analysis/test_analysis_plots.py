@@ -12,7 +12,7 @@ from gansweep.analysis.budget import budget_curve
 from gansweep.analysis.plots import PLOTS, load_study, plot_study
 from gansweep.errors import GansweepError, NotAStudyError
 
-from conftest import HPS
+from synthetic_study import HPS
 
 AXES = ["dataset", "architecture", "loss", "penalty", "normalization"]
 CSV_COLUMNS = {

@@ -12,7 +12,7 @@ from gansweep.analysis.report import ranking, write_report
 from gansweep.analysis.plots import load_study
 from gansweep.errors import GansweepError, NotAStudyError
 
-from conftest import DATASETS, ERROR, NORMS, PENALTIES
+from synthetic_study import DATASETS, ERROR, NORMS, PENALTIES
 
 
 def test_report_is_self_contained_and_complete(reported_study: Path) -> None:
