@@ -57,16 +57,16 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     if StudyDir(location(out or study.output)).exists():
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
-    if sd.path.exists() and any(sd.path.iterdir()):
-        if not force:
-            was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""
-            raise GansweepError(f"{sd.path}: the study directory exists{was}; continue it with "
-                                f"'gansweep resume {sd.path}', or start over with --force (or choose another --out)")
+    occupied = sd.path.exists() and any(sd.path.iterdir())
+    if occupied and not force:
+        was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""
+        raise GansweepError(f"{sd.path}: the study directory exists{was}; continue it with "
+                            f"'gansweep resume {sd.path}', or start over with --force (or choose another --out)")
     if not dry_run:
         check_data(study, source, cluster=_on_cluster(address))
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
     default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
-    if sd.path.exists() and any(sd.path.iterdir()):
+    if occupied:
         with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
@@ -199,9 +199,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
     tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
-    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs):
-        _check_tune_agrees_with_store(sd, tune_path, tune_fs, set(done))
-    if restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs):
+    if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
+            and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
         _replace_callbacks(tuner, [store_cb, progress])
@@ -238,8 +237,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     return summarize(plan, sd)
 
 
-def _check_tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: set[str]) -> None:
-    """Mark Tune's saved experiment stale if it holds as finished a trial the store lacks.
+def _tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: set[str]) -> bool:
+    """False (and Tune's saved experiment marked stale) if it holds as finished a trial the store lacks.
 
     That happens when a results write failed (a full disk) after Tune saved the trial, and even
     the stale mark could not be written; restored, the experiment would never run it again.
@@ -250,12 +249,13 @@ def _check_tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, st
         trials = ExperimentAnalysis(tune_path, storage_filesystem=tune_fs).trials
     except Exception as exc:  # unreadable: Tune's own restore decides
         log.debug("cannot read Tune's experiment state: %s", exc)
-        return
+        return True
     lost = sorted(trial_name(t) for t in trials if t.status in ("TERMINATED", "ERROR") and trial_name(t) not in stored)
     if lost:
         log.warning("%d finished trial(s) are not in the store (e.g. %s); starting a new Tune experiment, "
                     "the store says what is done", len(lost), lost[0])
-        sd.mark_tune_stale(f"{len(lost)} finished trials not stored")
+        sd.mark_tune_stale(f"{len(lost)} finished trials not stored")  # before its removal can crash
+    return not lost
 
 
 def _mark_stale_after_failed_write(sd: StudyDir, exc: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,3 +121,30 @@ def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
     return predicate()
 
 
+# -- a crash at the k-th file operation of the store ------------------------------------------------
+
+class Crash(BaseException):
+    """The process dies here."""
+
+
+@contextlib.contextmanager
+def crash_at(k: int | None):
+    """Raise :class:`Crash` before the ``k``-th file operation of the store (None: never)."""
+    from gansweep.store import parquet as store_mod
+
+    real_write, real_unlink = store_mod._atomic_write, store_mod._unlink
+    n = [0]
+
+    def step(real):
+        def wrapped(*a):
+            if k is not None and n[0] == k:
+                raise Crash()
+            n[0] += 1
+            return real(*a)
+        return wrapped
+
+    store_mod._atomic_write, store_mod._unlink = step(real_write), step(real_unlink)
+    try:
+        yield
+    finally:
+        store_mod._atomic_write, store_mod._unlink = real_write, real_unlink

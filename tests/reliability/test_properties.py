@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from gansweep.study import dump_study, study_from_data
 from gansweep.study.load import parse_yaml
 from gansweep.study.plan import VOCABULARY
 from gansweep.study.schema import HYPERPARAMETERS
+
+from _reliab import Crash, crash_at
 
 # -- studies ---------------------------------------------------------------------------------------
 
@@ -127,31 +128,6 @@ def test_any_accepted_study_round_trips_through_a_study_directory(data):
 
 
 # -- the store ---------------------------------------------------------------------------------------
-
-class Crash(BaseException):
-    """The process dies here."""
-
-
-@contextlib.contextmanager
-def crash_at(k: int | None):
-    """Raise :class:`Crash` before the ``k``-th file operation of the store (None: never)."""
-    real_write, real_unlink = store_mod._atomic_write, store_mod._unlink
-    n = [0]
-
-    def step(real):
-        def wrapped(*a):
-            if k is not None and n[0] == k:
-                raise Crash()
-            n[0] += 1
-            return real(*a)
-        return wrapped
-
-    store_mod._atomic_write, store_mod._unlink = step(real_write), step(real_unlink)
-    try:
-        yield
-    finally:
-        store_mod._atomic_write, store_mod._unlink = real_write, real_unlink
-
 
 ops = st.lists(
     st.one_of(

@@ -21,7 +21,7 @@ from gansweep.store import StoreError, StoreWriteError, TrialStore, read_evals, 
 from gansweep.store import parquet as store_mod
 from gansweep.store.parquet import damaged_files, quarantine_damaged
 
-from _reliab import ROOT, snapshot
+from _reliab import ROOT, Crash, crash_at, snapshot
 
 METRICS, HPS = ["fd"], ["lr"]
 
@@ -180,10 +180,6 @@ def test_compaction_reads_back_small_files_of_an_earlier_writer(tmp_path):
     check(tmp_path, range(8))
 
 
-class Crash(BaseException):
-    pass
-
-
 def _count_steps(tmp_path: Path) -> int:
     """How many file operations one compaction of 4 trials performs."""
     store = TrialStore(tmp_path / "count" / "results", METRICS, HPS, compact_at=0)
@@ -209,26 +205,12 @@ def test_a_crash_at_every_step_of_a_compaction(tmp_path):
         store = TrialStore(d / "results", METRICS, HPS, compact_at=0)
         for i in range(4):
             store.write(row(i), evals(i))
-        n = [0]
-        real_write, real_unlink = store_mod._atomic_write, store_mod._unlink
-
-        def step(real):
-            def wrapped(*a):
-                if n[0] == k:
-                    raise Crash()
-                n[0] += 1
-                return real(*a)
-            return wrapped
-
-        store_mod._atomic_write, store_mod._unlink = step(real_write), step(real_unlink)
-        try:
+        with crash_at(k):
             if k < steps:
                 with pytest.raises(Crash):
                     store.compact()
             else:
                 store.compact()
-        finally:
-            store_mod._atomic_write, store_mod._unlink = real_write, real_unlink
         check(d, range(4))  # readers: duplicates dropped, the uncommitted part ignored
         again = TrialStore(d / "results", METRICS, HPS, compact_at=0)
         check(d, range(4))
