@@ -196,6 +196,23 @@ def report(
     out.print(str(write_report(study_dir, out=out_dir)))
 
 
+@app.command()
+def samples(
+    study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)"),
+    trial: Optional[list[str]] = typer.Option(None, "--trial", help="draw this trial (repeatable); "
+                                              "default: the best trial of each cell"),
+    top: Optional[int] = typer.Option(None, "--top", help="draw the N best trials of the study instead"),
+    n: Optional[int] = typer.Option(None, "-n", help="samples per trial (default 64 images, 2000 points in 2-D)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help=LOCAL_OUT_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+) -> None:
+    """Write samples/<trial_id>.png from the generator each trial scored best with."""
+    from gansweep.analysis.samples import write_samples
+
+    for path in write_samples(study_dir, trial_ids=trial or None, top=top, n=n, out=out_dir, device=device):
+        out.print(str(path))
+
+
 class ExportFormat(str, Enum):
     csv = "csv"
     parquet = "parquet"

@@ -49,3 +49,32 @@ def test_tiny_real_study(cli, tmp_path):
     assert {"budget", "median", "lo", "hi", "mean"} <= set(curves.columns)
     assert set(curves.cell) == set(trials.cell) and curves.budget.max() == 2
     assert (study_dir / "plots" / "budget_curves.png").stat().st_size > 10_000
+
+    # every trial kept the generator of its best evaluation: it draws exactly what was scored
+    from gansweep.data import load_dataset
+    from gansweep.metrics import Evaluator
+    from gansweep.store.generators import load_generator
+
+    for row in trials.itertuples():
+        g = load_generator(study_dir, row.trial_id)
+        assert g.score == row.fd and g.metric == "fd"
+        assert g.step == evals[evals.trial_id == row.trial_id].set_index("step").fd.idxmin()
+        evaluator = Evaluator(load_dataset("ring8"), ["fd"], STUDY["metrics"]["samples"],
+                              cache_dir=str(tmp_path / "cache"), seed=json.loads(row.config)["seed"])
+        assert evaluator(g.sampler)["fd"] == row.fd
+
+    code, out, err = cli("samples", study_dir)  # the best trial of each cell
+    assert code == 0, err
+    best = trials.sort_values("score").groupby("cell").head(1)
+    drawn = sorted(p.name for p in (study_dir / "samples").iterdir())
+    assert drawn == sorted(f"{t}.png" for t in best.trial_id)
+    assert all((study_dir / "samples" / name).stat().st_size > 5_000 for name in drawn)
+    code, out, err = cli("samples", study_dir, "--top", "1", "--out", tmp_path / "elsewhere", "-n", "300")
+    assert code == 0, err
+    assert out.split() == [str(tmp_path / "elsewhere" / "samples" / f"{trials.sort_values('score').trial_id.iloc[0]}.png")]
+    code, out, err = cli("samples", study_dir, "--trial", "ring8.mlp.ns.gp.none-random-0007")
+    assert code == 2 and "no such trial" in err and len(err.strip().splitlines()) == 1
+    code, out, err = cli("report", study_dir)
+    assert code == 0, err
+    page = (study_dir / "report.html").read_text()
+    assert page.count('<img alt="ring8.mlp.') == len(best)

@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
+from gansweep.errors import GansweepError
 from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
                                      study_name, varying_axes)
 
 SMALL_BUDGET = 10
 BEST_PER_CELL = 3
+SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
 MAX_FAILURES_LISTED = 200
 STATUSES = ("completed", "diverged", "failed")
 
@@ -40,7 +42,7 @@ th{background:#f3f3f3} td.l,th.l{text-align:left}
 tr.win td{font-weight:bold;background:#eef6ff}
 pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.85em}
 td pre{margin:0;padding:.2em;white-space:pre-wrap;max-width:60em}
-img{max-width:100%;border:1px solid #eee} .muted{color:#666;font-size:.9em}
+img{max-width:100%;border:1px solid #eee} .samples img{max-width:32%;margin:0 .5% .5% 0} .muted{color:#666;font-size:.9em}
 .bad{color:#b03a00}
 """
 
@@ -212,6 +214,22 @@ def _failures_html(study: Study) -> str:
                                         raw=["error"]) + note)
 
 
+def _samples_html(study: Study) -> str:
+    """The best trial of each of the best cells, drawn from its kept generator."""
+    if study.dry_run:
+        return "<p>A dry run trains no GANs: no samples.</p>"
+    from gansweep.analysis.samples import write_samples
+
+    try:
+        paths = write_samples(study.path, out=study.out_dir, cells=SAMPLE_CELLS)
+    except GansweepError as exc:
+        return f"<p>No samples: {esc(exc)}</p>"
+    note = (f'<p class="muted">The best trial of each of the {len(paths)} best cells, from the generator of '
+            f"its best evaluation, with that evaluation's random stream (more: <code>gansweep samples "
+            f"{esc(study.path)} --top N</code>).</p>")
+    return note + '<div class="samples">' + "".join(_img(p) for p in paths) + "</div>"
+
+
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     t = study.trials
     name = study_name(study)
@@ -240,12 +258,13 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
                  table(best, left=["cell", "strategy", "trial_id"]) if not best.empty
                  else "<p>No completed trial yet.</p>", "best"),
         _section("Plots", plots_html or "<p>No plots.</p>", "plots"),
+        _section("Samples", _samples_html(study), "samples"),
         _section("Failures", _failures_html(study), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
     toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in [
         ("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
-        ("failures", "failures"), ("study.yaml", "study")])
+        ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")])
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>gansweep report: {esc(name)}</title><style>{CSS}</style></head><body>\n"

@@ -188,7 +188,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from gansweep.trial.worker import run_trial
 
     study = plan.study
-    settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run)
+    settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run,
+                                       study_dir=str(sd.path.resolve()))
     _init_ray(address)
     res = trial_resources(study, dry_run)
     trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)

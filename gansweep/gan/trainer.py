@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -35,11 +34,10 @@ from gansweep.gan.losses import LOSSES
 from gansweep.gan.norms import NORMS, power_iteration, reparametrized_layers, weight_step
 from gansweep.gan.penalties import PENALTIES
 from gansweep.gan.regularizers import orthogonal_regularization, orthogonal_weights
+from gansweep.gan.sampler import Sampler
 from gansweep.gan.speed import Speedups
 
 log = logging.getLogger(__name__)
-
-MAX_TRUNCATION_ROUNDS = 100
 
 
 class Diverged(Exception):
@@ -67,6 +65,7 @@ class GANTrainer:
             torch.manual_seed(seed)
             g, d = ARCHITECTURES[cfg.architecture](cfg, shape, data.num_classes, norm)
         self.G, self.D = g.to(self.device), d.to(self.device)
+        self.shape = shape
         self.options: dict[str, Any] = dict(g.options)
         self.speed = Speedups.from_options(self.options)
         self.num_classes = int(getattr(g, "num_classes", 0))
@@ -92,25 +91,27 @@ class GANTrainer:
         self._orth = orthogonal_weights(self.G) if self.options["orth_reg"] else []
         self.rng = torch.Generator(self.device).manual_seed(seed)
         self.eval_rng = torch.Generator(self.device).manual_seed(seed + 1_000_003)
+        self.sampler = Sampler(self.generator, cfg.z_dim, cfg.prior, self.device, self.eval_rng,
+                               self.num_classes, self.options["truncation"])
 
     @property
     def generator(self) -> nn.Module:
         return self.ema.module if self.ema is not None else self.G
 
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
     # ----- random draws -------------------------------------------------------------------
     def _prior(self, n: int, rng: torch.Generator) -> Tensor:
-        if self.cfg.prior == "uniform":
-            return torch.rand(n, self.cfg.z_dim, generator=rng, device=self.device) * 2.0 - 1.0
-        return torch.randn(n, self.cfg.z_dim, generator=rng, device=self.device)
+        return self.sampler.prior(n, rng)
+
+    def _labels(self, n: int, rng: torch.Generator) -> Tensor | None:
+        return self.sampler.labels(n, rng)
 
     def draw_z(self, n: int) -> Tensor:
         """``n`` latent vectors from the prior (normal, or uniform on [−1, 1]), from the eval stream."""
-        return self._prior(n, self.eval_rng)
-
-    def _labels(self, n: int, rng: torch.Generator) -> Tensor | None:
-        if not self.num_classes:
-            return None
-        return torch.randint(self.num_classes, (n,), generator=rng, device=self.device)
+        return self.sampler.draw_z(n)
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
         if self.data_rng is None:
@@ -223,25 +224,9 @@ class GANTrainer:
         raise Diverged(self.step, f"non-finite {', '.join(bad)}")
 
     # ----- evaluation ---------------------------------------------------------------------
-    def _truncated_z(self, n: int) -> Tensor:
-        tau = self.options["truncation"]
-        z = self.draw_z(n)
-        return z if tau is None else resample_truncated(z, tau, self.draw_z)
-
-    @torch.no_grad()
     def sample(self, n: int, batch_size: int = 500) -> Tensor:
         """``n`` samples from :attr:`generator` in eval mode (truncated latents if configured)."""
-        g = self.generator
-        was_training = g.training
-        g.eval()
-        try:
-            out = []
-            for start in range(0, n, batch_size):
-                m = min(batch_size, n - start)
-                out.append(g(self._truncated_z(m), self._labels(m, self.eval_rng)))
-            return torch.cat(out) if out else torch.empty(0, device=self.device)
-        finally:
-            g.train(was_training)
+        return self.sampler.sample(n, batch_size)
 
     @torch.no_grad()
     def singular_values(self) -> dict[str, float]:
@@ -299,21 +284,6 @@ def adam(params: list[nn.Parameter], lr: float, cfg: GANConfig, speed: Speedups)
 def _requires_grad(params: list[nn.Parameter], flag: bool) -> None:
     for p in params:
         p.requires_grad_(flag)
-
-
-def resample_truncated(z: Tensor, threshold: float, draw: Callable[[int], Tensor]) -> Tensor:
-    """The truncation trick (Brock et al., 2019, Sec. 3.1): every |zᵢ| > threshold is redrawn from
-    the prior until none is; values already inside are kept.
-
-    Resampling rather than clipping keeps the distribution the truncated prior. After
-    ``MAX_TRUNCATION_ROUNDS`` rounds (a threshold far in the tail) the rest is clipped.
-    """
-    for _ in range(MAX_TRUNCATION_ROUNDS):
-        out = z.abs() > threshold
-        if not bool(out.any()):
-            return z
-        z = torch.where(out, draw(z.shape[0]), z)
-    return z.clamp(-threshold, threshold)
 
 
 def chosen_kernels(net: nn.Module) -> list[tuple[str, Tensor]]:

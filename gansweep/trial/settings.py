@@ -30,9 +30,10 @@ class TrialSettings:
     data_root: str | None = None
     metric_columns: list[str] = field(default_factory=list)
     metric_options: dict[str, Any] = field(default_factory=dict)
+    study_dir: str | None = None     # where trials keep their best generator (None: nowhere)
 
     @classmethod
-    def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool) -> TrialSettings:
+    def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool, study_dir: str | None = None) -> TrialSettings:
         from gansweep.metrics import default_primary
 
         s = plan.study
@@ -45,7 +46,7 @@ class TrialSettings:
             inception_weights=s.metrics.inception_weights, cache_dir=cache_dir,
             gpu=s.resources.gpu, cpu=s.resources.cpu, timeout=s.training.timeout, dry_run=dry_run,
             data_root=s.data.root, metric_columns=metric_columns(plan),
-            metric_options=dict(s.metrics.options),
+            metric_options=dict(s.metrics.options), study_dir=study_dir,
         )
 
     def eval_points(self) -> list[int]:

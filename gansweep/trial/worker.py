@@ -4,7 +4,9 @@ Every evaluation is reported with ``tune.report``; the last report also carries 
 status and its whole evaluation history, which the store callback writes in one atomic step.
 A trial checkpoints its trainer and history at each evaluation, so a retried or resumed trial
 continues from its last evaluation instead of starting over. Divergence is a result
-(``diverged``, with the evaluations that were good), never a crash of the study.
+(``diverged``, with the evaluations that were good), never a crash of the study. A trial with a
+finite score keeps the generator of its best evaluation (:mod:`gansweep.store.generators`),
+written just before its final report.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     from gansweep.data import load_dataset
     from gansweep.gan import Diverged, GANConfig, GANTrainer
     from gansweep.metrics import Evaluator
+    from gansweep.store.generators import save_generator, snapshot
 
     torch.set_num_threads(max(1, int(settings.cpu)))
     device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
@@ -147,13 +150,22 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
                           seed=config["seed"], options=settings.metric_options)
     history: list[dict[str, Any]] = []
     seconds = 0.0
+    best: dict[str, Any] | None = None  # the generator of the best evaluation so far
     ckpt = tune.get_checkpoint()
     if ckpt is not None:
         with ckpt.as_directory() as d:
             state = torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=True)
         trainer.load_state_dict(state["trainer"])
-        history, seconds = state["history"], state["seconds"]
+        history, seconds, best = state["history"], state["seconds"], state.get("best")
         log.info("trial %s continues from step %d", config["trial_id"], trainer.step)
+
+    def final(status: str, step: int, error: str | None = None) -> None:
+        if best is not None and settings.study_dir:
+            try:
+                save_generator(settings.study_dir, config["trial_id"], best)
+            except OSError as exc:  # the result matters more than the model: report it all the same
+                log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
+        _report(_final(history, primary, status, step, seconds, error=error))
 
     for point in settings.eval_points():
         if point <= trainer.step:
@@ -163,20 +175,23 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
             losses = trainer.train(point - trainer.step)
         except Diverged as exc:
             seconds += time.perf_counter() - t0
-            _report(_final(history, primary, "diverged", exc.step, seconds, error=str(exc)))
+            final("diverged", exc.step, error=str(exc))
             return
         seconds += time.perf_counter() - t0
+        stream = trainer.eval_rng.get_state()
         values = evaluator(trainer)
         record = {"step": trainer.step, "seconds": seconds, **values, **losses, **trainer.singular_values()}
+        value = values.get(primary, math.nan)
+        if math.isfinite(value) and (best is None or value < best["score"]):
+            best = snapshot(trainer, value, primary, stream)
         history.append(record)
-        if not math.isfinite(values.get(primary, math.nan)):
-            _report(_final(history, primary, "diverged", trainer.step, seconds,
-                           error=f"{primary} is not finite at step {trainer.step}"))
+        if not math.isfinite(value):
+            final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
             return
         if point == settings.steps:
-            _report(_final(history, primary, "completed", trainer.step, seconds))
+            final("completed", trainer.step)
             return
         with tempfile.TemporaryDirectory() as d:
-            torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds},
+            torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
             _report({**record, "score": best_so_far(history, primary), "status": "running"}, d)

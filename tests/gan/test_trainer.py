@@ -10,7 +10,7 @@ from gansweep.errors import GansweepError
 from gansweep.gan import Diverged, GANConfig, GANTrainer
 from gansweep.gan.ema import EMA
 from gansweep.gan.regularizers import orthogonal_penalty, orthogonal_regularization
-from gansweep.gan.trainer import resample_truncated
+from gansweep.gan.sampler import resample_truncated
 
 from .helpers import TINY, images, points
 
@@ -126,7 +126,7 @@ def test_truncation_resamples_only_out_of_range_values():
 def test_sample_uses_truncation_option():
     cfg = GANConfig("biggan", options={**BIGGAN, "truncation": 0.3}, **TINY)
     t = GANTrainer(cfg, images(16, classes=3))
-    z = t._truncated_z(100)
+    z = t.sampler._truncated_z(100)
     assert z.abs().max() <= 0.3
     assert t.sample(5).shape == (5, 1, 16, 16)
 

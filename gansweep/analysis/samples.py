@@ -1,0 +1,137 @@
+"""Samples of the generators a study kept: an image grid per trial, or a scatter for 2-D data.
+
+Scores rank configurations; looking at samples is how a GAN researcher checks that a low FID is
+not an artefact (mode collapse shows at a glance on ``ring8``). By default the best trial of each
+cell is drawn, from the generator of its best evaluation (:mod:`gansweep.store.generators`), with
+the evaluation's own random stream: the images are the first samples that were scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from gansweep.analysis.plots import check_study_dir, output_dir, plt, read_dry_run, save_figure
+from gansweep.errors import GansweepError
+from gansweep.storage import StoragePath
+from gansweep.store import read_trials
+
+log = logging.getLogger(__name__)
+
+IMAGES = 64  # an 8 x 8 grid
+POINTS = 2000  # enough to see every mode of a 2-D mixture
+REAL_COLOUR, FAKE_COLOUR = "#bbbbbb", "#1f77b4"
+
+
+def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top: int | None = None,
+                  cells: int | None = None) -> pd.DataFrame:
+    """The trials to draw: ``trial_ids`` as given; else the ``top`` best overall; else the best of
+    each cell (of the ``cells`` best cells when given).
+
+    Only trials with a finite score kept a generator; the result is sorted best first.
+    """
+    if trial_ids:
+        known = set(trials["trial_id"])
+        unknown = [t for t in trial_ids if t not in known]
+        if unknown:
+            example = ", ".join(sorted(known)[:3]) or "none stored yet"
+            raise GansweepError(f"--trial {unknown[0]!r}: no such trial in this study (e.g. {example})")
+        return trials.set_index("trial_id").loc[list(dict.fromkeys(trial_ids))].reset_index()
+    scored = trials[pd.to_numeric(trials["score"], errors="coerce").map(math.isfinite, na_action="ignore")
+                    .fillna(False).astype(bool)].sort_values(["score", "trial_id"], kind="stable")
+    if top is not None:
+        return scored.head(top)
+    return scored.groupby("cell", sort=False).head(1).head(cells)
+
+
+def render(stored, dataset: str, path: Path, n: int | None = None) -> Path:
+    """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG)."""
+    flat = len(stored.shape) == 1
+    n = n or (POINTS if flat else IMAGES)
+    x = stored.sampler.sample(n).float().cpu()
+    title = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
+    if flat:
+        fig, ax = plt.subplots(figsize=(4.6, 4.6))
+        real = _real_points(dataset, n)
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOUR, label="data", linewidths=0)
+        ax.scatter(x[:, 0], x[:, 1], s=4, c=FAKE_COLOUR, label="generated", linewidths=0, alpha=0.7)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    else:
+        from torchvision.utils import make_grid
+
+        grid = make_grid(((x + 1) / 2).clamp(0, 1), nrow=math.ceil(math.sqrt(n)), padding=1, pad_value=1.0)
+        side = min(8.0, 1.0 + 0.9 * math.ceil(math.sqrt(n)))
+        fig, ax = plt.subplots(figsize=(side, side + 0.4))
+        ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.axis("off")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _real_points(dataset: str, n: int):
+    """Real samples of a 2-D data set to draw beneath the generated ones (None if unavailable)."""
+    from gansweep.data import load_dataset
+
+    try:
+        return load_dataset(dataset).test[:n].float()
+    except Exception as exc:  # a missing data set only costs the grey background
+        log.info("no real points for %s: %s", dataset, exc)
+        return None
+
+
+def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = None, top: int | None = None,
+                  n: int | None = None, out: str | Path | None = None, device: str = "cpu",
+                  cells: int | None = None) -> list[Path]:
+    """Write ``samples/<trial_id>.png`` for the chosen trials (see :func:`choose_trials`); return the paths.
+
+    ``samples/`` is in ``out``, by default the study directory (``./<name>`` for a study in a bucket).
+    Trials chosen by default that kept no generator are skipped; a trial named in ``trial_ids``
+    that kept none is an error.
+    """
+    from gansweep.store.generators import load_generator
+
+    path = check_study_dir(study_dir)
+    if read_dry_run(path):
+        raise GansweepError(f"{path}: a dry run trains no GANs, so it has no samples; run the study without "
+                            "--dry-run")
+    if n is not None and n < 1:
+        raise GansweepError(f"-n {n}: draw at least 1 sample")
+    if top is not None and top < 1:
+        raise GansweepError(f"--top {top}: choose at least 1 trial")
+    _check_device(device)
+    trials = read_trials(path)
+    if trials.empty:
+        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    chosen = choose_trials(trials, trial_ids, top, cells)
+    target = output_dir(path, out) / "samples"
+    written, missing = [], []
+    for row in chosen.itertuples(index=False):
+        try:
+            stored = load_generator(path, row.trial_id, device)
+        except GansweepError:
+            if trial_ids:
+                raise
+            missing.append(row.trial_id)
+            continue
+        written.append(render(stored, row.dataset, target / f"{row.trial_id}.png", n))
+    if missing:
+        log.warning("%d chosen trials kept no generator (trained before gansweep kept them?): %s",
+                    len(missing), ", ".join(missing[:5]))
+    if not written:
+        raise GansweepError(f"{path}: no trial with a finite score kept a generator yet")
+    return written
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise GansweepError(f"--device {device!r}: choose cpu or cuda")
+    if device != "cpu" and not torch.cuda.is_available():
+        raise GansweepError(f"--device {device}: no CUDA device here; use --device cpu")

@@ -1,0 +1,133 @@
+"""The generator each trial scored best with: ``generators/<trial_id>.pt`` in the study directory.
+
+A study answers "which configuration gives the best FID", and the next question is always "show me
+its samples" or "give me that model". Each trial therefore keeps the generator of its best
+evaluation (the one its ``score`` comes from; the EMA copy where the trial uses one), its
+configuration and the state of the evaluation's random stream just before that evaluation, so
+:func:`load_generator` rebuilds a generator that draws the very samples that were scored.
+
+The file is written once, when the trial ends (completed or diverged), from the best snapshot the
+trial held in memory and in its checkpoints; a retried or re-run trial rewrites it together with
+its stored row, so the two always agree. It holds tensors and plain values only and is read with
+``torch.load(weights_only=True)``: loading a study from elsewhere runs no code. Dry runs train no
+generators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from gansweep.errors import GansweepError
+from gansweep.storage import StoragePath, atomic_write, location
+
+log = logging.getLogger(__name__)
+
+GENERATORS_DIR = "generators"
+FORMAT = 1
+
+
+def generator_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
+    return location(study_dir) / GENERATORS_DIR / f"{trial_id}.pt"
+
+
+def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any) -> dict[str, Any]:
+    """What :func:`save_generator` writes, copied to the host now (training goes on after it)."""
+    gen = trainer.generator
+    return {
+        "format": FORMAT,
+        "step": int(trainer.step),
+        "score": float(score),
+        "metric": metric,
+        "gan": {k: (dict(v) if k == "options" else v) for k, v in dataclasses.asdict(trainer.cfg).items()},
+        "shape": list(trainer.shape),
+        "num_classes": int(trainer.num_classes),
+        "truncation": trainer.sampler.truncation,
+        "rng_device": trainer.eval_rng.device.type,
+        "eval_rng": eval_rng_state.clone().cpu(),
+        "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in gen.state_dict().items()},
+    }
+
+
+def save_generator(study_dir: str | StoragePath, trial_id: str, snap: dict[str, Any]) -> StoragePath:
+    """Write ``snap`` (from :func:`snapshot`) as the trial's generator, all or nothing."""
+    import torch
+
+    path = generator_path(study_dir, trial_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: torch.save({**snap, "trial_id": trial_id}, f))
+    return path
+
+
+@dataclass
+class StoredGenerator:
+    """A trial's best generator, rebuilt: ``sampler.sample(n)`` draws what the evaluation drew.
+
+    ``sampler.generator`` is the ``torch.nn.Module`` (in eval mode). :meth:`rewind` puts the
+    random stream back where the scored evaluation began (on the device type it was trained on;
+    elsewhere the stream is seeded from the trial id and the samples differ).
+    """
+
+    trial_id: str
+    step: int
+    score: float
+    metric: str
+    config: Any  # GANConfig
+    shape: tuple[int, ...]
+    sampler: Any  # gansweep.gan.sampler.Sampler
+    _rng_state: Any
+    _rng_device: str
+
+    @property
+    def generator(self) -> Any:
+        return self.sampler.generator
+
+    def rewind(self) -> None:
+        import torch
+
+        if self.sampler.rng.device.type == self._rng_device:
+            self.sampler.rng.set_state(self._rng_state.to(torch.uint8))
+        else:
+            self.sampler.rng.manual_seed(int.from_bytes(self.trial_id.encode()[-8:], "little"))
+
+
+def load_generator(study_dir: str | StoragePath, trial_id: str, device: str = "cpu") -> StoredGenerator:
+    """The stored best generator of ``trial_id``; GansweepError (one line) when there is none."""
+    import torch
+
+    from gansweep.gan.archs import ARCHITECTURES
+    from gansweep.gan.config import GANConfig
+    from gansweep.gan.norms import NORMS
+    from gansweep.gan.sampler import Sampler
+
+    path = generator_path(study_dir, trial_id)
+    if not path.is_file():
+        raise GansweepError(f"{path}: no stored generator for trial {trial_id} (dry runs train none; trials "
+                            "that never evaluated a finite score keep none)")
+    try:
+        raw = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format {raw.get('format')!r}, this gansweep reads {FORMAT}")
+        cfg = GANConfig(**raw["gan"])
+        shape = tuple(int(s) for s in raw["shape"])
+        g, _ = ARCHITECTURES[cfg.architecture](cfg, shape, raw["num_classes"], NORMS[cfg.normalization])
+        g.load_state_dict(raw["state_dict"])
+    except GansweepError:
+        raise
+    except Exception as exc:  # a damaged or foreign file: say which, never a traceback
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise GansweepError(f"{path}: not a readable gansweep generator ({type(exc).__name__}: {first})") from None
+    dev = torch.device(device)
+    g = g.to(dev).requires_grad_(False)
+    g.train(False)
+    sampler = Sampler(g, cfg.z_dim, cfg.prior, dev, torch.Generator(dev), raw["num_classes"], raw["truncation"])
+    stored = StoredGenerator(trial_id, int(raw["step"]), float(raw["score"]), str(raw["metric"]), cfg, shape,
+                             sampler, raw["eval_rng"], str(raw["rng_device"]))
+    stored.rewind()
+    if not math.isfinite(stored.score):
+        log.warning("%s: stored score is not finite", path)
+    return stored

@@ -1,0 +1,89 @@
+"""gansweep samples: which trials are drawn, image grids and 2-D scatters, refusals, the report's section."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from gansweep.analysis.samples import choose_trials, write_samples
+from gansweep.data import Dataset
+from gansweep.errors import GansweepError
+from gansweep.gan import GANConfig, GANTrainer
+from gansweep.store import read_trials
+from gansweep.store.generators import save_generator, snapshot
+
+
+def keep_generator(study_dir: Path, trial_id: str, dataset: str) -> None:
+    """Store a (briefly trained) generator for a trial of the synthetic study, as a trial would."""
+    if dataset == "ring8":
+        cfg, x = GANConfig("mlp", width=8, batch_size=8, z_dim=4), torch.randn(32, 2)
+    else:
+        cfg, x = GANConfig("dcgan", width=4, batch_size=8, z_dim=8), torch.rand(32, 1, 16, 16) * 2 - 1
+    t = GANTrainer(cfg, Dataset(dataset, x, x), seed=0)
+    t.train(2)
+    save_generator(study_dir, trial_id, snapshot(t, 1.0, "fd", t.eval_rng.get_state()))
+
+
+def best_per_cell(study_dir: Path) -> pd.DataFrame:
+    t = read_trials(study_dir)
+    return t[t.score.notna()].sort_values("score").groupby("cell").head(1)
+
+
+def test_choose_trials_best_per_cell_top_and_named(study_dir: Path) -> None:
+    trials = read_trials(study_dir)
+    chosen = choose_trials(trials)
+    assert sorted(chosen.trial_id) == sorted(best_per_cell(study_dir).trial_id)
+    assert list(chosen.score) == sorted(chosen.score) and chosen.score.map(math.isfinite).all()
+    assert list(choose_trials(trials, cells=3).trial_id) == list(chosen.trial_id[:3])
+    top = choose_trials(trials, top=5)
+    assert list(top.score) == sorted(trials.score.dropna())[:5]
+    named = list(trials.trial_id[[7, 3]])
+    assert list(choose_trials(trials, trial_ids=named + named[:1]).trial_id) == named
+    with pytest.raises(GansweepError, match="--trial 'nope': no such trial in this study"):
+        choose_trials(trials, trial_ids=["nope"])
+
+
+def test_samples_of_the_best_trial_of_each_cell(study_dir: Path, caplog) -> None:
+    best = best_per_cell(study_dir)
+    kept = best.groupby("dataset").head(1)  # one cell per data set kept its generator
+    for row in kept.itertuples():
+        keep_generator(study_dir, row.trial_id, row.dataset)
+    paths = write_samples(study_dir)
+    assert sorted(p.name for p in paths) == sorted(f"{t}.png" for t in kept.trial_id)
+    assert all(p.parent == study_dir / "samples" and p.stat().st_size > 3_000 for p in paths)
+    assert "kept no generator" in caplog.text  # the other cells are skipped, and said so
+    one = kept.trial_id.iloc[0]
+    assert write_samples(study_dir, trial_ids=[one], n=4, out=study_dir / "x") == [study_dir / "x" / "samples" / f"{one}.png"]
+    missing = best[~best.trial_id.isin(kept.trial_id)].trial_id.iloc[0]
+    with pytest.raises(GansweepError, match=f"no stored generator for trial {missing}"):
+        write_samples(study_dir, trial_ids=[missing])
+
+
+def test_samples_refusals(study_dir: Path) -> None:
+    with pytest.raises(GansweepError, match="no trial with a finite score kept a generator"):
+        write_samples(study_dir)
+    with pytest.raises(GansweepError, match="--device 'tpu': choose cpu or cuda"):
+        write_samples(study_dir, device="tpu")
+    with pytest.raises(GansweepError, match="-n 0"):
+        write_samples(study_dir, n=0)
+    with pytest.raises(GansweepError, match="--top 0"):
+        write_samples(study_dir, top=0)
+    (study_dir / "gansweep.json").write_text(json.dumps({"dry_run": True}))
+    with pytest.raises(GansweepError, match="a dry run trains no GANs"):
+        write_samples(study_dir)
+
+
+def test_report_shows_samples_when_generators_were_kept(study_dir: Path) -> None:
+    from gansweep.analysis.report import write_report
+
+    page = write_report(study_dir).read_text()
+    assert "No samples:" in page and 'id="samples"' in page
+    row = best_per_cell(study_dir).iloc[0]
+    keep_generator(study_dir, row.trial_id, row.dataset)
+    page = write_report(study_dir).read_text()
+    assert f'<img alt="{row.trial_id}"' in page and "No samples:" not in page
