@@ -50,6 +50,10 @@ def test_tiny_real_study(cli, tmp_path):
     assert set(curves.cell) == set(trials.cell) and curves.budget.max() == 2
     assert (study_dir / "plots" / "budget_curves.png").stat().st_size > 10_000
 
+    # an ended trial's last checkpoint in Tune holds its result, not G, D and Adam's moments
+    assert not list((study_dir / "tune").rglob("trial.pt"))
+    assert len(list((study_dir / "tune").rglob("final.json"))) == len(trials)
+
     # every trial kept the generator of its best evaluation: it draws exactly what was scored
     from gansweep.data import load_dataset
     from gansweep.metrics import Evaluator

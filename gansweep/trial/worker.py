@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import math
 import os
@@ -29,6 +30,7 @@ from gansweep.trial.synthetic import injected_fault, misbehave, simulate, spoil
 
 log = logging.getLogger(__name__)
 STATE_FILE = "trial.pt"
+FINAL_FILE = "final.json"  # the last checkpoint of an ended trial: its final result, no weights
 
 
 class TrialTimeout(TimeoutError):
@@ -107,6 +109,41 @@ def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int,
             "train_seconds": seconds, "evals": history, "error": error, "final": True}
 
 
+def _report_final(result: dict[str, Any]) -> None:
+    """The final report, with a checkpoint that holds the result and no weights.
+
+    Tune keeps one checkpoint per trial (``num_to_keep=1``): this one replaces the trial's last
+    full checkpoint (G, D and their Adam moments, 3 × (G + D)), which an ended trial no longer
+    needs, so a finished study keeps its generators and not gigabytes of optimizer state.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / FINAL_FILE).write_text(json.dumps(result, default=str))
+        _report(result, d)
+
+
+def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
+    """The trial's state from Tune's checkpoint: ``{"final": result}`` for an ended trial, else the
+    training state; None to start afresh.
+
+    A checkpoint can be gone: Tune deletes a trial's older checkpoint as soon as a newer one is
+    reported, and a driver killed before its next experiment snapshot restores the trial from the
+    one its snapshot names. Starting afresh costs time, never the result (the trial is seeded).
+    """
+    if ckpt is None:
+        return None
+    import torch
+
+    try:
+        with ckpt.as_directory() as d:
+            if (Path(d) / FINAL_FILE).is_file():
+                return {"final": json.loads((Path(d) / FINAL_FILE).read_text())}
+            return torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=True)
+    except Exception as exc:  # gone, or unreadable: the trial is deterministic, run it again
+        log.warning("trial %s: its checkpoint %s cannot be read (%s: %s); starting it again from step 0",
+                    trial_id, getattr(ckpt, "path", ckpt), type(exc).__name__, exc)
+        return None
+
+
 def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
     """One report with the whole history: no training to checkpoint, no scheduler to inform."""
     primary = settings.primary[config["dataset"]]
@@ -151,12 +188,13 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
-    ckpt = tune.get_checkpoint()
-    if ckpt is not None:
-        with ckpt.as_directory() as d:
-            state = torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=True)
-        trainer.load_state_dict(state["trainer"])
-        history, seconds, best = state["history"], state["seconds"], state.get("best")
+    restored = _restore(tune.get_checkpoint(), device, config["trial_id"])
+    if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
+        _report_final(restored["final"])
+        return
+    if restored is not None:
+        trainer.load_state_dict(restored["trainer"])
+        history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
         log.info("trial %s continues from step %d", config["trial_id"], trainer.step)
 
     def final(status: str, step: int, error: str | None = None) -> None:
@@ -165,7 +203,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
                 save_generator(settings.study_dir, config["trial_id"], best)
             except OSError as exc:  # the result matters more than the model: report it all the same
                 log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
-        _report(_final(history, primary, status, step, seconds, error=error))
+        _report_final(_final(history, primary, status, step, seconds, error=error))
 
     for point in settings.eval_points():
         if point <= trainer.step:
