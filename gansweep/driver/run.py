@@ -239,10 +239,14 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
 
 
 def _tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: set[str]) -> bool:
-    """False (and Tune's saved experiment marked stale) if it holds as finished a trial the store lacks.
+    """False (and Tune's saved experiment marked stale) if it holds as finished a trial the store
+    lacks, or would restore a trial from a checkpoint that is gone.
 
-    That happens when a results write failed (a full disk) after Tune saved the trial, and even
-    the stale mark could not be written; restored, the experiment would never run it again.
+    The first happens when a results write failed (a full disk) after Tune saved the trial, and
+    even the stale mark could not be written; restored, the experiment would never run it again.
+    The second when checkpoints were deleted behind Tune's back (by hand, a lifecycle rule of the
+    bucket): Tune fails such a trial before it runs, and the store would keep it ``failed``.
+    A new experiment runs every unstored trial again from its start instead.
     """
     from ray.tune import ExperimentAnalysis
 
@@ -256,7 +260,28 @@ def _tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: 
         log.warning("%d finished trial(s) are not in the store (e.g. %s); starting a new Tune experiment, "
                     "the store says what is done", len(lost), lost[0])
         sd.mark_tune_stale(f"{len(lost)} finished trials not stored")  # before its removal can crash
-    return not lost
+        return False
+    gone = sorted(trial_name(t) for t in trials if trial_name(t) not in stored and _checkpoint_gone(t))
+    if gone:
+        log.warning("%d unfinished trial(s) have lost their checkpoint (e.g. %s); starting a new Tune "
+                    "experiment, they run again from their start", len(gone), gone[0])
+        sd.mark_tune_stale(f"{len(gone)} trials lost their checkpoint")
+        return False
+    return True
+
+
+def _checkpoint_gone(trial: Any) -> bool:
+    """Whether Tune would restore ``trial`` from a checkpoint that no longer exists."""
+    import pyarrow.fs as pafs
+
+    ckpt = getattr(trial, "checkpoint", None)
+    if ckpt is None:
+        return False
+    try:
+        return ckpt.filesystem.get_file_info(ckpt.path).type == pafs.FileType.NotFound
+    except Exception as exc:  # cannot tell: Tune's own restore decides
+        log.debug("cannot check the checkpoint of %s: %s", trial_name(trial), exc)
+        return False
 
 
 def _mark_stale_after_failed_write(sd: StudyDir, exc: Exception) -> None:

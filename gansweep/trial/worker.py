@@ -125,9 +125,9 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
     """The trial's state from Tune's checkpoint: ``{"final": result}`` for an ended trial, else the
     training state; None to start afresh.
 
-    A checkpoint can be gone: Tune deletes a trial's older checkpoint as soon as a newer one is
-    reported, and a driver killed before its next experiment snapshot restores the trial from the
-    one its snapshot names. Starting afresh costs time, never the result (the trial is seeded).
+    A checkpoint that cannot be read (damaged when its node was lost, written by an incompatible
+    gansweep) would fail every retry of the trial and store it ``failed``; starting afresh costs
+    time, never the result (the trial is seeded).
     """
     if ckpt is None:
         return None
@@ -138,7 +138,7 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
             if (Path(d) / FINAL_FILE).is_file():
                 return {"final": json.loads((Path(d) / FINAL_FILE).read_text())}
             return torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=True)
-    except Exception as exc:  # gone, or unreadable: the trial is deterministic, run it again
+    except Exception as exc:  # unreadable: the trial is deterministic, run it again
         log.warning("trial %s: its checkpoint %s cannot be read (%s: %s); starting it again from step 0",
                     trial_id, getattr(ckpt, "path", ckpt), type(exc).__name__, exc)
         return None

@@ -103,14 +103,18 @@ def test_an_ended_trial_leaves_a_checkpoint_without_weights(tmp_path, monkeypatc
     assert json.loads(json.dumps(again)) == json.loads(json.dumps(final))
 
 
-def test_a_checkpoint_that_is_gone_costs_time_not_the_trial(tmp_path, monkeypatch, caplog):
-    """Tune deletes a trial's older checkpoint once a newer one is reported; a driver killed before
-    its next snapshot restores the trial from the deleted one."""
+@pytest.mark.parametrize("damage", ["truncated", "emptied"])
+def test_an_unreadable_checkpoint_costs_time_not_the_trial(tmp_path, monkeypatch, caplog, damage):
+    """A damaged trial.pt (a node lost mid-write, another gansweep version): start again, same result."""
     t = Tune(tmp_path, monkeypatch)
     whole = t.run(tmp_path)
     with pytest.raises(Crash):
         t.run(tmp_path / "b", crash_at=2)
-    shutil.rmtree(t.checkpoints[-2])  # the checkpoint of step 10, rotated away
+    state = t.checkpoints[-2] / worker.STATE_FILE  # the checkpoint of step 10
+    if damage == "truncated":
+        state.write_bytes(state.read_bytes()[:1000])
+    else:
+        state.unlink()
     t.resume_from(t.checkpoints[-2], monkeypatch)
     again = t.run(tmp_path / "b")
     assert "cannot be read" in caplog.text and "starting it again from step 0" in caplog.text
