@@ -16,6 +16,7 @@ demo: install
 	gansweep run studies/demo.yaml --force --yes
 	gansweep status runs/demo
 	gansweep plot runs/demo
+	gansweep samples runs/demo
 	gansweep report runs/demo
 
 test: install-dev

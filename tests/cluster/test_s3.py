@@ -305,3 +305,41 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket):
     assert (plots / "plots" / "budget_curves.png").stat().st_size > 1000
     assert not (tmp_path / "s3dry").exists()  # nothing written anywhere but where --out said
     assert killed, "the driver finished before it could be killed; make the study larger"
+
+
+@pytest.mark.slow
+def test_a_real_study_in_a_bucket_keeps_generators_there_and_draws_them(tmp_path, bucket):
+    """Real GANs (not a dry run): checkpoints, kept generators and results all in the bucket."""
+    from gansweep.storage import location
+    from gansweep.store import read_trials
+    from gansweep.store.generators import load_generator
+
+    source = tmp_path / "s3real.yaml"
+    source.write_text(yaml.safe_dump({
+        "name": "s3real", "grid": {"dataset": ["ring8"], "architecture": ["mlp"]},
+        "training": {"steps": 40, "eval_every": 20, "batch_size": 64, "z_dim": 4, "width": 16},
+        "metrics": {"samples": 300}, "resources": {"cpu": 1},
+        "search": [{"strategy": "random", "trials": 2, "space": {"lr": {"low": 1e-4, "high": 1e-3}}}]}))
+    run = gansweep("run", str(source), "--out", bucket)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err.decode()[-2000:]
+    study_uri = f"{bucket}/s3real"
+    df = read_trials(study_uri)
+    assert len(df) == 2 and set(df.status) == {"completed"}
+    for row in df.itertuples():
+        assert load_generator(study_uri, row.trial_id).score == row.score
+    tune_files = [p.name for p in _walk(location(study_uri) / "tune")]
+    assert "final.json" in tune_files and "trial.pt" not in tune_files
+    drawn = subprocess.run([sys.executable, "-m", "gansweep.cli", "samples", study_uri, "--out", str(tmp_path / "here")],
+                           capture_output=True, text=True, timeout=300)
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    best = df.sort_values("score").trial_id.iloc[0]
+    assert (tmp_path / "here" / "samples" / f"{best}.png").stat().st_size > 5_000
+    assert not (tmp_path / "s3real").exists()
+
+
+def _walk(directory):
+    for p in directory.iterdir():
+        yield p
+        if p.is_dir():
+            yield from _walk(p)
