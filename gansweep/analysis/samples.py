@@ -51,7 +51,7 @@ def render(stored, dataset: str, path: Path, n: int | None = None) -> Path:
     """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG)."""
     flat = len(stored.shape) == 1
     n = n or (POINTS if flat else IMAGES)
-    x = stored.sampler.sample(n).float().cpu()
+    x = stored.sample(n).float().cpu()
     title = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
     if flat:
         fig, ax = plt.subplots(figsize=(4.6, 4.6))

@@ -35,8 +35,14 @@ def generator_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
     return location(study_dir) / GENERATORS_DIR / f"{trial_id}.pt"
 
 
-def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any) -> dict[str, Any]:
-    """What :func:`save_generator` writes, copied to the host now (training goes on after it)."""
+def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any,
+             draws: tuple[int, int] | None = None) -> dict[str, Any]:
+    """What :func:`save_generator` writes, copied to the host now (training goes on after it).
+
+    ``draws`` is how the evaluation drew its samples, ``(samples, batch_size)``: ``batch_size``
+    at a time from ``trainer.sample``. Class labels and truncated latents come from the stream
+    per call, so only the same calls redraw the same samples (:meth:`StoredGenerator.sample`).
+    """
     gen = trainer.generator
     return {
         "format": FORMAT,
@@ -49,6 +55,7 @@ def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any) -> di
         "truncation": trainer.sampler.truncation,
         "rng_device": trainer.eval_rng.device.type,
         "eval_rng": eval_rng_state.clone().cpu(),
+        "draws": None if draws is None else [int(draws[0]), int(draws[1])],
         "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in gen.state_dict().items()},
     }
 
@@ -65,11 +72,13 @@ def save_generator(study_dir: str | StoragePath, trial_id: str, snap: dict[str, 
 
 @dataclass
 class StoredGenerator:
-    """A trial's best generator, rebuilt: ``sampler.sample(n)`` draws what the evaluation drew.
+    """A trial's best generator, rebuilt: :meth:`sample` draws what the evaluation drew.
 
     ``sampler.generator`` is the ``torch.nn.Module`` (in eval mode). :meth:`rewind` puts the
     random stream back where the scored evaluation began (on the device type it was trained on;
-    elsewhere the stream is seeded from the trial id and the samples differ).
+    elsewhere the stream is seeded from the trial id and the samples differ); ``sampler`` then
+    draws what the evaluation drew only when called as the evaluator called it (``evaluator(sampler)``
+    does), which :meth:`sample` does for any ``n``.
     """
 
     trial_id: str
@@ -81,6 +90,30 @@ class StoredGenerator:
     sampler: Any  # gansweep.gan.sampler.Sampler
     _rng_state: Any
     _rng_device: str
+    _draws: tuple[int, int] | None = None
+
+    def sample(self, n: int) -> Any:
+        """The first ``n`` samples the scored evaluation drew (rewound first, so every call gives them).
+
+        The evaluation called the sampler ``batch_size`` samples at a time: labels and truncated
+        latents are drawn per call, so one call of ``n`` would draw other samples. Beyond the
+        evaluation's own samples the same calls go on (new samples). At most one call's samples
+        more than ``n`` are drawn.
+        """
+        import torch
+
+        self.rewind()
+        total, batch = self._draws or (0, 0)
+        if total < 1 or batch < 1:  # a file written before the calls were recorded
+            return self.sampler.sample(n)
+        out, drawn = [], 0
+        while drawn < n:
+            for start in range(0, total, batch):
+                out.append(self.sampler.sample(min(batch, total - start)))
+                drawn += len(out[-1])
+                if drawn >= n:
+                    break
+        return torch.cat(out)[:n] if out else self.sampler.sample(0)
 
     @property
     def generator(self) -> Any:
@@ -126,7 +159,8 @@ def load_generator(study_dir: str | StoragePath, trial_id: str, device: str = "c
     g.train(False)
     sampler = Sampler(g, cfg.z_dim, cfg.prior, dev, torch.Generator(dev), raw["num_classes"], raw["truncation"])
     stored = StoredGenerator(trial_id, int(raw["step"]), float(raw["score"]), str(raw["metric"]), cfg, shape,
-                             sampler, raw["eval_rng"], str(raw["rng_device"]))
+                             sampler, raw["eval_rng"], str(raw["rng_device"]),
+                             tuple(int(v) for v in raw["draws"]) if raw.get("draws") else None)
     stored.rewind()
     if not math.isfinite(stored.score):
         log.warning("%s: stored score is not finite", path)

@@ -221,7 +221,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         record = {"step": trainer.step, "seconds": seconds, **values, **losses, **trainer.singular_values()}
         value = values.get(primary, math.nan)
         if math.isfinite(value) and (best is None or value < best["score"]):
-            best = snapshot(trainer, value, primary, stream)
+            best = snapshot(trainer, value, primary, stream, (evaluator.samples, evaluator.options.batch_size))
         history.append(record)
         if not math.isfinite(value):
             final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")

@@ -61,3 +61,19 @@ def test_a_file_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(GansweepError, match="not a readable gansweep generator"):
         load_generator(tmp_path, "x-random-0000")
 
+
+
+@pytest.mark.parametrize("options,classes", [(BIGGAN, 3), ({"truncation": 0.8}, 0), ({"shared_dim": 4}, 3)])
+def test_any_number_of_samples_is_what_the_evaluation_drew(tmp_path, options, classes):
+    """An evaluation draws ``batch_size`` samples per call, and labels and truncated latents come
+    from the stream per call: the first n samples are the scored ones only if drawn by the same calls."""
+    cfg = GANConfig("biggan", normalization="sn", options=options, **TINY)
+    t = GANTrainer(cfg, images(16, classes=classes), seed=3)
+    t.train(2)
+    stream = t.eval_rng.get_state()
+    scored = torch.cat([t.sample(m) for m in (20, 20, 10)])  # an evaluation of 50 samples, 20 at a time
+    save_generator(tmp_path, "cell-random-0001", snapshot(t, 1.0, "fd", stream, draws=(50, 20)))
+    g = load_generator(tmp_path, "cell-random-0001")
+    for n in (1, 7, 20, 33, 50):
+        assert torch.equal(g.sample(n), scored[:n]), n
+    assert torch.equal(g.sample(64)[:50], scored) and len(g.sample(64)) == 64
