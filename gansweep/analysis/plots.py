@@ -132,7 +132,13 @@ def output_dir(study_dir: StoragePath, out: str | Path | None = None) -> Path:
     """Where figures, the report and exports go: ``out``, else the study directory itself, or
     ``./<study name>`` for a study in a bucket (plots are written locally, never into the bucket)."""
     if out is not None:
-        return Path(out)
+        out = Path(out)
+        for p in (out, *out.parents):  # a file on the way would be a traceback at the first write
+            if p.exists():
+                if not p.is_dir():
+                    raise GansweepError(f"--out {out}: {p} is a file; give a directory (it is created if missing)")
+                break
+        return out
     return study_dir if isinstance(study_dir, Path) else Path(study_dir.name)
 
 

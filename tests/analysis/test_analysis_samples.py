@@ -87,3 +87,16 @@ def test_report_shows_samples_when_generators_were_kept(study_dir: Path) -> None
     keep_generator(study_dir, row.trial_id, row.dataset)
     page = write_report(study_dir).read_text()
     assert f'<img alt="{row.trial_id}"' in page and "No samples:" not in page
+
+
+@pytest.mark.parametrize("where", ["file", "file/below"])
+def test_an_out_that_is_a_file_is_one_line(study_dir: Path, tmp_path: Path, where: str) -> None:
+    from gansweep.analysis.report import write_report
+
+    (tmp_path / "file").write_text("mine")
+    row = best_per_cell(study_dir).iloc[0]
+    keep_generator(study_dir, row.trial_id, row.dataset)
+    for write in (lambda out: write_samples(study_dir, out=out), lambda out: write_report(study_dir, out=out)):
+        with pytest.raises(GansweepError, match=f"--out .*{tmp_path / 'file'} is a file"):
+            write(tmp_path / where)
+    assert (tmp_path / "file").read_text() == "mine"
