@@ -31,7 +31,10 @@ def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top:
     """The trials to draw: ``trial_ids`` as given; else the ``top`` best overall; else the best of
     each cell (of the ``cells`` best cells when given).
 
-    Only trials with a finite score kept a generator; the result is sorted best first.
+    Only trials with a finite score kept a generator; the result is sorted best first. Unless
+    named, only completed trials are drawn: a diverged trial keeps the generator of its best
+    evaluation before it diverged, but counts as +inf everywhere else (budget curves, the report's
+    best trials), so it is never "the best trial" of a cell.
     """
     if trial_ids:
         known = set(trials["trial_id"])
@@ -40,8 +43,10 @@ def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top:
             example = ", ".join(sorted(known)[:3]) or "none stored yet"
             raise GansweepError(f"--trial {unknown[0]!r}: no such trial in this study (e.g. {example})")
         return trials.set_index("trial_id").loc[list(dict.fromkeys(trial_ids))].reset_index()
-    scored = trials[pd.to_numeric(trials["score"], errors="coerce").map(math.isfinite, na_action="ignore")
-                    .fillna(False).astype(bool)].sort_values(["score", "trial_id"], kind="stable")
+    ok = pd.to_numeric(trials["score"], errors="coerce").map(math.isfinite, na_action="ignore").fillna(False).astype(bool)
+    if "status" in trials:
+        ok &= trials["status"] == "completed"
+    scored = trials[ok].sort_values(["score", "trial_id"], kind="stable")
     if top is not None:
         return scored.head(top)
     return scored.groupby("cell", sort=False).head(1).head(cells)

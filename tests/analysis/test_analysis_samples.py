@@ -100,3 +100,14 @@ def test_an_out_that_is_a_file_is_one_line(study_dir: Path, tmp_path: Path, wher
         with pytest.raises(GansweepError, match=f"--out .*{tmp_path / 'file'} is a file"):
             write(tmp_path / where)
     assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_a_diverged_trial_is_not_the_best_of_its_cell(study_dir: Path) -> None:
+    """A diverged trial stores the best score it had before diverging (and keeps that generator),
+    but the report and the budget curves count it as +inf: drawing it as a cell's best would not be."""
+    trials = read_trials(study_dir)
+    best = best_per_cell(study_dir).iloc[0]
+    trials.loc[trials.trial_id == best.trial_id, ["status", "score"]] = ["diverged", best.score - 1.0]
+    assert best.trial_id not in set(choose_trials(trials).trial_id)
+    assert best.trial_id not in set(choose_trials(trials, top=len(trials)).trial_id)
+    assert list(choose_trials(trials, trial_ids=[best.trial_id]).trial_id) == [best.trial_id]  # named: drawn
