@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 IMAGES = 64  # an 8 x 8 grid
 POINTS = 2000  # enough to see every mode of a 2-D mixture
+MAX_IMAGES, MAX_POINTS = 1024, 100_000  # -n beyond: a 32 x 32 grid in 8 inches, a scatter of 100k points
 REAL_COLOUR, FAKE_COLOUR = "#bbbbbb", "#1f77b4"
 
 
@@ -56,6 +58,9 @@ def render(stored, dataset: str, path: Path, n: int | None = None) -> Path:
     """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG)."""
     flat = len(stored.shape) == 1
     n = n or (POINTS if flat else IMAGES)
+    if not flat and n > MAX_IMAGES:
+        raise GansweepError(f"-n {n}: at most {MAX_IMAGES} images per trial (an image grid); "
+                            f"up to {MAX_POINTS} points for 2-D data")
     x = stored.sample(n).float().cpu()
     title = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
     if flat:
@@ -105,8 +110,8 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     if read_dry_run(path):
         raise GansweepError(f"{path}: a dry run trains no GANs, so it has no samples; run the study without "
                             "--dry-run")
-    if n is not None and n < 1:
-        raise GansweepError(f"-n {n}: draw at least 1 sample")
+    if n is not None and not 1 <= n <= MAX_POINTS:
+        raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
     if top is not None and top < 1:
         raise GansweepError(f"--top {top}: choose at least 1 trial")
     _check_device(device)
@@ -136,7 +141,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
 def _check_device(device: str) -> None:
     import torch
 
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+    if device not in ("cpu", "cuda") and not re.fullmatch(r"cuda:\d+", device):
         raise GansweepError(f"--device {device!r}: choose cpu or cuda")
     if device != "cpu" and not torch.cuda.is_available():
         raise GansweepError(f"--device {device}: no CUDA device here; use --device cpu")

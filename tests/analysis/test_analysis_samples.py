@@ -59,6 +59,9 @@ def test_samples_of_the_best_trial_of_each_cell(study_dir: Path, caplog) -> None
     assert "kept no generator" in caplog.text  # the other cells are skipped, and said so
     one = kept.trial_id.iloc[0]
     assert write_samples(study_dir, trial_ids=[one], n=4, out=study_dir / "x") == [study_dir / "x" / "samples" / f"{one}.png"]
+    images = kept[kept.dataset != "ring8"].trial_id.iloc[0]
+    with pytest.raises(GansweepError, match="-n 1025: at most 1024 images per trial"):
+        write_samples(study_dir, trial_ids=[images], n=1025)
     missing = best[~best.trial_id.isin(kept.trial_id)].trial_id.iloc[0]
     with pytest.raises(GansweepError, match=f"no stored generator for trial {missing}"):
         write_samples(study_dir, trial_ids=[missing])
@@ -71,6 +74,10 @@ def test_samples_refusals(study_dir: Path) -> None:
         write_samples(study_dir, device="tpu")
     with pytest.raises(GansweepError, match="-n 0"):
         write_samples(study_dir, n=0)
+    with pytest.raises(GansweepError, match="-n 100000001: draw 1 to 100000 samples"):
+        write_samples(study_dir, n=100_000_001)  # a typo must not hang the machine drawing it
+    with pytest.raises(GansweepError, match="--device 'cuda:x': choose cpu or cuda"):
+        write_samples(study_dir, device="cuda:x")
     with pytest.raises(GansweepError, match="--top 0"):
         write_samples(study_dir, top=0)
     (study_dir / "gansweep.json").write_text(json.dumps({"dry_run": True}))
