@@ -270,10 +270,12 @@ class GANTrainer:
             self.ema.module.load_state_dict(state["ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"])
-        self.eval_rng.set_state(state["eval_rng"])
+        # a generator's state is a CPU ByteTensor even for a CUDA generator; a checkpoint loaded
+        # with map_location="cuda" (as a GPU trial loads it) holds it on the GPU, which set_state refuses
+        self.rng.set_state(state["rng"].cpu())
+        self.eval_rng.set_state(state["eval_rng"].cpu())
         if self.data_rng is not None and "data_rng" in state:
-            self.data_rng.set_state(state["data_rng"])
+            self.data_rng.set_state(state["data_rng"].cpu())
 
 
 def adam(params: list[nn.Parameter], lr: float, cfg: GANConfig, speed: Speedups) -> torch.optim.Adam:

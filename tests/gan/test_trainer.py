@@ -56,6 +56,18 @@ def test_state_dict_is_a_snapshot():
     assert torch.equal(state["G"]["net.0.weight"], w)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_checkpoint_loaded_onto_the_gpu_restores(tmp_path):
+    """A GPU trial loads its checkpoint with map_location="cuda": the random streams' states then
+    lie on the GPU, and Generator.set_state takes CPU ByteTensors only."""
+    a = GANTrainer(GANConfig("mlp", **TINY), points(), device="cuda", seed=1)
+    a.train(2)
+    torch.save(a.state_dict(), tmp_path / "trial.pt")
+    b = GANTrainer(GANConfig("mlp", **TINY), points(), device="cuda", seed=2)
+    b.load_state_dict(torch.load(tmp_path / "trial.pt", map_location="cuda", weights_only=True))
+    assert torch.equal(b.sample(8), a.sample(8))
+
+
 def test_non_finite_weights_raise_diverged():
     t = GANTrainer(GANConfig("mlp", **TINY), points())
     t.train(1)
