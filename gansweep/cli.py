@@ -21,8 +21,8 @@ from gansweep.errors import GansweepError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots.")
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # ids and paths may hold ':x:'
+err = Console(stderr=True, emoji=False)
 
 
 def _plan_table(plan, cost=None) -> Table:

@@ -104,7 +104,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     Trials chosen by default that kept no generator are skipped; a trial named in ``trial_ids``
     that kept none is an error.
     """
-    from gansweep.store.generators import load_generator
+    from gansweep.store.generators import generator_path, load_generator
 
     path = check_study_dir(study_dir)
     if read_dry_run(path):
@@ -124,10 +124,13 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     for row in chosen.itertuples(index=False):
         try:
             stored = load_generator(path, row.trial_id, device)
-        except GansweepError:
+        except GansweepError as exc:
             if trial_ids:
                 raise
-            missing.append(row.trial_id)
+            if generator_path(path, row.trial_id).is_file():  # there, but unreadable: say why
+                log.warning("%s", exc)
+            else:
+                missing.append(row.trial_id)
             continue
         written.append(render(stored, row.dataset, target / f"{row.trial_id}.png", n))
     if missing:

@@ -191,6 +191,14 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
                              f"{c.dataset} needs {want} (use exclude to drop such cells)")
     from gansweep.metrics import check_metrics, default_primary
     from gansweep.metrics.evaluator import EvalOptions
+    from gansweep.metrics.specs import METRICS
+
+    primary = study.metrics.primary
+    if primary in METRICS and METRICS[primary].higher_is_better:  # an unknown name is refused below
+        raise StudyError(f"{source}: metrics.primary: {primary!r} is higher-is-better, but the score is what every "
+                         f"searcher minimises and the budget curves rank; choose a lower-is-better metric "
+                         f"({', '.join(k for k in METRICS if not METRICS[k].higher_is_better)}) and record "
+                         f"{primary} in metrics.extra")
 
     try:
         EvalOptions.from_mapping(study.metrics.options)

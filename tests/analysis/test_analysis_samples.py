@@ -118,3 +118,12 @@ def test_a_diverged_trial_is_not_the_best_of_its_cell(study_dir: Path) -> None:
     assert best.trial_id not in set(choose_trials(trials).trial_id)
     assert best.trial_id not in set(choose_trials(trials, top=len(trials)).trial_id)
     assert list(choose_trials(trials, trial_ids=[best.trial_id]).trial_id) == [best.trial_id]  # named: drawn
+
+
+def test_an_unreadable_generator_is_named_not_called_missing(study_dir: Path, caplog) -> None:
+    best = best_per_cell(study_dir)
+    good, bad = best.iloc[0], best.iloc[1]
+    keep_generator(study_dir, good.trial_id, good.dataset)
+    (study_dir / "generators" / f"{bad.trial_id}.pt").write_bytes(b"truncated")
+    assert [p.stem for p in write_samples(study_dir)] == [good.trial_id]
+    assert f"{bad.trial_id}.pt: not a readable gansweep generator" in caplog.text
