@@ -198,7 +198,12 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         log.info("trial %s continues from step %d", config["trial_id"], trainer.step)
 
     def final(status: str, step: int, error: str | None = None) -> None:
-        if best is not None and settings.study_dir:
+        if best is not None and best["score"] != best_so_far(history, primary):
+            # restored from a checkpoint that did not carry its best generator (written by an older
+            # gansweep): a generator from another evaluation would contradict the stored score
+            log.warning("trial %s: its best evaluation's generator was not checkpointed; keeping none",
+                        config["trial_id"])
+        elif best is not None and settings.study_dir:
             try:
                 save_generator(settings.study_dir, config["trial_id"], best)
             except OSError as exc:  # the result matters more than the model: report it all the same

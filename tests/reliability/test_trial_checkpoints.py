@@ -120,3 +120,25 @@ def test_an_unreadable_checkpoint_costs_time_not_the_trial(tmp_path, monkeypatch
     assert "cannot be read" in caplog.text and "starting it again from step 0" in caplog.text
     assert again["status"] == "completed"
     assert [h["fd"] for h in again["evals"]] == [h["fd"] for h in whole["evals"]]  # seeded: the same trial
+
+
+def test_a_checkpoint_without_the_best_generator_keeps_none_rather_than_a_wrong_one(tmp_path, monkeypatch, caplog):
+    """A checkpoint written before trials kept generators: the best evaluation (step 10) is in the
+    history but its generator is not; keeping a later one would contradict the stored score."""
+    import torch
+
+    scored = Evaluator.__call__
+    monkeypatch.setattr(Evaluator, "__call__", lambda self, trainer: {
+        **(v := scored(self, trainer)), "fd": v["fd"] + (100.0 if trainer.step > 10 else 0.0)})
+    t = Tune(tmp_path, monkeypatch)
+    with pytest.raises(Crash):
+        t.run(tmp_path, crash_at=2)
+    state_file = t.checkpoints[0] / worker.STATE_FILE
+    state = torch.load(state_file, weights_only=True)
+    del state["best"]
+    torch.save(state, state_file)
+    t.resume_from(t.checkpoints[0], monkeypatch)
+    final = t.run(tmp_path)
+    assert final["status"] == "completed" and final["score"] == final["evals"][0]["fd"]
+    assert not (tmp_path / "generators").exists()
+    assert "was not checkpointed; keeping none" in caplog.text
