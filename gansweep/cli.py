@@ -213,6 +213,35 @@ def samples(
         out.print(str(path))
 
 
+@app.command()
+def evaluate(
+    study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)"),
+    trial: Optional[list[str]] = typer.Option(None, "--trial", help="evaluate this trial (repeatable); "
+                                              "default: the best trial of each cell"),
+    top: Optional[int] = typer.Option(None, "--top", help="evaluate the N best trials of the study instead"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="generated samples (default: the study's "
+                                          "metrics.samples)"),
+    metric: Optional[list[str]] = typer.Option(None, "--metric", help="metric (repeatable; default: the "
+                                               "study's primary and extra metrics)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help=LOCAL_OUT_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+) -> None:
+    """Evaluate the kept generators again (more samples, other metrics): evaluations.csv."""
+    from gansweep.analysis.evaluate import evaluate_study
+
+    frame, path = evaluate_study(study_dir, trial_ids=trial or None, top=top, samples=samples,
+                                 metrics=metric or None, out=out_dir, device=device)
+    table = Table(title=f"{len(frame)} trials, {int(frame['samples'].iloc[0])} samples each")
+    values = [c for c in frame.columns if c not in ("trial_id", "cell", "strategy", "samples", "seconds")]
+    for col in ["trial_id", *values]:
+        table.add_column(col, justify="left" if col == "trial_id" else "right", overflow="fold")
+    for row in frame.itertuples(index=False):
+        cells = [getattr(row, c) for c in values]
+        table.add_row(row.trial_id, *(f"{v:.5g}" if isinstance(v, float) else str(v) for v in cells))
+    out.print(table)
+    out.print(str(path))
+
+
 class ExportFormat(str, Enum):
     csv = "csv"
     parquet = "parquet"

@@ -82,3 +82,19 @@ def test_tiny_real_study(cli, tmp_path):
     assert code == 0, err
     page = (study_dir / "report.html").read_text()
     assert page.count('<img alt="ring8.mlp.') == len(best)
+
+    # evaluate the kept generators again: with the study's samples and metric, the stored scores come back
+    code, out, err = cli("evaluate", study_dir)
+    assert code == 0, err
+    again = pd.read_csv(study_dir / "evaluations.csv").set_index("trial_id")
+    assert sorted(again.index) == sorted(best.trial_id)
+    assert (again.fd == again.stored_score).all() and (again.fd == trials.set_index("trial_id").fd[again.index]).all()
+    assert set(again.columns) >= {"cell", "step", "samples", "fd", "modes", "hq"}
+    code, out, err = cli("evaluate", study_dir, "--top", "1", "--samples", "1500", "--metric", "fd",
+                         "--metric", "modes", "--out", tmp_path / "ev")
+    assert code == 0, err
+    more = pd.read_csv(tmp_path / "ev" / "evaluations.csv")
+    assert len(more) == 1 and more.samples[0] == 1500 and 0 <= more.modes[0] <= 8
+    assert more.fd[0] != more.stored_score[0]  # 1,500 samples against 1,500 real points: another estimate
+    code, out, err = cli("evaluate", study_dir, "--metric", "fid")
+    assert code == 2 and "--metric" in err and len(err.strip().splitlines()) == 1

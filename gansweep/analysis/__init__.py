@@ -1,14 +1,15 @@
 """Analysis of stored results: budget curves, plots, the study report, exports.
 
 Reads ``results/`` alone (no Ray, no GPU, no trial code), so it runs on a laptop against a copy of
-a study directory, including one whose study is still running. ``samples`` also reads the
-generators the trials kept (``generators/``), with torch.
+a study directory, including one whose study is still running. ``samples`` and ``evaluate``
+also read the generators the trials kept (``generators/``), with torch.
 
     budget_curve(scores) / budget_curves(trials, by, metric) / running_best(trials)   (budget.py)
     plot_study(study_dir, by=None, panel=None, metric=None) -> list[Path]           (plots.py)
     write_report(study_dir) -> Path                                                  (report.py)
     export_study(study_dir, fmt="csv" | "parquet", dest=None) -> list[Path]         (export.py)
     write_samples(study_dir, trial_ids=None, top=None, n=None) -> list[Path]         (samples.py)
+    evaluate_study(study_dir, trial_ids=None, top=None, samples=None, metrics=None)  (evaluate.py)
 
 The plotting modules import matplotlib, so they load on first use of their names.
 
@@ -32,10 +33,11 @@ from typing import Any
 from gansweep.analysis.budget import budget_curve, budget_curves, running_best
 
 _LAZY = {"plot_study": "gansweep.analysis.plots", "write_report": "gansweep.analysis.report",
-         "export_study": "gansweep.analysis.export", "write_samples": "gansweep.analysis.samples"}
+         "export_study": "gansweep.analysis.export", "write_samples": "gansweep.analysis.samples",
+         "evaluate_study": "gansweep.analysis.evaluate"}
 
 __all__ = ["budget_curve", "budget_curves", "export_study", "plot_study", "running_best",
-           "write_report", "write_samples"]
+           "write_report", "write_samples", "evaluate_study"]
 
 
 def __getattr__(name: str) -> Any:

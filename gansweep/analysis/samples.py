@@ -114,7 +114,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
         raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
     if top is not None and top < 1:
         raise GansweepError(f"--top {top}: choose at least 1 trial")
-    _check_device(device)
+    check_device(device)
     trials = read_trials(path)
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
@@ -141,7 +141,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     return written
 
 
-def _check_device(device: str) -> None:
+def check_device(device: str) -> None:
     import torch
 
     if device not in ("cpu", "cuda") and not re.fullmatch(r"cuda:\d+", device):

@@ -127,3 +127,21 @@ def test_an_unreadable_generator_is_named_not_called_missing(study_dir: Path, ca
     (study_dir / "generators" / f"{bad.trial_id}.pt").write_bytes(b"truncated")
     assert [p.stem for p in write_samples(study_dir)] == [good.trial_id]
     assert f"{bad.trial_id}.pt: not a readable gansweep generator" in caplog.text
+
+
+def test_evaluate_refusals(study_dir: Path) -> None:
+    from gansweep.analysis.evaluate import evaluate_study
+
+    with pytest.raises(GansweepError, match="--samples 1: choose 2 to"):
+        evaluate_study(study_dir, samples=1)
+    with pytest.raises(GansweepError, match="--top 0"):
+        evaluate_study(study_dir, top=0)
+    with pytest.raises(GansweepError, match="--metric: .*unknown metric|--metric: .*did you mean"):
+        evaluate_study(study_dir, metrics=["fdd"])
+    with pytest.raises(GansweepError, match="none of the chosen trials kept a generator"):  # it kept none
+        evaluate_study(study_dir, metrics=["fd"])
+    with pytest.raises(GansweepError, match="no stored generator for trial"):
+        evaluate_study(study_dir, trial_ids=[best_per_cell(study_dir).trial_id.iloc[0]], metrics=["fd"])
+    (study_dir / "gansweep.json").write_text(json.dumps({"dry_run": True}))
+    with pytest.raises(GansweepError, match="a dry run trains no GANs"):
+        evaluate_study(study_dir)

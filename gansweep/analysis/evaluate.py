@@ -1,0 +1,118 @@
+"""Score the kept generators again: more samples, other metrics, after the study.
+
+A search scores thousands of trials cheaply (e.g. FID on 5,000 samples); the numbers a paper
+reports are the best models' scores on more samples (FID on 50,000) and on metrics the search did
+not pay for (precision, recall, KID). ``gansweep evaluate`` runs the study's own evaluator on the
+generator each chosen trial kept (:mod:`gansweep.store.generators`), against the study's data,
+from the scored evaluation's random stream: with the study's sample count and metric it gives
+back the stored score exactly, which is how a reader checks a result. It writes
+``evaluations.csv`` (one row per trial) next to the plots and changes nothing in ``results/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gansweep.analysis.plots import atomic_write_bytes, check_study_dir, output_dir, read_dry_run, read_spec
+from gansweep.analysis.samples import check_device, choose_trials
+from gansweep.errors import GansweepError
+from gansweep.storage import ObjectPath, StoragePath, scratch_dir
+from gansweep.store import read_trials
+
+log = logging.getLogger(__name__)
+
+MAX_SAMPLES = 1_000_000
+
+
+def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = None, top: int | None = None,
+                   samples: int | None = None, metrics: list[str] | None = None, out: str | Path | None = None,
+                   device: str = "cpu") -> tuple[pd.DataFrame, Path]:
+    """Evaluate the chosen trials' kept generators; return the table and the CSV it was written to.
+
+    Trials are chosen as by ``gansweep samples`` (default: the best completed trial of each cell).
+    ``samples`` defaults to the study's ``metrics.samples``, ``metrics`` to its primary and extra
+    metrics. Data sets, resolution, data root, Inception weights and evaluator options are the
+    study's own.
+    """
+    from gansweep.data import load_dataset
+    from gansweep.metrics import Evaluator, check_metrics, default_primary, result_keys
+    from gansweep.store.generators import load_generator
+    from gansweep.study.plan import POINT_DATASETS
+
+    path = check_study_dir(study_dir)
+    if read_dry_run(path):
+        raise GansweepError(f"{path}: a dry run trains no GANs, so there is nothing to evaluate; run the study "
+                            "without --dry-run")
+    if samples is not None and not 2 <= samples <= MAX_SAMPLES:
+        raise GansweepError(f"--samples {samples}: choose 2 to {MAX_SAMPLES:,}")
+    if top is not None and top < 1:
+        raise GansweepError(f"--top {top}: choose at least 1 trial")
+    check_device(device)
+    spec = read_spec(path)
+    metrics_spec, training, data = (spec.get(k) if isinstance(spec.get(k), dict) else {}
+                                    for k in ("metrics", "training", "data"))
+    trials = read_trials(path)
+    if trials.empty:
+        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    chosen = choose_trials(trials, trial_ids, top)
+    if chosen.empty:
+        raise GansweepError(f"{path}: no completed trial yet")
+    n = samples or int(metrics_spec.get("samples") or 10_000)
+    weights = metrics_spec.get("inception_weights")
+    names_for = {}
+    for dataset in chosen["dataset"].unique():
+        names = metrics or [metrics_spec.get("primary") or default_primary(dataset), *(metrics_spec.get("extra") or [])]
+        kind = "points" if dataset in POINT_DATASETS else "image"
+        try:
+            check_metrics(names, kind, weights, dataset_name=dataset)
+        except GansweepError as exc:
+            raise GansweepError(f"--metric: {exc}") from None
+        names_for[dataset] = list(dict.fromkeys(names))
+    cache = scratch_dir(path, "cache") if isinstance(path, ObjectPath) else path / "cache"
+
+    rows: list[dict[str, Any]] = []
+    evaluators: dict[str, Any] = {}
+    for row in chosen.itertuples(index=False):
+        try:
+            stored = load_generator(path, row.trial_id, device)
+        except GansweepError as exc:  # as in `samples`: a named trial must have one, the others may not
+            if trial_ids:
+                raise
+            log.warning("skipped: %s", exc)
+            continue
+        if row.dataset not in evaluators:
+            data_set = load_dataset(row.dataset, resolution=training.get("resolution"), root=data.get("root"))
+            evaluators[row.dataset] = Evaluator(data_set, names_for[row.dataset], n, device=device,
+                                                cache_dir=cache, inception_weights=weights,
+                                                options=metrics_spec.get("options") or {})
+        evaluator = evaluators[row.dataset]
+        evaluator.seed = _trial_seed(row)  # pair MS-SSIM samples as the trial's evaluations did (cheaper than
+        # an evaluator per trial, which would load the feature networks again)
+        stored.rewind()
+        t0 = time.perf_counter()
+        values = evaluator(stored.sampler)
+        rows.append({"trial_id": row.trial_id, "cell": row.cell, "strategy": row.strategy,
+                     "stored_score": row.score, "step": stored.step, "samples": n,
+                     **{k: values.get(k) for k in result_keys(names_for[row.dataset])},
+                     "seconds": time.perf_counter() - t0})
+        log.info("evaluated %s in %.1fs", row.trial_id, rows[-1]["seconds"])
+    if not rows:
+        raise GansweepError(f"{path}: none of the chosen trials kept a generator")
+    frame = pd.DataFrame(rows)
+    target = output_dir(path, out) / "evaluations.csv"
+    atomic_write_bytes(target, lambda tmp: frame.to_csv(tmp, index=False))
+    return frame, target
+
+
+def _trial_seed(row: Any) -> int:
+    import json
+
+    try:
+        return int(json.loads(row.config)["seed"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return 0
