@@ -173,6 +173,10 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     torch.set_num_threads(max(1, int(settings.cpu)))
     device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
     primary = settings.primary[config["dataset"]]
+    restored = _restore(tune.get_checkpoint(), device, config["trial_id"])
+    if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
+        _report_final(restored["final"])
+        return
     data = load_dataset(config["dataset"], resolution=settings.resolution, root=settings.data_root)
     hp = config["hp"]
     cfg = GANConfig(
@@ -188,10 +192,6 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
-    restored = _restore(tune.get_checkpoint(), device, config["trial_id"])
-    if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
-        _report_final(restored["final"])
-        return
     if restored is not None:
         trainer.load_state_dict(restored["trainer"])
         history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
