@@ -145,3 +145,25 @@ def test_evaluate_refusals(study_dir: Path) -> None:
     (study_dir / "gansweep.json").write_text(json.dumps({"dry_run": True}))
     with pytest.raises(GansweepError, match="a dry run trains no GANs"):
         evaluate_study(study_dir)
+
+
+def test_evaluate_an_image_generator_gives_back_its_score(study_dir: Path) -> None:
+    """Digits and a DCGAN, the feature space gansweep trains for digits: the stored FD comes back."""
+    from gansweep.analysis.evaluate import evaluate_study
+    from gansweep.data import load_dataset
+    from gansweep.metrics import Evaluator
+
+    row = best_per_cell(study_dir).query("dataset == 'digits'").iloc[0]
+    data = load_dataset("digits")
+    t = GANTrainer(GANConfig("dcgan", width=4, batch_size=8, z_dim=8), data, seed=0)
+    t.train(3)
+    evaluator = Evaluator(data, ["fd"], 300, cache_dir=study_dir / "cache")
+    stream = t.eval_rng.get_state()
+    score = evaluator(t)["fd"]
+    save_generator(study_dir, row.trial_id,
+                   snapshot(t, score, "fd", stream, (evaluator.samples, evaluator.options.batch_size)))
+    frame, path = evaluate_study(study_dir, trial_ids=[row.trial_id], samples=300, metrics=["fd"])
+    assert path == study_dir / "evaluations.csv" and list(frame.trial_id) == [row.trial_id]
+    assert frame.fd.iloc[0] == score and frame.step.iloc[0] == 3
+    bigger, _ = evaluate_study(study_dir, trial_ids=[row.trial_id], samples=600, metrics=["fd"], out=study_dir / "b")
+    assert math.isfinite(bigger.fd.iloc[0]) and bigger.fd.iloc[0] != score
