@@ -98,3 +98,7 @@ def test_tiny_real_study(cli, tmp_path):
     assert more.fd[0] != more.stored_score[0]  # 1,500 samples against 1,500 real points: another estimate
     code, out, err = cli("evaluate", study_dir, "--metric", "fid")
     assert code == 2 and "--metric" in err and len(err.strip().splitlines()) == 1
+    code, out, err = cli("report", study_dir)  # the report shows the re-evaluation next to the search
+    assert code == 0, err
+    page = (study_dir / "report.html").read_text()
+    assert 'id="evaluations"' in page and all(t in page.split('id="evaluations"')[1] for t in again.index)

@@ -230,6 +230,21 @@ def _samples_html(study: Study) -> str:
     return note + '<div class="samples">' + "".join(_img(p) for p in paths) + "</div>"
 
 
+def _evaluations_html(study: Study) -> str | None:
+    """``evaluations.csv`` (from ``gansweep evaluate``) when there is one, else None (no section)."""
+    path = study.out_dir / "evaluations.csv"
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        return f"<p>evaluations.csv cannot be read: {esc(exc)}</p>"
+    frame = frame.drop(columns=[c for c in ("seconds",) if c in frame])
+    note = ('<p class="muted">The kept generators scored again by <code>gansweep evaluate</code> '
+            f"(evaluations.csv, {len(frame)} trials); <code>stored_score</code> is the score of the search.</p>")
+    return note + table(frame, left=[c for c in ("trial_id", "cell", "strategy") if c in frame])
+
+
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     t = study.trials
     name = study_name(study)
@@ -262,9 +277,13 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
         _section("Failures", _failures_html(study), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
-    toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in [
-        ("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
-        ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")])
+    links = [("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
+             ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
+    evaluations = _evaluations_html(study)
+    if evaluations is not None:
+        sections.insert(3, _section("Evaluated again", evaluations, "evaluations"))
+        links.insert(3, ("evaluated again", "evaluations"))
+    toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in links)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>gansweep report: {esc(name)}</title><style>{CSS}</style></head><body>\n"
