@@ -94,6 +94,9 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
         evaluator.seed = _trial_seed(row)  # pair MS-SSIM samples as the trial's evaluations did (cheaper than
         # an evaluator per trial, which would load the feature networks again)
         stored.rewind()
+        # a trial scores its generator as training left it, in train mode: recon runs it so (batch-norm
+        # on batch statistics); sampling switches to eval mode itself. load_generator gives eval mode.
+        stored.generator.train(True)
         t0 = time.perf_counter()
         values = evaluator(stored.sampler)
         rows.append({"trial_id": row.trial_id, "cell": row.cell, "strategy": row.strategy,

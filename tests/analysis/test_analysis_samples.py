@@ -167,3 +167,28 @@ def test_evaluate_an_image_generator_gives_back_its_score(study_dir: Path) -> No
     assert frame.fd.iloc[0] == score and frame.step.iloc[0] == 3
     bigger, _ = evaluate_study(study_dir, trial_ids=[row.trial_id], samples=600, metrics=["fd"], out=study_dir / "b")
     assert math.isfinite(bigger.fd.iloc[0]) and bigger.fd.iloc[0] != score
+
+
+def test_evaluate_gives_back_recon_of_a_batch_norm_generator(study_dir: Path) -> None:
+    """recon runs the generator as the trial did (train mode: a DCGAN's batch norm on batch statistics)."""
+    import yaml
+
+    from gansweep.analysis.evaluate import evaluate_study
+    from gansweep.data import load_dataset
+    from gansweep.metrics import Evaluator
+
+    spec = yaml.safe_load((study_dir / "study.yaml").read_text())
+    options = {"recon_images": 16, "recon_steps": 5}
+    spec["metrics"]["options"] = options
+    (study_dir / "study.yaml").write_text(yaml.safe_dump(spec))
+    row = best_per_cell(study_dir).query("dataset == 'digits'").iloc[0]
+    data = load_dataset("digits")
+    t = GANTrainer(GANConfig("dcgan", width=4, batch_size=8, z_dim=8), data, seed=0)
+    t.train(3)
+    evaluator = Evaluator(data, ["fd", "recon"], 300, cache_dir=study_dir / "cache", options=options)
+    stream = t.eval_rng.get_state()
+    scored = evaluator(t)
+    save_generator(study_dir, row.trial_id,
+                   snapshot(t, scored["fd"], "fd", stream, (evaluator.samples, evaluator.options.batch_size)))
+    frame, _ = evaluate_study(study_dir, trial_ids=[row.trial_id], samples=300, metrics=["fd", "recon"])
+    assert frame.fd.iloc[0] == scored["fd"] and frame.recon.iloc[0] == pytest.approx(scored["recon"], rel=1e-9)
