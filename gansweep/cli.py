@@ -235,9 +235,9 @@ def evaluate(
     values = [c for c in frame.columns if c not in ("trial_id", "cell", "strategy", "samples", "seconds")]
     for col in ["trial_id", *values]:
         table.add_column(col, justify="left" if col == "trial_id" else "right", overflow="fold")
-    for row in frame.itertuples(index=False):
-        cells = [getattr(row, c) for c in values]
-        table.add_row(row.trial_id, *(f"{v:.5g}" if isinstance(v, float) else str(v) for v in cells))
+    for trial_id, *cells in frame[["trial_id", *values]].itertuples(index=False, name=None):  # plain tuples:
+        # a namedtuple renames columns that are keywords, and 'is' is a metric
+        table.add_row(trial_id, *(f"{v:.5g}" if isinstance(v, float) else str(v) for v in cells))
     out.print(table)
     out.print(str(path))
 

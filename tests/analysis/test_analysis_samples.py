@@ -192,3 +192,15 @@ def test_evaluate_gives_back_recon_of_a_batch_norm_generator(study_dir: Path) ->
                    snapshot(t, scored["fd"], "fd", stream, (evaluator.samples, evaluator.options.batch_size)))
     frame, _ = evaluate_study(study_dir, trial_ids=[row.trial_id], samples=300, metrics=["fd", "recon"])
     assert frame.fd.iloc[0] == scored["fd"] and frame.recon.iloc[0] == pytest.approx(scored["recon"], rel=1e-9)
+
+
+def test_evaluate_cli_table_with_an_is_column(cli, monkeypatch, study_dir: Path) -> None:
+    """'is' (Inception score) is a Python keyword: the table must not read columns as attributes."""
+    import gansweep.analysis.evaluate as evaluate
+
+    frame = pd.DataFrame([{"trial_id": "t0", "cell": "c", "strategy": "random", "stored_score": 3.0, "step": 20,
+                           "samples": 500, "fid": 3.0, "is": 7.25, "is_std": float("nan"), "seconds": 1.0}])
+    monkeypatch.setattr(evaluate, "evaluate_study", lambda *a, **k: (frame, study_dir / "evaluations.csv"))
+    code, out, err = cli("evaluate", study_dir)
+    assert code == 0, err
+    assert "7.25" in out and "nan" in out and "evaluations.csv" in out
