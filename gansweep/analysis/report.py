@@ -242,7 +242,27 @@ def _evaluations_html(study: Study) -> str | None:
     frame = frame.drop(columns=[c for c in ("seconds",) if c in frame])
     note = ('<p class="muted">The kept generators scored again by <code>gansweep evaluate</code> '
             f"(evaluations.csv, {len(frame)} trials); <code>stored_score</code> is the score of the search.</p>")
+    stale = _stale_evaluations(study, frame)
+    if stale:
+        note += (f'<p class="bad">{len(stale)} of these trials have been re-run or removed since they were '
+                 f"evaluated (their score in results/ differs): {esc(', '.join(stale[:5]))}"
+                 f"{' …' if len(stale) > 5 else ''}; run <code>gansweep evaluate</code> again.</p>")
     return note + table(frame, left=[c for c in ("trial_id", "cell", "strategy") if c in frame])
+
+
+def _stale_evaluations(study: Study, frame: pd.DataFrame) -> list[str]:
+    """Trials of evaluations.csv whose stored score is not the study's score of that trial now."""
+    if not {"trial_id", "stored_score"} <= set(frame.columns) or not {"trial_id", "score"} <= set(study.trials):
+        return []
+    now = dict(zip(study.trials["trial_id"].astype(str), pd.to_numeric(study.trials["score"], errors="coerce")))
+    then = pd.to_numeric(frame["stored_score"], errors="coerce")
+    out = []
+    for trial_id, old in zip(frame["trial_id"].astype(str), then):
+        cur = now.get(trial_id)
+        same = cur is not None and ((pd.isna(cur) and pd.isna(old)) or bool(np.isclose(cur, old, rtol=1e-12, atol=0)))
+        if not same:
+            out.append(trial_id)
+    return out
 
 
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:

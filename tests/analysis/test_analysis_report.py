@@ -55,3 +55,25 @@ def test_report_errors(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     with pytest.raises(GansweepError, match="no results yet"):
         write_report(tmp_path)
+
+
+def test_evaluations_section_flags_trials_re_run_since(study_dir: Path) -> None:
+    """evaluations.csv whose trials' scores in results/ changed (re-run, or gone) is said to be stale."""
+    import pandas as pd
+
+    from gansweep.analysis.report import _evaluations_html
+
+    assert _evaluations_html(load_study(study_dir)) is None
+    t = load_study(study_dir).trials.dropna(subset=["score"]).head(3)
+    rows = pd.DataFrame({"trial_id": [*t.trial_id, "gone-0000"], "stored_score": [*t.score, 1.0],
+                         "samples": 50_000, "fd": 1.5, "seconds": 2.0})
+    rows.to_csv(study_dir / "evaluations.csv", index=False)
+    section = _evaluations_html(load_study(study_dir))
+    assert "4 trials" in section and "seconds" not in section and "1 of these trials" in section
+    assert "gone-0000" in section.split("</p>")[1]
+    rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
+    assert "re-run or removed" not in _evaluations_html(load_study(study_dir))
+    rows.loc[0, "stored_score"] += 1
+    rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
+    assert "1 of these trials have been re-run or removed since they were evaluated" in html.unescape(
+        _evaluations_html(load_study(study_dir)))
