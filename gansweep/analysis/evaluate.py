@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from gansweep.analysis.plots import atomic_write_bytes, check_study_dir, output_dir, read_dry_run, read_spec
-from gansweep.analysis.samples import check_device, choose_trials
+from gansweep.analysis.plots import atomic_write_bytes, output_dir, read_spec
+from gansweep.analysis.samples import choose_trials, open_trained_study
 from gansweep.errors import GansweepError
 from gansweep.storage import ObjectPath, StoragePath, scratch_dir
-from gansweep.store import read_trials
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +43,12 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
     from gansweep.store.generators import load_generator
     from gansweep.study.plan import POINT_DATASETS
 
-    path = check_study_dir(study_dir)
-    if read_dry_run(path):
-        raise GansweepError(f"{path}: a dry run trains no GANs, so there is nothing to evaluate; run the study "
-                            "without --dry-run")
     if samples is not None and not 2 <= samples <= MAX_SAMPLES:
         raise GansweepError(f"--samples {samples}: choose 2 to {MAX_SAMPLES:,}")
-    if top is not None and top < 1:
-        raise GansweepError(f"--top {top}: choose at least 1 trial")
-    check_device(device)
+    path, trials = open_trained_study(study_dir, top, device, "there is nothing to evaluate")
     spec = read_spec(path)
     metrics_spec, training, data = (spec.get(k) if isinstance(spec.get(k), dict) else {}
                                     for k in ("metrics", "training", "data"))
-    trials = read_trials(path)
-    if trials.empty:
-        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
     chosen = choose_trials(trials, trial_ids, top)
     if chosen.empty:
         raise GansweepError(f"{path}: no completed trial yet")

@@ -106,18 +106,9 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     """
     from gansweep.store.generators import generator_path, load_generator
 
-    path = check_study_dir(study_dir)
-    if read_dry_run(path):
-        raise GansweepError(f"{path}: a dry run trains no GANs, so it has no samples; run the study without "
-                            "--dry-run")
     if n is not None and not 1 <= n <= MAX_POINTS:
         raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
-    if top is not None and top < 1:
-        raise GansweepError(f"--top {top}: choose at least 1 trial")
-    check_device(device)
-    trials = read_trials(path)
-    if trials.empty:
-        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    path, trials = open_trained_study(study_dir, top, device, "it has no samples")
     chosen = choose_trials(trials, trial_ids, top, cells)
     target = output_dir(path, out) / "samples"
     written, missing = [], []
@@ -139,6 +130,22 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     if not written:
         raise GansweepError(f"{path}: no trial with a finite score kept a generator yet")
     return written
+
+
+def open_trained_study(study_dir: str | StoragePath, top: int | None, device: str,
+                       dry_run_says: str) -> tuple[StoragePath, pd.DataFrame]:
+    """The study and its stored trials, for commands that need the kept generators (samples, evaluate):
+    refuses a dry run (``dry_run_says`` what it lacks), a bad ``--top`` or ``--device``, no results."""
+    path = check_study_dir(study_dir)
+    if read_dry_run(path):
+        raise GansweepError(f"{path}: a dry run trains no GANs, so {dry_run_says}; run the study without --dry-run")
+    if top is not None and top < 1:
+        raise GansweepError(f"--top {top}: choose at least 1 trial")
+    check_device(device)
+    trials = read_trials(path)
+    if trials.empty:
+        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    return path, trials
 
 
 def check_device(device: str) -> None:
