@@ -21,7 +21,7 @@ import pandas as pd
 from gansweep.analysis.plots import atomic_write_bytes, output_dir, read_spec
 from gansweep.analysis.samples import choose_trials, open_trained_study
 from gansweep.errors import GansweepError
-from gansweep.storage import ObjectPath, StoragePath, scratch_dir
+from gansweep.storage import StoragePath, scratch_dir
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
     from gansweep.data import load_dataset
     from gansweep.metrics import Evaluator, check_metrics, default_primary, result_keys
     from gansweep.store.generators import load_generator
-    from gansweep.study.plan import POINT_DATASETS
+    from gansweep.study.plan import dataset_kind
 
     if samples is not None and not 2 <= samples <= MAX_SAMPLES:
         raise GansweepError(f"--samples {samples}: choose 2 to {MAX_SAMPLES:,}")
@@ -57,13 +57,12 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
     names_for = {}
     for dataset in chosen["dataset"].unique():
         names = metrics or [metrics_spec.get("primary") or default_primary(dataset), *(metrics_spec.get("extra") or [])]
-        kind = "points" if dataset in POINT_DATASETS else "image"
         try:
-            check_metrics(names, kind, weights, dataset_name=dataset)
+            check_metrics(names, dataset_kind(dataset), weights, dataset_name=dataset)
         except GansweepError as exc:
             raise GansweepError(f"--metric: {exc}") from None
         names_for[dataset] = list(dict.fromkeys(names))
-    cache = scratch_dir(path, "cache") if isinstance(path, ObjectPath) else path / "cache"
+    cache = scratch_dir(path, "cache")  # the study's own locally, each machine's disk for a bucket
 
     rows: list[dict[str, Any]] = []
     evaluators: dict[str, Any] = {}

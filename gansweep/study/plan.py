@@ -29,6 +29,11 @@ DEFAULT_HPS: dict[str, float] = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_di
 DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "dragan": 10.0, "r1": 10.0, "l2": 1.0, "none": 0.0}
 
 
+def dataset_kind(dataset: str) -> str:
+    """``points`` (2-D mixtures) or ``image``: what a data set's metrics and architectures must suit."""
+    return "points" if dataset in POINT_DATASETS else "image"
+
+
 @dataclass(frozen=True, order=True)
 class Cell:
     """One combination of the categorical axes."""
@@ -48,7 +53,7 @@ class Cell:
 
     @property
     def kind(self) -> str:
-        return "points" if self.dataset in POINT_DATASETS else "image"
+        return dataset_kind(self.dataset)
 
 
 @dataclass(frozen=True)
