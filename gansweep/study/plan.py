@@ -29,6 +29,19 @@ DEFAULT_HPS: dict[str, float] = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_di
 DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "dragan": 10.0, "r1": 10.0, "l2": 1.0, "none": 0.0}
 
 
+TRIAL_ID = re.compile(r"[a-z0-9_]{1,64}(?:\.[a-z0-9_]{1,64}){4}-[a-z0-9_]{1,64}-[0-9]{4,8}")
+"""The grammar of every trial id a plan makes (``<cell>-<label>-NNNN``): what may become a file name."""
+
+
+def is_trial_id(value: object) -> bool:
+    """True when ``value`` is a trial id of the plan grammar: safe to use as a file name.
+
+    Trial ids read back from a study directory (a Parquet row, a CSV) are data someone else may
+    have written; only an id of this grammar is ever joined to a path (no ``/``, no ``..``).
+    """
+    return isinstance(value, str) and TRIAL_ID.fullmatch(value) is not None
+
+
 def dataset_kind(dataset: str) -> str:
     """``points`` (2-D mixtures) or ``image``: what a data set's metrics and architectures must suit."""
     return "points" if dataset in POINT_DATASETS else "image"
