@@ -816,4 +816,13 @@ def render_all(study: Study) -> list[Path]:
     written: list[Path] = []
     for plotter in PLOTTERS.values():
         written += plotter(study, out_dir)
+    written.append(save_csv(verdicts_data(study), out_dir / "verdicts.csv"))
     return written
+
+
+def verdicts_data(study: Study) -> pd.DataFrame:
+    """P(A beats B at k) for every pair of cells of one data set and strategy (verdicts.py)."""
+    from gansweep.analysis.verdicts import verdicts
+
+    by = [c for c in ("dataset", "strategy") if c in study.trials]
+    return verdicts(study.trials, study.metric, by=by)

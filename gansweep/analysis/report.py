@@ -44,6 +44,7 @@ pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.85em}
 td pre{margin:0;padding:.2em;white-space:pre-wrap;max-width:60em}
 img{max-width:100%;border:1px solid #eee} .samples img{max-width:32%;margin:0 .5% .5% 0} .muted{color:#666;font-size:.9em}
 .bad{color:#b03a00}
+.wide{overflow-x:auto;max-width:100%} td.win{background:#e3f4e1} td.loss{background:#fbe9e4} td.open{color:#666}
 """
 
 
@@ -265,6 +266,52 @@ def _stale_evaluations(study: Study, frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def _verdicts_html(plot_paths: Sequence[Path]) -> str:
+    """Per data set and strategy: the cells' verdicts at the full budget, and one sentence per win."""
+    from gansweep.analysis.verdicts import sentence
+
+    path = next((p for p in plot_paths if p.name == "verdicts.csv"), None)
+    v = pd.read_csv(path) if path is not None and path.stat().st_size > 1 else pd.DataFrame()
+    if v.empty:
+        return "<p>No two cells of one data set and strategy to compare yet.</p>"
+    by = [c for c in ("dataset", "strategy") if c in v]
+    parts = ['<p>P(row beats column): the probability that the best of k trials drawn from the '
+             'row\'s cell scores better than the best of k drawn from the column\'s, computed '
+             'exactly from the stored trials (diverged and failed count as found nothing, as in '
+             'the budget curves), with a 95 % bootstrap interval (1,000 resamples of each cell). '
+             'Every budget k is in <code>plots/verdicts.csv</code>.</p>']
+    for key, g in v.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        k = int(g["k"].max())
+        g = g[g["k"] == k]
+        cells = sorted(set(g["cell_a"]) | set(g["cell_b"]))
+        cell = {c: {d: "" for d in cells} for c in cells}
+        for r in g.itertuples(index=False):
+            cls = {"A better": "win", "B better": "loss"}.get(r.verdict, "open")
+            inv = {"win": "loss", "loss": "win"}.get(cls, "open")
+            cell[r.cell_a][r.cell_b] = (cls, f"{r.p_a_beats_b:.2f} ({r.lo:.2f}\u2013{r.hi:.2f})")
+            cell[r.cell_b][r.cell_a] = (inv, f"{1 - r.p_a_beats_b:.2f} ({1 - r.hi:.2f}\u2013{1 - r.lo:.2f})")
+        head = "".join(f"<th>{esc(c)}</th>" for c in cells)
+        body = "".join(
+            f"<tr><th>{esc(a)}</th>" + "".join(
+                "<td>\u2014</td>" if a == b else f'<td class="{cell[a][b][0]}">{esc(cell[a][b][1])}</td>'
+                for b in cells) + "</tr>" for a in cells)
+        title = " \u00b7 ".join(f"{c} {esc(x)}" for c, x in zip(by, key))
+        words = [sentence(r) for _, r in g.iterrows()]
+        words = [w for w in words if w]
+        open_ = g[~g["verdict"].isin(["A better", "B better"])]
+        more = pd.to_numeric(open_["more_trials_per_cell"], errors="coerce").dropna()
+        tail = (f"<p>{len(open_)} pairs not resolved by {int(g[['n_a', 'n_b']].min().min())} trials"
+                + (f"; about {int(more.median())} more trials per cell would likely resolve half of them"
+                   if len(more) else "") + ".</p>") if len(open_) else ""
+        parts.append(f"<h3>{title}, k = {k}</h3>"
+                     f'<div class="wide"><table class="verdicts"><tr><th>row beats column</th>{head}</tr>'
+                     f"{body}</table></div>"
+                     + ("<ul>" + "".join(f"<li>{esc(w)}.</li>" for w in words) + "</ul>" if words else "")
+                     + tail)
+    return "\n".join(parts)
+
+
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     t = study.trials
     name = study_name(study)
@@ -287,17 +334,19 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     best = best_trials(study)
     sections = [
         _section("Which cell wins", _ranking_html(study, ranking(study)), "ranking"),
+        _section("How sure: verdicts between cells", _verdicts_html(plot_paths), "verdicts"),
         _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
                  + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"]), "progress"),
         _section(f"Best {BEST_PER_CELL} trials per cell",
-                 table(best, left=["cell", "strategy", "trial_id"]) if not best.empty
+                 '<div class="wide">' + table(best, left=["cell", "strategy", "trial_id"]) + "</div>"
+                 if not best.empty
                  else "<p>No completed trial yet.</p>", "best"),
         _section("Plots", plots_html or "<p>No plots.</p>", "plots"),
         _section("Samples", _samples_html(study), "samples"),
         _section("Failures", _failures_html(study), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
-    links = [("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
+    links = [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
     evaluations = _evaluations_html(study)
     if evaluations is not None:

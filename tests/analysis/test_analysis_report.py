@@ -77,3 +77,22 @@ def test_evaluations_section_flags_trials_re_run_since(study_dir: Path) -> None:
     rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
     assert "1 of these trials have been re-run or removed since they were evaluated" in html.unescape(
         _evaluations_html(load_study(study_dir)))
+
+
+def test_report_shows_verdicts_that_agree_with_an_independent_computation(reported_study: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from gansweep.analysis.verdicts import VERDICT_COLUMNS, p_beats
+
+    v = pd.read_csv(reported_study / "plots" / "verdicts.csv")
+    assert list(v.columns) == VERDICT_COLUMNS and not v.empty
+    trials = pd.read_parquet(reported_study / "results" / "trials")
+    row = v[v["k"] == v["k"].max()].iloc[0]
+    t = trials[(trials.dataset == row.dataset) & (trials.strategy == row.strategy)]
+    vals = {c: np.where(g.status == "completed", g.score.astype(float), np.inf)
+            for c, g in t.groupby("cell")}
+    assert row.p_a_beats_b == pytest.approx(p_beats(vals[row.cell_a], vals[row.cell_b], int(row.k)))
+    page = (reported_study / "report.html").read_text()
+    assert "How sure: verdicts between cells" in page and 'class="verdicts"' in page
+    assert f"{row.dataset}" in page and "row beats column" in page
