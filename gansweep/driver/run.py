@@ -18,9 +18,10 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from gansweep.driver.studydir import StudyDir, study_lock
+from gansweep.driver.studydir import StudyDir
+from gansweep.lock import study_lock
 from gansweep.errors import GansweepError
-from gansweep.storage import StoragePath, arrow_source, location, rmtree
+from gansweep.storage import StoragePath, arrow_source, atomic_write, location, rmtree
 from gansweep.store import read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialSettings
@@ -303,7 +304,8 @@ def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
     while alg is not None and not isinstance(alg, StudySearcher):
         alg = getattr(alg, "searcher", None)
     if alg is not None:
-        (sd.path / "driver_stats.json").write_text(json.dumps(alg.stall))
+        text = json.dumps(alg.stall).encode()
+        atomic_write(sd.path / "driver_stats.json", lambda f: f.write(text), fsync=False)
 
 
 def trial_name(trial: Any) -> str:
