@@ -111,13 +111,15 @@ def resume(
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
                                                  help="trials at once (default: what the resources allow)"),
+    trust: bool = typer.Option(False, "--trust", help="load Tune's saved experiment (pickles) even if your "
+                               "gansweep did not sign it on this machine: only for a study you know"),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
     from gansweep.storage import location
 
     where = location(study_dir)
-    _report(resume_study(where, address, max_concurrent), where)
+    _report(resume_study(where, address, max_concurrent, trust), where)
 
 
 def _report(outcome, study_dir) -> None:

@@ -76,14 +76,17 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
 
 
-def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None) -> Outcome:
+def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None,
+           trust: bool = False) -> Outcome:
+    """Continue a study; Tune's saved experiment is restored only when signed by this user here
+    (or ``trust``), else the study continues from its store (see :mod:`gansweep.driver.trust`)."""
     from gansweep.driver.studydir import require_study_dir
 
     sd = require_study_dir(path)
     study, meta = sd.load()
     plan = build_plan(study, str(sd.study_file), weights=not meta.get("dry_run"))
     with study_lock(sd.path, on_lost=_stop_driver):
-        for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
+        for note in sd.prepare_resume(study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
         return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
 
@@ -185,6 +188,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from ray import tune
 
     from gansweep.driver.callbacks import ProgressCallback, StoreCallback
+    from gansweep.driver.trust import SignCallback
     from gansweep.search.composite import StudySearcher
     from gansweep.trial.worker import run_trial
 
@@ -200,12 +204,13 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
+    signer = SignCallback(sd.path)  # signs Tune's pickles as Tune writes them: resume may then load them
     tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
-        _replace_callbacks(tuner, [store_cb, progress])
+        _replace_callbacks(tuner, [store_cb, progress, signer])
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
@@ -220,7 +225,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             run_config=tune.RunConfig(
                 name=sd.tune_dir.name, storage_path=arrow_source(sd.path.resolve())[0], storage_filesystem=tune_fs,
                 verbose=0,
-                callbacks=[store_cb, progress],
+                callbacks=[store_cb, progress, signer],
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
@@ -230,6 +235,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
+        signer.on_experiment_end([])  # Tune's last save (an interrupt's too) is done once fit() returns
         try:
             _write_driver_stats(tuner, sd)
         except OSError as exc:  # a full disk must not hide the error that stopped the study
@@ -315,9 +321,11 @@ def trial_name(trial: Any) -> str:
 
 def _replace_callbacks(tuner: Any, fresh: list[Any]) -> None:
     """A restored Tuner brings its callbacks back from its pickle (old paths, old progress bar);
-    use fresh ones of the same types."""
+    use fresh ones of the same types, and add those it lacks (a state saved before one existed)."""
     run_config = tuner._local_tuner.get_run_config()
-    run_config.callbacks = [next((f for f in fresh if type(f) is type(c)), c) for c in run_config.callbacks]
+    old = list(run_config.callbacks or [])
+    kept = [next((f for f in fresh if type(f) is type(c)), c) for c in old]
+    run_config.callbacks = kept + [f for f in fresh if not any(type(f) is type(c) for c in old)]
 
 
 def summarize(plan: Plan, sd: StudyDir) -> Outcome:

@@ -171,26 +171,38 @@ class StudyDir:
                 out.append(p)
         return out
 
-    def prepare_resume(self, study: Study) -> list[str]:
+    def prepare_resume(self, study: Study, trust: bool = False) -> list[str]:
         """Everything ``resume`` checks before Tune starts, under the study lock; returns notes to show.
 
         Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, declines to unpickle
-        Tune state another user could have written, and moves damaged results files to
-        ``results/quarantine/`` so their trials run again.
+        Tune state that is not provably this user's (unsigned, or writable by others; ``trust``
+        overrides), and moves damaged results files to ``results/quarantine/`` so their trials run again.
         """
         from gansweep.store import quarantine_damaged
 
         notes = [f"study.yaml changed safely: {str(c).strip()}" for c in self.check_resumable(study)]
-        foreign = self.untrusted_tune_files()
-        if foreign:
-            notes.append(f"{foreign[0]}: not written by you (or writable by others); Tune's saved experiment is a "
-                         "pickle and is not loaded: the study continues from its results")
-            self.mark_tune_stale(f"untrusted {foreign[0].name}")
+        why = None if trust or self.tune_stale() else self.untrusted_tune_state()
+        if why:
+            notes.append(f"{self.tune_dir}: {why}; Tune's saved experiment is a pickle and is not loaded: the "
+                         "study continues from its results (unfinished trials start again; 'gansweep resume "
+                         "--trust' loads it if you know where it came from)")
+            self.mark_tune_stale(f"untrusted: {why}")
+        elif trust and self.tune_dir.exists():
+            log.warning("%s: --trust: loading Tune's saved experiment without checking who wrote it", self.tune_dir)
         moved = quarantine_damaged(self.path, before=lambda: self.mark_tune_stale("damaged results set aside"))
         if moved:
             where = moved[0].parent.parent
             notes.append(f"{len(moved)} damaged results file(s) moved to {where}; their trials run again")
         return notes
+
+    def untrusted_tune_state(self) -> str | None:
+        """Why Tune's saved experiment must not be unpickled (None: it is this user's, signed here)."""
+        from gansweep.driver.trust import unverified
+
+        foreign = self.untrusted_tune_files()
+        if foreign:
+            return f"{foreign[0].name} is not yours (or others can write it)"
+        return unverified(self.path)
 
 
 def require_study_dir(path: str | StoragePath) -> StudyDir:

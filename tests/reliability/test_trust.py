@@ -187,3 +187,102 @@ def test_a_stored_trial_id_never_becomes_a_path(tmp_path, bad):
     with pytest.raises(UnsafePathError):
         save_generator(tmp_path, bad, {})
     assert list(tmp_path.iterdir()) == []
+
+
+# -- 3. no foreign pickles ------------------------------------------------------------------------------
+
+TINY = {"name": "tiny", "grid": {"loss": ["ns"], "penalty": ["none"]}, "training": {"steps": 1000, "eval_every": 250},
+        "search": [{"strategy": "random", "trials": 3, "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}}}]}
+
+
+class Marker:
+    """Unpickled, it creates ``path``: what a hostile tuner.pkl would do (here harmlessly)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished dry-run study, run by 'this user' (config dir ``me``), whose Tune state is signed."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("trust")
+    (root / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    code, out, err = gansweep("run", root / "tiny.yaml", "--out", root / "runs", "--dry-run", "--yes",
+                              env={"XDG_CONFIG_HOME": str(root / "me")})
+    assert code == 0, err
+    assert (root / "me" / "gansweep" / "tune.key").stat().st_mode & 0o777 == 0o600
+    return root
+
+
+def copy_of(finished: Path, tmp_path: Path) -> Path:
+    shutil.copytree(finished / "runs" / "tiny", tmp_path / "tiny", symlinks=True)
+    return tmp_path / "tiny"
+
+
+def tamper(study: Path, marker: Path) -> None:
+    import pickle
+
+    (study / "tune" / "tuner.pkl").write_bytes(pickle.dumps(Marker(marker)))
+
+
+def test_a_tampered_tuner_pkl_is_not_unpickled_on_resume(finished, tmp_path):
+    study, marker = copy_of(finished, tmp_path), tmp_path / "pwned"
+    tamper(study, marker)
+    code, out, err = gansweep("resume", study, env={"XDG_CONFIG_HOME": str(finished / "me")})
+    assert code == 0, err
+    assert not marker.exists()
+    assert "tuner.pkl does not match its signature" in err and "--trust" in err
+    assert "3/3 trials stored" in out  # continued from the store: nothing lost, nothing run twice
+
+
+@pytest.mark.slow
+def test_a_study_from_another_machine_continues_from_its_store(finished, tmp_path):
+    study, marker = copy_of(finished, tmp_path), tmp_path / "pwned"
+    tamper(study, marker)
+    (study / "tune-signature.json").unlink()  # a signature made with someone else's key proves nothing either
+    code, out, err = gansweep("resume", study, env={"XDG_CONFIG_HOME": str(tmp_path / "other")})
+    assert code == 0, err
+    assert not marker.exists() and "no signing key of yours" in err and "3/3 trials stored" in out
+
+
+@pytest.mark.slow
+def test_own_signed_state_restores_and_trust_overrides(finished, tmp_path):
+    """The user's own study restores from Tune's state (no note); --trust loads even a foreign pickle,
+    which proves the refusal above is what kept it from running."""
+    study, marker = copy_of(finished, tmp_path), tmp_path / "pwned"
+    code, out, err = gansweep("resume", study, env={"XDG_CONFIG_HOME": str(finished / "me")})
+    assert code == 0, err
+    assert "not loaded" not in err and "tune_stale" not in json.loads((study / "gansweep.json").read_text())
+    tamper(study, marker)
+    code, out, err = gansweep("resume", study, "--trust", env={"XDG_CONFIG_HOME": str(finished / "me")})
+    assert marker.exists()
+
+
+def test_signing_covers_every_tune_file_and_a_private_key(tmp_path, monkeypatch):
+    from gansweep.driver.trust import KEY_FILE, Signer, unverified
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    study = tmp_path / "s"
+    (study / "tune" / "trial1").mkdir(parents=True)
+    for name in ("tuner.pkl", "experiment_state-x.json", "trial1/error.pkl"):
+        (study / "tune" / name).write_bytes(b"state " + name.encode())
+    assert "no signing key" in unverified(study)
+    Signer(study).sign(deep=True)
+    assert unverified(study) is None
+    (study / "tune" / "trial1" / "error.pkl").write_bytes(b"other")
+    assert "trial1/error.pkl does not match" in unverified(study)
+    Signer(study).sign(deep=True)
+    (study / "tune" / "searcher-state-y.pkl").write_bytes(b"new")  # a file nobody signed
+    assert "searcher-state-y.pkl does not match" in unverified(study)
+    Signer(study).sign(deep=True)
+    key = tmp_path / "cfg" / "gansweep" / KEY_FILE
+    key.chmod(0o644)  # a key others can read proves nothing
+    assert "no signing key" in unverified(study)
+    import pickle
+
+    assert key.read_bytes() not in pickle.dumps(Signer(study))  # Tune pickles callbacks into tuner.pkl
