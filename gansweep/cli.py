@@ -152,7 +152,12 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         study = study_from_data(meta["planned"], f"{sd.meta_file} (planned study)")
     plan = build_plan(study, str(sd.study_file), weights=False)
     df = read_trials(sd.path)
-    table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
+    try:
+        mode = " (dry run)" if sd.mode(meta) else ""
+    except GansweepError as exc:  # shown, not fatal: status only reads
+        err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
+        mode = " (dry run or real: unknown)"
+    table = Table(title=f"{study.name}{mode}")
     for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))

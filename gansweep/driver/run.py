@@ -84,11 +84,12 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
 
     sd = require_study_dir(path)
     study, meta = sd.load()
-    plan = build_plan(study, str(sd.study_file), weights=not meta.get("dry_run"))
+    dry_run = sd.mode(meta)  # never guessed: a dry run resumed as a real one would train into its results
+    plan = build_plan(study, str(sd.study_file), weights=not dry_run)
     with study_lock(sd.path, on_lost=_stop_driver):
         for note in sd.prepare_resume(study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
-        return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
+        return _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
 
 
 def _stop_driver() -> None:

@@ -103,6 +103,20 @@ class StudyDir:
             raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
         return meta
 
+    def mode(self, meta: dict[str, Any]) -> bool:
+        """Whether the study is a dry run, as recorded when it was created; refused when unknown.
+
+        The stored rows do not say it (a synthetic row looks like a trained one), and guessing
+        "real" would train GANs into a dry run's results: ``resume`` refuses instead.
+        """
+        dry = meta.get("dry_run")
+        if isinstance(dry, bool):
+            return dry
+        what = "missing" if not meta else "without a true/false 'dry_run'"
+        raise NotAStudyError(f"{self.meta_file}: {what}; it records whether this study is a dry run and what was "
+                             "planned, which the results cannot tell: restore it from where the study came from, "
+                             "or start over with 'gansweep run --force'")
+
     def _write_meta(self, meta: dict[str, Any]) -> None:
         from gansweep.store import StoreWriteError
 

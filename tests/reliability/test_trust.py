@@ -286,3 +286,35 @@ def test_signing_covers_every_tune_file_and_a_private_key(tmp_path, monkeypatch)
     import pickle
 
     assert key.read_bytes() not in pickle.dumps(Signer(study))  # Tune pickles callbacks into tuner.pkl
+
+
+# -- 4. study-owned state that cannot flip silently ------------------------------------------------------
+
+@pytest.mark.parametrize("record", [None, {}, {"dry_run": "false"}, {"dry_run": None}])
+def test_a_dry_run_without_its_record_is_not_resumed_as_a_real_one(tmp_path, record):
+    """gansweep.json says dry or real; the rows cannot. Without it resume refuses (old code trained
+    real GANs into the dry run's results, mixed with synthetic rows, and accepted any study.yaml edit)."""
+    import yaml
+
+    sd = make_study(tmp_path, dry_run=True)
+    if record is None:
+        sd.meta_file.unlink()
+    else:
+        sd.meta_file.write_text(json.dumps(record))
+    data = yaml.safe_load(sd.study_file.read_text())
+    data["training"]["steps"] = 2000  # an unsafe edit: trials already stored ran 1000 steps
+    sd.study_file.write_text(yaml.safe_dump(data))
+    before = snapshot(sd.path)
+    code, out, err = gansweep("resume", sd.path)
+    one_line_refusal(code, err, "gansweep.json", "dry run", "--force")
+    assert snapshot(sd.path) == before
+
+    code, out, err = gansweep("status", sd.path)
+    assert code == 0, err
+    assert "dry run or real: unknown" in out and "gansweep.json" in err and "Traceback" not in err
+
+
+def test_status_still_says_dry_run_with_its_record(tmp_path):
+    sd = make_study(tmp_path, dry_run=True)
+    code, out, err = gansweep("status", sd.path)
+    assert code == 0 and "(dry run)" in out and "unknown" not in out, err
