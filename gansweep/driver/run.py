@@ -16,12 +16,13 @@ import math
 import os
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gansweep.driver.studydir import StudyDir
 from gansweep.lock import study_lock
 from gansweep.errors import GansweepError
-from gansweep.storage import StoragePath, arrow_source, atomic_write, location, rmtree
+from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.store import read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialSettings
@@ -58,6 +59,9 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     if StudyDir(location(out or study.output)).exists():
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
+    if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
+        raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
+                              "or deletes through one: remove it, or choose another --out")
     occupied = sd.path.exists() and any(sd.path.iterdir())
     if occupied and not force:
         was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""

@@ -318,3 +318,19 @@ def test_status_still_says_dry_run_with_its_record(tmp_path):
     sd = make_study(tmp_path, dry_run=True)
     code, out, err = gansweep("status", sd.path)
     assert code == 0 and "(dry run)" in out and "unknown" not in out, err
+
+
+def test_run_force_does_not_empty_what_a_linked_study_directory_points_at(tmp_path):
+    import yaml
+
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work\n")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "tiny").symlink_to(precious)
+    before = snapshot(precious)
+    code, out, err = gansweep("run", tmp_path / "tiny.yaml", "--out", tmp_path / "runs", "--dry-run", "--force",
+                              "--yes")
+    one_line_refusal(code, err, "symbolic link")
+    assert snapshot(precious) == before
