@@ -102,7 +102,8 @@ def _listing(tune_dir: StoragePath, deep: bool) -> dict[str, tuple[int, int]]:
         sel = pafs.FileSelector(tune_dir.key, allow_not_found=True, recursive=deep)
         for info in tune_dir.fs.get_file_info(sel):
             name = info.path[len(tune_dir.key) + 1:]
-            if info.type == pafs.FileType.File and (name.count("/") == 0 or (name.count("/") == 1 and name.endswith(".pkl"))):
+            depth = name.count("/")
+            if info.type == pafs.FileType.File and (depth == 0 or (depth == 1 and name.endswith(".pkl"))):
                 out[name] = (info.size or 0, info.mtime_ns or 0)
         return out
     try:

@@ -177,7 +177,8 @@ def test_run_force_deletes_links_not_what_they_point_at(tmp_path):
 
 # -- 2. names from stored data ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", ["../../../tmp/x", "/etc/passwd", "a/b", "..", "", "digits.dcgan.ns.none.none-random-0000/.."])
+@pytest.mark.parametrize("bad", ["../../../tmp/x", "/etc/passwd", "a/b", "..", "",
+                                 "digits.dcgan.ns.none.none-random-0000/.."])
 def test_a_stored_trial_id_never_becomes_a_path(tmp_path, bad):
     from gansweep.storage import UnsafePathError
     from gansweep.store.generators import generator_path, save_generator
