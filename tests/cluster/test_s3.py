@@ -128,13 +128,13 @@ def test_a_damaged_object_is_named_and_set_aside(bucket):
 @pytest.mark.parametrize("writes", ["conditional", "plain"])
 def test_a_held_lease_refuses_a_second_driver_until_released(bucket, monkeypatch, writes):
     """Both ways of writing the lease: conditional PUTs (S3 with boto3), plain writes (gs://, no boto3)."""
-    import gansweep.storage as storage
+    import gansweep.lock as lock_mod
     from gansweep.errors import GansweepError
     from gansweep.lock import LeaseLock
     from gansweep.storage import location
 
     if writes == "plain":
-        monkeypatch.setattr(storage, "_lease_backend", storage._PlainObject)
+        monkeypatch.setattr(lock_mod, "_lease_backend", lock_mod._PlainObject)
     lock = location(f"{bucket}/lk") / ".lock"
     with LeaseLock(lock):
         with pytest.raises(GansweepError, match="another gansweep driver .* is running this study"):
