@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.driver.studydir import StudyDir
-from gansweep.lock import study_lock
+from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.store import read_trials
@@ -72,6 +72,9 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
     default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
     if occupied:
+        lock = sd.path / LOCK_FILE
+        if isinstance(lock, Path) and lock.is_symlink():
+            lock.unlink()  # no driver's lock (those are plain files): removed like the rest, never followed
         with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
