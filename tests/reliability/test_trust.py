@@ -86,7 +86,9 @@ CASES = [
     ("tune", "resume"),
     ("driver_stats.json", "resume"),
     ("gansweep.json", "status"), ("gansweep.json", "resume"),
-    ("generators", "samples"),
+    ("generators", "samples"), ("generators", "evaluate"),
+    ("export", "export"), ("results", "export"),
+    ("cache", "resume"), ("results/quarantine", "resume"),
 ]
 
 
@@ -96,6 +98,7 @@ def test_a_link_in_the_study_is_refused_and_nothing_outside_changes(tmp_path, na
     (sd.path / "tune").mkdir()
     (sd.path / "plots").mkdir()
     (sd.path / "generators").mkdir()
+    (sd.path / "results" / "quarantine").mkdir()
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "victim.txt").write_text("do not touch\n")
