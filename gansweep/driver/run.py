@@ -196,7 +196,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from ray import tune
 
     from gansweep.driver.callbacks import ProgressCallback, StoreCallback
-    from gansweep.driver.trust import SignCallback
+    from gansweep.driver.trust import signing_filesystem
     from gansweep.search.composite import StudySearcher
     from gansweep.trial.worker import run_trial
 
@@ -212,13 +212,14 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
-    signer = SignCallback(sd.path)  # signs Tune's pickles as Tune writes them: resume may then load them
-    tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
+    root = sd.path.resolve()
+    tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
+    tune_path = arrow_source(root / "tune")[0]
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
-        _replace_callbacks(tuner, [store_cb, progress, signer])
+        _replace_callbacks(tuner, [store_cb, progress])
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
@@ -231,9 +232,9 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
             run_config=tune.RunConfig(
-                name=sd.tune_dir.name, storage_path=arrow_source(sd.path.resolve())[0], storage_filesystem=tune_fs,
+                name="tune", storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
                 verbose=0,
-                callbacks=[store_cb, progress, signer],
+                callbacks=[store_cb, progress],
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
@@ -243,7 +244,10 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
-        signer.on_experiment_end([])  # Tune's last save (an interrupt's too) is done once fit() returns
+        try:
+            tune_fs.handler.sign_existing()  # what Tune wrote past the file system (a trial's error.pkl)
+        except OSError as exc:
+            log.warning("cannot sign Tune's saved state (%s)", exc)
         try:
             _write_driver_stats(tuner, sd)
         except OSError as exc:  # a full disk must not hide the error that stopped the study

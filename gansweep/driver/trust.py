@@ -3,41 +3,40 @@
 ``Tuner.restore`` unpickles ``tune/tuner.pkl``, the searcher's state and the experiment state
 (whose JSON carries cloudpickled values): loading them runs whatever code they name. A study
 directory is copied, synced and unpacked, so its files prove nothing about who wrote them.
-The driver therefore signs every file of Tune's experiment with an HMAC whose key never leaves
-this user's config directory (``$XDG_CONFIG_HOME/gansweep/tune.key``, else
-``~/.config/gansweep/tune.key``, mode 0600): as Tune writes them (each controller step), at the
-end of ``fit`` and on an interrupt. ``resume`` restores Tune's experiment only when every file
-matches its signature; otherwise it continues from gansweep's own store (nothing is lost but the
-progress of unfinished trials), unless the user says ``--trust``.
-
-A driver killed between Tune's write of its state and the next signing leaves a signature that
-does not match: the same continuation from the store, never a pickle loaded unchecked.
+Ray Tune therefore writes the study through :class:`SigningHandler`, which signs every file of
+Tune's experiment with an HMAC whose key never leaves this user's config directory
+(``$XDG_CONFIG_HOME/gansweep/tune.key``, else ``~/.config/gansweep/tune.key``, mode 0600) before
+the file lands. ``resume`` restores Tune's experiment only when every such file matches a
+signature; otherwise it continues from gansweep's own store (nothing is lost but the progress of
+unfinished trials), unless the user says ``--trust``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import os
 import secrets
 import stat
-import time
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.fs as pafs
-from ray.tune import Callback
 
-from gansweep.storage import ObjectPath, StoragePath, UnsafePathError, atomic_write, read_file
+from gansweep.storage import (TMP_PREFIX, ObjectPath, StoragePath, UnsafePathError, arrow_source, atomic_write,
+                              read_file)
 
 log = logging.getLogger(__name__)
 
 KEY_FILE = "tune.key"
 SIGNATURE_FILE = "tune-signature.json"  # beside tune/, in the study directory
 DOMAIN = b"gansweep tune state v1\0"
-OBJECT_STORE_PERIOD_S = 30.0  # listing a bucket every controller step would cost requests; locally it is free
 
 
 def config_dir() -> Path:
@@ -103,6 +102,8 @@ def _listing(tune_dir: StoragePath, deep: bool) -> dict[str, tuple[int, int]]:
         for info in tune_dir.fs.get_file_info(sel):
             name = info.path[len(tune_dir.key) + 1:]
             depth = name.count("/")
+            if name.split("/")[-1].startswith(TMP_PREFIX):
+                continue
             if info.type == pafs.FileType.File and (depth == 0 or (depth == 1 and name.endswith(".pkl"))):
                 out[name] = (info.size or 0, info.mtime_ns or 0)
         return out
@@ -111,6 +112,8 @@ def _listing(tune_dir: StoragePath, deep: bool) -> dict[str, tuple[int, int]]:
     except (FileNotFoundError, NotADirectoryError):
         return out
     for e in entries:
+        if e.name.startswith(TMP_PREFIX):
+            continue  # a signed file on its way in (SigningHandler): Tune reads no such name
         if e.is_file(follow_symlinks=False):
             st = e.stat(follow_symlinks=False)
             out[e.name] = (st.st_size, st.st_mtime_ns)
@@ -124,71 +127,178 @@ def _listing(tune_dir: StoragePath, deep: bool) -> dict[str, tuple[int, int]]:
     return out
 
 
-class Signer:
-    """Keeps ``tune-signature.json`` current with Tune's experiment files; cheap when nothing changed.
+class SigningHandler(pafs.FileSystemHandler):
+    """The file system Ray Tune writes the study through: it signs each file of Tune's experiment
+    *before* the file lands, so no kill can leave a file without its signature.
 
-    Holds no key in its pickled state (Tune pickles its callbacks into ``tuner.pkl``).
+    Every other operation is passed to the study's own file system unchanged (trial checkpoints
+    stream natively). A signed file is buffered in memory (Tune's experiment files are small);
+    on close its HMAC is added to ``tune-signature.json`` beside the previous one, and only then is
+    the file written (atomically). Killed between the two, the file on disk still matches the
+    previous signature. Tune pickles this handler to its workers: the key is never in its state.
     """
 
-    def __init__(self, study_path: StoragePath) -> None:
-        self.study_path = study_path
-        self._seen: dict[str, tuple[int, int]] = {}
-        self._macs: dict[str, str] = {}
-        self._last = 0.0
+    def __init__(self, fs: pafs.FileSystem, study_path: StoragePath) -> None:
+        self.fs, self.study_path = fs, study_path
+        self.tune_prefix = arrow_source(study_path / "tune")[0].rstrip("/") + "/"
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"study_path": self.study_path, "_seen": {}, "_macs": {}, "_last": 0.0}
+        return {"fs": self.fs, "study_path": self.study_path, "tune_prefix": self.tune_prefix}
 
-    def sign(self, deep: bool = False) -> None:
-        """Sign what changed since the last call (``deep``: trial pickles too, as at the end of a run)."""
-        now = time.monotonic()
-        if not deep and isinstance(self.study_path, ObjectPath) and now - self._last < OBJECT_STORE_PERIOD_S:
-            return
-        self._last = now
-        tune_dir = self.study_path / "tune"
-        listing = _listing(tune_dir, deep)
-        if listing == self._seen:
-            return
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SigningHandler) and (self.fs, self.tune_prefix) == (other.fs, other.tune_prefix)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def signed_name(self, path: str) -> str | None:
+        """``path``'s name under ``tune/`` when it is one the driver signs (see :func:`_listing`)."""
+        if not path.startswith(self.tune_prefix):
+            return None
+        name = path[len(self.tune_prefix):]
+        depth = name.count("/")
+        if not name or name.split("/")[-1].startswith(TMP_PREFIX):
+            return None
+        return name if depth == 0 or (depth == 1 and name.endswith(".pkl")) else None
+
+    def add_signature(self, name: str, data: bytes) -> None:
         key = user_key(create=True)
         if key is None:
             return
-        macs = {}
-        for name, st in listing.items():
-            if st[0] < 0:
-                continue
-            if self._seen.get(name) == st and name in self._macs:
-                macs[name] = self._macs[name]
-                continue
-            try:
-                macs[name] = _mac(key, name, _read(tune_dir, name))
-            except (FileNotFoundError, UnsafePathError):
-                continue  # replaced while listed (Tune's own atomic writes): signed at the next call
-        if not deep:  # keep the trial pickles signed by the last deep call
-            macs.update({n: m for n, m in self._macs.items() if "/" in n})
-        body = json.dumps({"version": 1, "files": macs}, indent=1, sort_keys=True).encode()
-        atomic_write(self.study_path / SIGNATURE_FILE, lambda f: f.write(body), fsync=False)
-        self._seen, self._macs = listing, macs
+        mac = _mac(key, name, data)
+        with self._lock:
+            macs = _manifest(self.study_path)
+            previous = [m for m in _as_list(macs.get(name)) if m != mac][:1]
+            macs[name] = [mac, *previous]
+            body = json.dumps({"version": 2, "files": macs}, indent=1, sort_keys=True).encode()
+            atomic_write(self.study_path / SIGNATURE_FILE, lambda f: f.write(body), fsync=False)
+
+    def sign_existing(self) -> None:
+        """Sign what Tune wrote past this file system (a trial's ``error.pkl``), at the end of a run."""
+        tune_dir = self.study_path / "tune"
+        signed = _manifest(self.study_path)
+        for name in _listing(tune_dir, deep=True):
+            if name not in signed:
+                try:
+                    self.add_signature(name, _read(tune_dir, name))
+                except (FileNotFoundError, UnsafePathError):
+                    continue
+
+    # -- pyarrow's FileSystemHandler: everything else goes to the study's file system as it is --------
+    def get_type_name(self) -> str:
+        return f"gansweep-signing+{self.fs.type_name}"
+
+    def normalize_path(self, path: str) -> str:
+        return self.fs.normalize_path(path)
+
+    def get_file_info(self, paths: list[str]) -> list[pafs.FileInfo]:
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
+        return self.fs.get_file_info(selector)
+
+    def create_dir(self, path: str, recursive: bool) -> None:
+        self.fs.create_dir(path, recursive=recursive)
+
+    def delete_dir(self, path: str) -> None:
+        self.fs.delete_dir(path)
+
+    def delete_dir_contents(self, path: str, missing_dir_ok: bool = False) -> None:
+        self.fs.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
+
+    def delete_root_dir_contents(self) -> None:
+        raise OSError("gansweep: refusing to delete the contents of the file system's root")
+
+    def delete_file(self, path: str) -> None:
+        self.fs.delete_file(path)
+
+    def move(self, src: str, dest: str) -> None:
+        name = self.signed_name(dest)
+        if name is not None:
+            with self.fs.open_input_stream(src) as f:
+                self.add_signature(name, f.read())
+        self.fs.move(src, dest)
+
+    def copy_file(self, src: str, dest: str) -> None:
+        name = self.signed_name(dest)
+        if name is not None:
+            with self.fs.open_input_stream(src) as f:
+                self.add_signature(name, f.read())
+        self.fs.copy_file(src, dest)
+
+    def open_input_stream(self, path: str) -> Any:
+        return self.fs.open_input_stream(path)
+
+    def open_input_file(self, path: str) -> Any:
+        return self.fs.open_input_file(path)
+
+    def open_output_stream(self, path: str, metadata: Any = None) -> Any:
+        name = self.signed_name(path)
+        if name is None:
+            return self.fs.open_output_stream(path, metadata=metadata)
+        return pa.PythonFile(_SignedWrite(self, path, name), mode="w")
+
+    def open_append_stream(self, path: str, metadata: Any = None) -> Any:
+        if self.signed_name(path) is not None:
+            raise OSError(f"{path}: appending to a signed file is not supported")
+        return self.fs.open_append_stream(path, metadata=metadata)
 
 
-class SignCallback(Callback):
-    """Signs Tune's experiment files after each controller step (Tune saves them during a step) and
-    at the end; a failed signing is logged, never fatal: resume then continues from the store."""
+class _SignedWrite(io.RawIOBase):
+    """A file of Tune's experiment being written: signed, then written whole, on close."""
 
-    def __init__(self, study_path: StoragePath) -> None:
-        self.signer = Signer(study_path)
+    def __init__(self, handler: SigningHandler, path: str, name: str) -> None:
+        super().__init__()
+        self.handler, self.path, self.name = handler, path, name
+        self.buffer = io.BytesIO()
 
-    def _sign(self, deep: bool) -> None:
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self.buffer.write(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        data = self.buffer.getvalue()
         try:
-            self.signer.sign(deep)
+            self.handler.add_signature(self.name, data)  # first: the file never exists unsigned
         except OSError as exc:
-            log.warning("cannot sign Tune's saved state (%s); 'gansweep resume' will continue from the results",
+            log.warning("cannot sign %s (%s); 'gansweep resume' will continue from the results", self.path,
                         exc.strerror or exc)
+        fs = self.handler.fs
+        parent, _, base = self.path.rpartition("/")
+        tmp = f"{parent}/{TMP_PREFIX}{uuid.uuid4().hex}-{base}"
+        with fs.open_output_stream(tmp) as f:
+            f.write(data)
+        fs.move(tmp, self.path)
+        super().close()
 
-    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        self._sign(deep=False)
 
-    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-        self._sign(deep=True)
+def signing_filesystem(study_path: StoragePath) -> pafs.FileSystem:
+    """The file system to give Ray Tune for ``study_path``: its own, with Tune's state signed."""
+    base = arrow_source(study_path)[1] or pafs.LocalFileSystem()
+    return pafs.PyFileSystem(SigningHandler(base, study_path))
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _manifest(study_path: StoragePath) -> dict[str, Any]:
+    try:
+        macs = json.loads(read_file(study_path / SIGNATURE_FILE)).get("files")
+    except (FileNotFoundError, ValueError, AttributeError, UnsafePathError):
+        return {}
+    return macs if isinstance(macs, dict) else {}
 
 
 def _read(tune_dir: StoragePath, name: str) -> bytes:
@@ -220,11 +330,11 @@ def unverified(study_path: StoragePath) -> str | None:
     for name, st in sorted(listing.items()):
         if st[0] < 0:
             return f"tune/{name} is a symbolic link"
-        want = macs.get(name)
         try:
-            ok = isinstance(want, str) and hmac.compare_digest(want, _mac(key, name, _read(tune_dir, name)))
+            have = _mac(key, name, _read(tune_dir, name))
         except (OSError, UnsafePathError):
-            ok = False
+            have = ""
+        ok = bool(have) and any(hmac.compare_digest(want, have) for want in _as_list(macs.get(name)))
         if not ok:
             return f"tune/{name} does not match its signature (written elsewhere, changed since, or a driver " \
                    "was killed before signing it)"

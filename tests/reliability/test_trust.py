@@ -268,28 +268,59 @@ def test_own_signed_state_restores_and_trust_overrides(finished, tmp_path):
 
 
 def test_signing_covers_every_tune_file_and_a_private_key(tmp_path, monkeypatch):
-    from gansweep.driver.trust import KEY_FILE, Signer, unverified
+    from gansweep.driver.trust import KEY_FILE, signing_filesystem, unverified
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     study = tmp_path / "s"
     (study / "tune" / "trial1").mkdir(parents=True)
-    for name in ("tuner.pkl", "experiment_state-x.json", "trial1/error.pkl"):
-        (study / "tune" / name).write_bytes(b"state " + name.encode())
+    (study / "tune" / "tuner.pkl").write_bytes(b"written past the signing file system")
     assert "no signing key" in unverified(study)
-    Signer(study).sign(deep=True)
+    fs = signing_filesystem(study)
+    fs.create_dir(str(study / "tune" / "trial1" / "checkpoint_0"))
+    for name in ("tuner.pkl", "experiment_state-x.json", "trial1/error.pkl", "trial1/checkpoint_0/trial.pt"):
+        with fs.open_output_stream(str(study / "tune" / name)) as f:
+            f.write(b"state " + name.encode())
     assert unverified(study) is None
+    assert json.loads((study / "tune-signature.json").read_text())["files"].keys() == {
+        "tuner.pkl", "experiment_state-x.json", "trial1/error.pkl"}  # checkpoints load with weights_only
     (study / "tune" / "trial1" / "error.pkl").write_bytes(b"other")
     assert "trial1/error.pkl does not match" in unverified(study)
-    Signer(study).sign(deep=True)
-    (study / "tune" / "searcher-state-y.pkl").write_bytes(b"new")  # a file nobody signed
-    assert "searcher-state-y.pkl does not match" in unverified(study)
-    Signer(study).sign(deep=True)
+    fs.handler.sign_existing()  # the end of a run signs nothing already signed...
+    assert "trial1/error.pkl does not match" in unverified(study)
+    (study / "tune" / "searcher-state-y.pkl").write_bytes(b"new")  # ...and adds what Tune wrote past it
+    fs.handler.sign_existing()
+    assert "searcher-state-y.pkl" in json.loads((study / "tune-signature.json").read_text())["files"]
     key = tmp_path / "cfg" / "gansweep" / KEY_FILE
     key.chmod(0o644)  # a key others can read proves nothing
     assert "no signing key" in unverified(study)
     import pickle
 
-    assert key.read_bytes() not in pickle.dumps(Signer(study))  # Tune pickles callbacks into tuner.pkl
+    key.chmod(0o600)
+    assert key.read_bytes() not in pickle.dumps(fs)  # Tune pickles its file system into tuner.pkl
+
+
+def test_a_kill_between_signing_and_writing_leaves_a_trusted_file(tmp_path, monkeypatch):
+    """The signature is added before the file lands and the previous one is kept: a driver killed
+    in between leaves the old file, which still matches."""
+    from gansweep.driver.trust import signing_filesystem, unverified
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    study = tmp_path / "s"
+    (study / "tune").mkdir(parents=True)
+    fs = signing_filesystem(study)
+    target = str(study / "tune" / "experiment_state-x.json")
+    with fs.open_output_stream(target) as f:
+        f.write(b"version 1")
+    fs.handler.add_signature("experiment_state-x.json", b"version 2")  # ...and the driver dies here
+    assert (study / "tune" / "experiment_state-x.json").read_bytes() == b"version 1"
+    assert unverified(study) is None
+    with fs.open_output_stream(target) as f:
+        f.write(b"version 2")
+    assert unverified(study) is None
+    with fs.open_output_stream(target) as f:
+        f.write(b"version 3")
+    (study / "tune" / "experiment_state-x.json").write_bytes(b"version 1")  # older than the two kept
+    assert "does not match" in unverified(study)
 
 
 # -- 4. study-owned state that cannot flip silently ------------------------------------------------------
