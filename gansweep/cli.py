@@ -276,6 +276,9 @@ def _main_options(
                                  help="print the version and exit"),
 ) -> None:
     """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
+    from gansweep import env
+
+    env.check()  # a bad GANSWEEP_* value: one line now, not a traceback in a worker later
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")

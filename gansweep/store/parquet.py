@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from gansweep import env
 from gansweep.errors import GansweepError
 from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move
 
@@ -53,11 +54,11 @@ log = logging.getLogger(__name__)
 STATUSES = ("completed", "diverged", "failed")
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
-# Small files that trigger a compaction; 0 turns compaction off.
-COMPACT_AT = int(os.environ.get("GANSWEEP_STORE_COMPACT_AT", "500"))
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
 # (about 10 ms a file on a cloud disk; dry runs may turn it off: TrialStore(fsync=False)).
-FSYNC = os.environ.get("GANSWEEP_STORE_FSYNC", "1") != "0"
+# None: GANSWEEP_STORE_FSYNC says (gansweep.env); small files that trigger a compaction likewise
+# come from GANSWEEP_STORE_COMPACT_AT (0 turns compaction off).
+FSYNC: bool | None = None
 
 BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("trial_id", pa.string()),
@@ -128,7 +129,9 @@ def _is_part(path: StoragePath) -> bool:
 def _atomic_write(table: pa.Table, path: StoragePath, fsync: bool | None = None) -> None:
     """Write ``table`` to ``path`` all or nothing; :class:`StoreWriteError` leaves nothing behind."""
     try:
-        atomic_write(path, lambda f: pq.write_table(table, f), FSYNC if fsync is None else fsync)
+        if fsync is None:
+            fsync = env.get("GANSWEEP_STORE_FSYNC") if FSYNC is None else FSYNC
+        atomic_write(path, lambda f: pq.write_table(table, f), fsync)
     except OSError as exc:
         raise _write_error(path.parent, exc) from None
 
@@ -189,7 +192,7 @@ class TrialStore:
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
         self.eval_schema = eval_columns(metrics)
-        self.compact_at = COMPACT_AT if compact_at is None else compact_at
+        self.compact_at = env.get("GANSWEEP_STORE_COMPACT_AT") if compact_at is None else compact_at
         self.fsync = fsync
         try:
             self.trials_dir.mkdir(parents=True, exist_ok=True)
