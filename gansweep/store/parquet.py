@@ -353,6 +353,38 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
                       f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
 
 
+def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
+    """The writer's types of the fixed columns; every other column it writes (a metric,
+    ``hp_<name>``) is float64, as :func:`trial_columns` and :func:`eval_columns` declare."""
+    schema = trial_columns([], []) if tuple(required) == REQUIRED_TRIAL_COLUMNS else eval_columns([])
+    return {f.name: f.type for f in schema}
+
+
+def _fits(actual: pa.DataType, declared: pa.DataType) -> bool:
+    """Whether a stored column reads as the declared one (an all-null column always does)."""
+    if actual == declared or pa.types.is_null(actual):
+        return True
+    if pa.types.is_floating(declared):
+        return pa.types.is_floating(actual) or pa.types.is_integer(actual)
+    if pa.types.is_integer(declared):
+        return pa.types.is_integer(actual)
+    if pa.types.is_string(declared):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_timestamp(declared):
+        return pa.types.is_timestamp(actual)
+    return False
+
+
+def _type_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
+    """A column whose type is not the one the writer declares (``score`` as strings), named."""
+    declared = _declared_types(required)
+    for field in schema:
+        want = declared.get(field.name, pa.float64())
+        if not _fits(field.type, want):
+            return f"column {field.name!r} holds {field.type}, not {want}"
+    return None
+
+
 def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     try:
         schema = _read_schema(path)
@@ -361,7 +393,7 @@ def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     missing = [c for c in required if c not in schema.names]
     if missing:
         return f"column {missing[0]!r} is missing"
-    return None
+    return _type_problem(schema, required)
 
 
 def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequence[str],
@@ -409,6 +441,8 @@ def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
                 continue
             raise _diagnose(directory, files, required, exc) from None
         if any(c not in table.column_names for c in required) or table.column("trial_id").null_count:
+            raise _diagnose(directory, files, required, None)
+        if _type_problem(table.schema, required):
             raise _diagnose(directory, files, required, None)
         if "status" in required and table.column("status").null_count:
             raise _diagnose(directory, files, required, None)

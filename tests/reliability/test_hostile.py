@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -62,13 +63,24 @@ def damage(sd: StudyDir, how: str) -> Path:
     if how == "garbage_part":
         part.write_bytes(b"\x89PNG" + bytes(range(256)) * 8)
         return part
+    if how == "score_strings":  # readable, but not the schema the writer declares
+        t = pq.read_table(small)
+        i = t.schema.get_field_index("score")
+        pq.write_table(t.set_column(i, "score", t.column("score").cast(pa.string())), small)
+        return small
+    if how == "step_floats":
+        evals = sd.results_dir / "evals" / small.name
+        t = pq.read_table(evals)
+        i = t.schema.get_field_index("step")
+        pq.write_table(t.set_column(i, "step", t.column("step").cast(pa.float64())), evals)
+        return evals
     if how == "missing_column":
         pq.write_table(pq.read_table(small).drop(["status"]), small)
         return small
     raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "garbage_part", "missing_column"])
+@pytest.mark.parametrize("how", ["truncated", "garbage_part", "missing_column", "score_strings"])
 def test_status_names_the_damaged_file(cli, tmp_path, how):
     sd = make_study_dir(tmp_path)
     code, out, err = cli("status", sd.path)
@@ -174,3 +186,16 @@ def test_run_refuses_what_validate_refuses(cli, tmp_path):
     code, out, err = cli("run", study, "--dry-run", "--yes")
     assert "name must match" in _one_line_refusal(code, out, err, study)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("how", ["score_strings", "step_floats"])
+def test_a_wrongly_typed_file_is_quarantined_and_the_rest_reads(tmp_path, how):
+    from gansweep.store import read_evals, read_trials
+    from gansweep.store.parquet import quarantine_damaged
+
+    sd = make_study_dir(tmp_path)
+    bad = damage(sd, how)
+    moved = quarantine_damaged(sd.path)
+    assert bad.name in {p.name for p in moved}
+    assert len(read_trials(sd.path)) == 5 and read_trials(sd.path).score.dtype == "float64"
+    assert read_evals(sd.path).step.dtype == "int64"
