@@ -96,7 +96,8 @@ def run(
     from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
-    check_plan_size(build_plan(study, str(study_file)).total, str(study_file), yes)
+    # A dry run trains nothing: it needs no Inception weights (start() builds the plan alike).
+    check_plan_size(build_plan(study, str(study_file), weights=not dry_run).total, str(study_file), yes)
     if force and not yes:
         target = study_dir_for(study, out_dir).path
         if target.exists() and not typer.confirm(f"delete {target} and start over?"):
@@ -282,6 +283,9 @@ def _main_options(
                                  help="print the version and exit"),
 ) -> None:
     """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
+    from gansweep import env
+
+    env.check()  # a bad GANSWEEP_* value: one line now, not a traceback in a worker later
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")

@@ -150,8 +150,29 @@ def _init_ray(address: str | None) -> None:
     if address == "local" and os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
         log.warning("RAY_AUTH_MODE=%s: the local Ray accepts connections without a token",
                     os.environ["RAY_AUTH_MODE"])
+    if address != "local":
+        check_reachable(address)
     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
              configure_logging=True)
+
+
+CONNECT_DEADLINE_S = 10.0
+
+
+def check_reachable(address: str) -> None:
+    """Refuse in one line a Ray address that does not answer; ``ray.init`` would retry it for ever."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray finds the address itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_DEADLINE_S).close()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise GansweepError(f"Ray address {address}: no answer within {CONNECT_DEADLINE_S:g} s ({reason}); "
+                            "is the cluster up? (--address, RAY_ADDRESS)") from None
 
 
 AUTOSCALE_CONCURRENCY = 64  # trials asked for at once from a cluster that has no room yet
