@@ -26,7 +26,7 @@ from typing import IO, Any
 from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.storage import LeaseLock, ObjectPath, StoragePath, atomic_write, location, scratch_dir
 from gansweep.study import Study, dump_study, study_from_data
-from gansweep.study.load import parse_yaml
+from gansweep.study.load import study_from_bytes
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class StudyDir:
             raise NotAStudyError(f"{self.path}: not a study directory (no {STUDY_FILE}); "
                                  "give the directory that 'gansweep run' created, e.g. runs/<name>")
         source = str(self.study_file)
-        study = study_from_data(parse_yaml(self.study_file.read_text(), source), source)
+        study = study_from_bytes(self.study_file.read_bytes(), source)
         return study, self._meta()
 
     def _meta(self) -> dict[str, Any]:
@@ -97,8 +97,9 @@ class StudyDir:
             return {}
         try:
             meta = json.loads(self.meta_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise NotAStudyError(f"{self.meta_file}: unreadable ({exc}); restore it or start the study again") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise NotAStudyError(f"{self.meta_file}: unreadable ({reason}); restore it or start the study again") from None
         if not isinstance(meta, dict):
             raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
         return meta
