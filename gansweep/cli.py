@@ -371,6 +371,14 @@ def main() -> None:
     except GansweepError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # The file system refused a path the user gave or a study directory holds (a symlink loop,
+        # not a directory, read-only, full): the user's to fix, so one line, not a traceback.
+        if exc.filename is None:
+            raise
+        err.print(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
