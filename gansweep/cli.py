@@ -13,13 +13,37 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from gansweep.errors import GansweepError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _Group(TyperGroup):
+    """Help shows no type label on a flag: typer's rich help labels every one ``<bool>``, which reads
+    as if it took a value (``--force <bool>``)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _unlabel_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _unlabel_flags(command.get_params(ctx))
+        return command
+
+
+def _unlabel_flags(params: list[click.Parameter]) -> list[click.Parameter]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # typer shows a metavar instead of the type; click shows none for flags
+    return params
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots.")
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # ids and paths may hold ':x:'
 err = Console(stderr=True, emoji=False)
@@ -277,7 +301,7 @@ def _main_options(
     """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
 
 
-data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
+data_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
 app.add_typer(data_app, name="data")
 
 

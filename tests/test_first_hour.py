@@ -1,6 +1,8 @@
 """What a new user runs into in the first hour (found by a fresh-user test campaign), refused or
 helped before Ray starts: no weights for a dry run, no data root, --out at a study, an edited study."""
 
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -61,3 +63,19 @@ def test_status_shows_the_plan_as_run_when_study_yaml_was_edited(cli, tmp_path):
     assert code == 0, err
     assert "was edited since the study was planned" in err
     assert "0/3 trials stored" in " ".join(out.split())
+
+
+def _gansweep(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``gansweep ARGS`` as a user runs it: the installed command, in a real process."""
+    return subprocess.run(["gansweep", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "120"}, timeout=120)
+
+
+def test_help_labels_no_flag_as_taking_a_value():
+    """typer's rich help labelled every flag ``<bool>`` (``--force <bool>``), as if it took a value."""
+    for command in ([], ["run"], ["resume"], ["validate"], ["samples"], ["bench"], ["data", "prepare"]):
+        shown = _gansweep(*command, "--help")
+        assert shown.returncode == 0, shown.stderr
+        assert "<bool>" not in shown.stdout and "--help" in shown.stdout
+    run_help = _gansweep("run", "--help").stdout
+    assert "<int range>" in run_help and "<str>" in run_help  # options that take a value keep their label
