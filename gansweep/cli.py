@@ -59,9 +59,9 @@ def _plan_table(plan, cost=None) -> Table:
     for label in labels:
         table.add_column(label, justify="right")
     table.add_column("trials", justify="right")
-    hours = {c.cell: c.gpu_hours for c in cost.cells} if cost else {}
+    hours = {c.cell: c.hours for c in cost.cells} if cost else {}
     if cost:
-        table.add_column("GPU-h", justify="right")
+        table.add_column(f"{cost.device}-h", justify="right")
     for cell in plan.cells:
         counts = [e.trials for e in plan.entries if e.cell == cell]
         table.add_row(cell.id, *map(str, counts), str(sum(counts)),
@@ -75,9 +75,11 @@ def validate(
     yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
     rates: Optional[Path] = typer.Option(None, "--rates", help="steps/s measured by 'gansweep bench --csv' "
                                          "(default: estimate from counted FLOPs)"),
-    tflops: float = typer.Option(30.0, "--tflops", min=0.001, help="sustained TFLOP/s for the estimate"),
+    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, help="sustained TFLOP/s of one device "
+                                           "for the estimate (default: 30 for a GPU, 0.015 for a CPU core)"),
 ) -> None:
-    """Check a study and print its plan (cells × trials) and its cost in GPU-hours; run nothing."""
+    """Check a study and print its plan (cells × trials) and its cost in GPU-hours (CPU-hours for a
+    study that asks for no GPU); run nothing."""
     from gansweep.driver.guard import check_output_path, check_plan_size
     from gansweep.study import build_plan, load_study
     from gansweep.study.cost import format_hours, plan_cost
@@ -94,9 +96,9 @@ def validate(
     cost = plan_cost(plan, rates, tflops)
     out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
-    unknown = sum(c.gpu_hours is None for c in cost.cells)
-    amount = format_hours(cost.gpu_hours)
-    amount = f"{amount} GPU-hours" if cost.gpu_hours >= 1 else f"{amount} of GPU time"
+    unknown = sum(c.hours is None for c in cost.cells)
+    amount = format_hours(cost.hours)
+    amount = f"{amount} {cost.device}-hours" if cost.hours >= 1 else f"{amount} of {cost.device} time"
     out.print(f"cost: {amount} ({cost.source})"
               + (f"; {unknown} cells of unknown image size not counted (set training.resolution)" if unknown else ""))
 
