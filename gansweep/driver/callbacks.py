@@ -19,7 +19,7 @@ from gansweep.store import StoreWriteError, TrialStore
 
 log = logging.getLogger(__name__)
 CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
-               "strategy", "round", "index")
+               "strategy", "round", "index", "suggested_by")
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
