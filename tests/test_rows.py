@@ -62,3 +62,17 @@ def test_rows_stored_before_are_re_derived_from_their_evaluations(tmp_path):
     import pandas as pd
     raw = pd.read_parquet(tmp_path / "results" / "trials").set_index("trial_id")
     assert raw.loc[old_id, "modes"] == 8.0
+
+
+def test_samples_titles_say_what_the_row_says():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gansweep.analysis.samples import row_metrics, title
+
+    row, _ = trial_row(CONFIG, _final(EVALS, "fd", "completed", 400, 4.0), "s", 0.0, COLUMNS)
+    trials = pd.DataFrame([{**row, "hp_lr": 1e-3, "config": "{}"}])
+    assert row_metrics(trials) == COLUMNS
+    kept = SimpleNamespace(trial_id=CONFIG["trial_id"], metric="fd", score=0.1, step=300)  # the kept generator
+    assert title(kept, trials[COLUMNS].iloc[0].to_dict()) == f"{CONFIG['trial_id']}\nfd 0.1 at step 300 · modes 5 · hq 0.2"
