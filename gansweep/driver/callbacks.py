@@ -30,7 +30,7 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     The row describes one generator: its metric columns are those of the evaluation that produced
     ``score`` (the one whose generator the trial keeps), never each metric's own best over the
     trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
-    :meth:`TrialSettings.resolve`): enough to rerun it.
+    :meth:`TrialContext.resolve`): enough to rerun it.
     """
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
@@ -85,7 +85,7 @@ class StoreCallback(Callback):
         # Tune saves the trial as finished whether or not it was stored: on_fatal must make sure
         # resume does not restore that experiment (the driver marks it stale)
         self.on_fatal = on_fatal
-        self.resolve = resolve  # TrialSettings.resolve: the row's config is the whole trial
+        self.resolve = resolve  # TrialContext.resolve: the row's config is the whole trial
         self._store: TrialStore | None = None
         self.fatal: StoreWriteError | None = None
 
