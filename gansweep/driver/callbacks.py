@@ -90,7 +90,9 @@ class StoreCallback(Callback):
         self.fatal: StoreWriteError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None}
+        # resolve is a bound method of the trial context: left out so Tune's pickle names no
+        # gansweep class but this one (resume replaces the callbacks with fresh ones anyway)
+        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None, "resolve": None}
 
     @property
     def store(self) -> TrialStore:
