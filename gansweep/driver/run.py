@@ -25,7 +25,7 @@ from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.store import read_trials
 from gansweep.study import Plan, Study, build_plan
-from gansweep.trial.settings import TrialSettings
+from gansweep.trial.settings import TrialContext, metric_columns
 
 log = logging.getLogger(__name__)
 
@@ -222,18 +222,18 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from gansweep.trial.worker import run_trial
 
     study = plan.study
-    settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run,
-                                       study_dir=str(sd.path.resolve()))
+    context = TrialContext.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run,
+                                     study_dir=str(sd.path.resolve()))
     _init_ray(address)
     res = trial_resources(study, dry_run)
-    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
+    trainable = tune.with_resources(tune.with_parameters(run_trial, context=context), res)
     done = stored_scores(sd.path)
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
     # Built afresh on every start: a restored experiment's pickled callbacks hold the old paths
-    store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
+    store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, metric_columns(plan),
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd),
-                             resolve=settings.resolve)
+                             resolve=context.resolve)
     root = sd.path.resolve()
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
