@@ -65,14 +65,20 @@ def test_no_unsafe_deserialisation_in_gansweep():
     assert problems == []
 
 
-def test_untrusted_tune_state_is_not_unpickled(tmp_path):
-    """Tune's saved experiment is pickles: resume loads it only if this user wrote it and nobody else can."""
+def test_untrusted_tune_state_is_not_unpickled(tmp_path, monkeypatch):
+    """Tune's saved experiment is pickles: resume loads it only if this user's gansweep signed it
+    here and nobody else can write it."""
+    from gansweep.driver.trust import signing_filesystem
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     sd = StudyDir(tmp_path / "rel")
     study = study_from_data(study_data(), "s.yaml")
     sd.create(study, {"dry_run": True})
     sd.tune_dir.mkdir()
     pkl = sd.tune_dir / "tuner.pkl"
     pkl.write_bytes(b"\x80\x04N.")
+    assert "no signing key" in sd.untrusted_tune_state()  # written, but not by a driver
+    signing_filesystem(sd.path).handler.sign_existing()  # as at the end of a run
     assert sd.untrusted_tune_files() == [] and sd.prepare_resume(study) == []
     pkl.chmod(0o666)
     assert sd.untrusted_tune_files() == [pkl]
