@@ -75,7 +75,7 @@ def validate(
     yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
     rates: Optional[Path] = typer.Option(None, "--rates", help="steps/s measured by 'gansweep bench --csv' "
                                          "(default: estimate from counted FLOPs)"),
-    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, help="sustained TFLOP/s of one device "
+    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, max=1e6, help="sustained TFLOP/s of one device "
                                            "for the estimate (default: 30 for a GPU, 0.015 for a CPU core)"),
 ) -> None:
     """Check a study and print its plan (cells × trials) and its cost in GPU-hours (CPU-hours for a

@@ -171,10 +171,13 @@ def check_reachable(address: str) -> None:
     """Refuse in one line a Ray address that does not answer; ``ray.init`` would retry it for ever."""
     import socket
 
+    if address == "auto":
+        return  # Ray finds the address itself (a cluster this machine started)
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit():
-        return  # "auto" and the like: Ray finds the address itself
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536) or any(c.isspace() for c in host):
+        raise GansweepError(f"Ray address {address[:80]!r}: not host:port, ray://host:port or auto "
+                            "(--address, RAY_ADDRESS)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_DEADLINE_S).close()
     except (OSError, ValueError) as exc:

@@ -91,3 +91,17 @@ def test_an_address_that_answers_tcp_but_is_no_ray_head_fails_within_60_s(tmp_pa
                       "GCS address (host:6379)? (--address, RAY_ADDRESS)"], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs" / "demo").exists()
+
+
+@pytest.mark.parametrize("address", ["a b c", ":::", "host", "host:0", "host:99999", ":6379", "ray://"])
+def test_a_malformed_ray_address_is_one_line(cli, tmp_path, monkeypatch, address):
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    code, out, err = cli("run", ROOT / "studies" / "demo.yaml", "--dry-run", "--yes", "--out", tmp_path / "runs")
+    assert code == 2, (out, err)
+    assert err.startswith("error: Ray address") and "not host:port" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs" / "demo").exists()
+
+
+def test_validate_refuses_an_infinite_tflops(cli):
+    code, out, err = cli("validate", ROOT / "studies" / "demo.yaml", "--tflops", "inf")
+    assert code == 2 and "--tflops" in err, (out, err)
