@@ -122,7 +122,8 @@ def run(
     from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
-    check_plan_size(build_plan(study, str(study_file)).total, str(study_file), yes)
+    # A dry run trains nothing: it needs no Inception weights (start() builds the plan alike).
+    check_plan_size(build_plan(study, str(study_file), weights=not dry_run).total, str(study_file), yes)
     if force and not yes:
         target = study_dir_for(study, out_dir).path
         if target.exists() and not typer.confirm(f"delete {target} and start over?"):
@@ -137,13 +138,15 @@ def resume(
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
                                                  help="trials at once (default: what the resources allow)"),
+    trust: bool = typer.Option(False, "--trust", help="load Tune's saved experiment (pickles) even if your "
+                               "gansweep did not sign it on this machine: only for a study you know"),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
     from gansweep.storage import location
 
     where = location(study_dir)
-    _report(resume_study(where, address, max_concurrent), where)
+    _report(resume_study(where, address, max_concurrent, trust), where)
 
 
 def _report(outcome, study_dir) -> None:
@@ -176,7 +179,12 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         study = study_from_data(meta["planned"], f"{sd.meta_file} (planned study)")
     plan = build_plan(study, str(sd.study_file), weights=False)
     df = read_trials(sd.path)
-    table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
+    try:
+        mode = " (dry run)" if sd.mode(meta) else ""
+    except GansweepError as exc:  # shown, not fatal: status only reads
+        err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
+        mode = " (dry run or real: unknown)"
+    table = Table(title=f"{study.name}{mode}")
     for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))
@@ -301,6 +309,9 @@ def _main_options(
                                  help="print the version and exit"),
 ) -> None:
     """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
+    from gansweep import env
+
+    env.check()  # a bad GANSWEEP_* value: one line now, not a traceback in a worker later
 
 
 data_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
@@ -386,6 +397,14 @@ def main() -> None:
     except GansweepError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # The file system refused a path the user gave or a study directory holds (a symlink loop,
+        # not a directory, read-only, full): the user's to fix, so one line, not a traceback.
+        if exc.filename is None:
+            raise
+        err.print(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -173,11 +173,21 @@ class MeasuredRates:
                 rows = list(csv.DictReader(f))
         except OSError as exc:
             raise StudyError(f"{path}: cannot read the rates file ({exc.strerror})") from None
+        except (UnicodeDecodeError, csv.Error):
+            raise StudyError(f"{path}: not a CSV text file; write one with 'gansweep bench --csv'") from None
         need = {"architecture", "resolution", "penalty", "steps_per_s"}
         missing = need - set(rows[0] if rows else {})
         if missing:
             raise StudyError(f"{path}: a rates file needs the columns {', '.join(sorted(need))} "
                              f"(missing {', '.join(sorted(missing))}); write one with 'gansweep bench --csv'")
+        for i, r in enumerate(rows, start=2):
+            try:
+                ok = int(r["resolution"]) > 0 and math.isfinite(float(r["steps_per_s"])) and float(r["steps_per_s"]) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise StudyError(f"{path}: line {i}: resolution must be a positive integer and steps_per_s a "
+                                 "positive number; write the file with 'gansweep bench --csv'")
         self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")
                      and r.get("kind", "train") in ("train", "") and r.get("processes", "1") in ("1", "")]
 
