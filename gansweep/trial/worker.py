@@ -146,7 +146,7 @@ def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int,
             "final": True}
 
 
-def _report_final(result: dict[str, Any], report: Report = _report) -> None:
+def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
     Tune keeps one checkpoint per trial (``num_to_keep=1``): this one replaces the trial's last
@@ -155,7 +155,7 @@ def _report_final(result: dict[str, Any], report: Report = _report) -> None:
     """
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / FINAL_FILE).write_text(json.dumps(result, default=str))
-        report(result, d)
+        (report or _report)(result, d)
 
 
 def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
@@ -181,8 +181,9 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
+def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
     """One report with the whole history: no training to checkpoint, no scheduler to inform."""
+    report = report or _report
     primary = settings.primary[config["dataset"]]
     records, status = simulate(config, settings.eval_points(), primary)
     for i, rec in enumerate(records):
@@ -195,7 +196,7 @@ def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Repo
     report(_final(records, primary, status, steps, seconds))
 
 
-def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
+def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
     import torch
     from ray import tune
 
@@ -207,7 +208,9 @@ def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report = 
     torch.set_num_threads(max(1, int(settings.cpu)))
     device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
     primary = settings.primary[config["dataset"]]
-    restored = _restore(tune.get_checkpoint() if report is _report else None, device, config["trial_id"])
+    in_tune = report is None  # else a rerun outside Tune (no checkpoint to continue from)
+    report = report or _report
+    restored = _restore(tune.get_checkpoint() if in_tune else None, device, config["trial_id"])
     if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
         _report_final(restored["final"], report)
         return
