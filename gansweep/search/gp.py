@@ -172,13 +172,3 @@ class GPSearcher(RoundSearcher):
 def make_gp(entry: Any, seed: int) -> GPSearcher:
     s = entry.search
     return GPSearcher(entry.space(), s.rounds, s.per_round, s.acquisition, seed)
-
-
-def _register() -> None:
-    from gansweep.search import STRATEGIES
-
-    if "gp" not in STRATEGIES:
-        STRATEGIES.add("gp", make_gp)
-
-
-_register()

@@ -68,7 +68,7 @@ def mean_n_disc(entry: PlanEntry) -> float:
 def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
     """(channels, side) of a data set's images without loading it; None for points or unknown sizes."""
     from gansweep.data.real import KNOWN
-    from gansweep.study.plan import POINT_DATASETS
+    from gansweep.data.specs import POINT_DATASETS
 
     if dataset in POINT_DATASETS:
         return None

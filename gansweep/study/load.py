@@ -13,12 +13,13 @@ import yaml
 from pydantic import ValidationError
 
 from gansweep.errors import StudyError
+from gansweep.search.specs import STRATEGY_SPECS
 from gansweep.study.schema import Study
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna"}
+UNION_TAGS = {"choice", "range", *STRATEGY_SPECS}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -104,7 +105,7 @@ def study_from_data(data: Any, source: str) -> Study:
             msg = _unknown_key_message(err["loc"], data)
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
-            msg = f"unknown strategy {given!r}; choose from table1, random, gp, optuna"
+            msg = STRATEGY_SPECS.unknown_message(given)
         elif err["type"] == "missing":
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
@@ -128,9 +129,8 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
         model = ann if isinstance(ann, type) and issubclass(ann, schema.Strict) else None
     if loc and loc[0] == "search" and len(loc) >= 3:
         entry = data["search"][loc[1]] if isinstance(data.get("search"), list) else {}
-        kinds = {"table1": schema.Table1, "random": schema.RandomSearch, "gp": schema.GPSearch,
-                 "optuna": schema.OptunaSearch}
-        model = kinds.get(entry.get("strategy")) if isinstance(entry, dict) else None
+        spec = STRATEGY_SPECS.get(entry.get("strategy")) if isinstance(entry, dict) else None
+        model = spec.schema if spec is not None else None
     allowed = sorted(model.model_fields) if model is not None else []
     hint = difflib.get_close_matches(str(key), allowed, n=1)
     did = f" (did you mean {hint[0]!r}?)" if hint else ""
