@@ -5,10 +5,9 @@ Staged as features → statistics → metric (:mod:`.features`, :mod:`.frechet`,
 trial with cached reference statistics, :func:`check_metrics` refuses what a study cannot compute
 before it runs, and :data:`METRICS` is the list of names a study may use.
 
-
-Reading the facts (:mod:`.specs`) needs no torch: the names below are imported on first use
-(PEP 562), so torch-free code (the study schema, ``gansweep status``) imports :data:`METRICS`
-instead of copying the list.
+Names are resolved lazily (PEP 562): importing :mod:`gansweep.metrics.specs`, or reading
+``METRICS`` from here, does not import torch, so torch-free commands (status, plot, report) can ask
+which way a metric is better without paying for the networks.
 """
 
 from __future__ import annotations
@@ -16,23 +15,26 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# name -> the submodule that defines it
 _WHERE = {
     "digits_classifier": "digits_net",
     "EvalOptions": "evaluator", "Evaluator": "evaluator", "check_metrics": "evaluator",
     "frechet_distance": "frechet", "gaussian_statistics": "frechet",
     "INCEPTION_WEIGHTS_ENV": "inception", "find_inception_weights": "inception",
     **{name: "specs" for name in (
-        "EMBEDDED_DATASETS", "KEY_FD", "KEY_FID", "KEY_HQ", "KEY_IS", "KEY_IS_STD", "KEY_KID",
-        "KEY_KID_STD", "KEY_MODES", "KEY_MSSSIM", "KEY_PRECISION", "KEY_RECALL", "KEY_RECON",
-        "METRICS", "MetricSpec", "default_primary", "result_keys",
-    )},
+        "EMBEDDED_DATASETS", "KEY_FD", "KEY_FID", "KEY_HQ", "KEY_IS", "KEY_IS_STD", "KEY_KID", "KEY_KID_STD",
+        "KEY_MODES", "KEY_MSSSIM", "KEY_PRECISION", "KEY_RECALL", "KEY_RECON", "METRICS", "MetricSpec",
+        "default_primary", "result_keys")},
 }
-
 __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
