@@ -376,8 +376,9 @@ def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
 
     from gansweep.search.composite import StudySearcher
 
-    alg = getattr(getattr(tuner, "_local_tuner", None), "_tune_config", None)
-    alg = getattr(alg, "search_alg", None)
+    from gansweep.compat.ray import search_alg
+
+    alg = search_alg(tuner)
     while alg is not None and not isinstance(alg, StudySearcher):
         alg = getattr(alg, "searcher", None)
     if alg is not None:
@@ -393,7 +394,9 @@ def trial_name(trial: Any) -> str:
 def _replace_callbacks(tuner: Any, fresh: list[Any]) -> None:
     """A restored Tuner brings its callbacks back from its pickle (old paths, old progress bar);
     use fresh ones of the same types, and add those it lacks (a state saved before one existed)."""
-    run_config = tuner._local_tuner.get_run_config()
+    from gansweep.compat.ray import run_config as tuner_run_config
+
+    run_config = tuner_run_config(tuner)
     old = list(run_config.callbacks or [])
     kept = [next((f for f in fresh if type(f) is type(c)), c) for c in old]
     run_config.callbacks = kept + [f for f in fresh if not any(type(f) is type(c) for c in old)]
