@@ -784,6 +784,19 @@ def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------
+# Verdicts (a table, no figure: the report draws it as a matrix)
+
+
+def write_verdicts(study: Study, out_dir: Path) -> list[Path]:
+    """verdicts.csv: P(A beats B at k) with its bootstrap interval for every pair of cells."""
+    from gansweep.analysis.verdicts import verdicts
+
+    data = verdicts(study.trials, metric=study.metric)
+    data["metric"] = study.primary if study.metric == "score" else study.metric
+    return [save_csv(data, out_dir / "verdicts.csv")]
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
@@ -792,6 +805,7 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "score_vs_compute": plot_score_vs_compute,
     "sensitivity": plot_sensitivity,
     "learning_curves": plot_learning_curves,
+    "verdicts": write_verdicts,
 }
 
 
