@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gansweep import env
 from gansweep.search.base import DONE, CellSearcher, Suggestion, clean_score
 from gansweep.search.space import is_integer, sample
 from gansweep.study.schema import Choice, Range
@@ -44,16 +45,8 @@ _limiter: Any = None
 
 
 def workers() -> int:
-    raw = os.environ.get("GANSWEEP_SEARCH_WORKERS")
-    if raw:
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}") from None
-        if n < 1:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}")
-        return n
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
+    n = env.get("GANSWEEP_SEARCH_WORKERS")
+    return n if n is not None else max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def executor() -> Executor:
@@ -61,15 +54,13 @@ def executor() -> Executor:
     global _executor
     with _lock:
         if _executor is None:
-            kind = os.environ.get("GANSWEEP_SEARCH_EXECUTOR", "thread")
+            kind = env.get("GANSWEEP_SEARCH_EXECUTOR")
             if kind == "thread":
                 _executor = ThreadPoolExecutor(workers(), thread_name_prefix="gansweep-search")
             elif kind == "process":
                 import multiprocessing
 
                 _executor = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
-            else:
-                raise ValueError(f"GANSWEEP_SEARCH_EXECUTOR must be 'thread' or 'process', but got {kind!r}")
         return _executor
 
 
@@ -165,6 +156,7 @@ class RoundSearcher(CellSearcher):
 
     STATE_VERSION = 1
     FALLBACK_SALT = 0  # each strategy its own stream of fallback draws
+    NAME = "rounds"  # what a trial's ``suggested_by`` says when a round was computed as intended
 
     def __init__(self, space: dict[str, Choice | Range], trials: int, per_round: int, seed: int) -> None:
         if trials < 1 or per_round < 1:
@@ -180,6 +172,7 @@ class RoundSearcher(CellSearcher):
         self._future: Future | None = None
         self._future_round = -1
         self._failures: list[str] = []
+        self._by: dict[int, str] = {}  # round → who suggested it, where not NAME (a random fallback, and why)
 
     # -- what a strategy provides ---------------------------------------------------------------
     def round_job(self, round_: int, size: int, params: list[dict[str, float]], scores: list[float],
@@ -203,7 +196,8 @@ class RoundSearcher(CellSearcher):
         if self._next < len(self._points):
             i = self._next
             self._next += 1
-            return Suggestion(i, dict(self._points[i]), round=i // self.per_round)
+            r = i // self.per_round
+            return Suggestion(i, dict(self._points[i]), round=r, by=self._by.get(r, self.NAME))
         self._maybe_start()
         return None
 
@@ -229,6 +223,7 @@ class RoundSearcher(CellSearcher):
             "next": self._next,
             "scores": [[i, s if math.isfinite(s) else None] for i, s in sorted(self._scores.items())],
             "extra": self._extra,
+            "by": [[r, by] for r, by in sorted(self._by.items())],
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -245,6 +240,7 @@ class RoundSearcher(CellSearcher):
         self._next = nxt
         self._scores = {int(i): math.inf if s is None else float(s) for i, s in state["scores"]}
         self._extra = dict(state.get("extra") or {})
+        self._by = {int(r): str(by) for r, by in state.get("by") or []}  # absent in states saved before
         self._maybe_start()
 
     # -- helpers --------------------------------------------------------------------------------
@@ -302,6 +298,7 @@ class RoundSearcher(CellSearcher):
             log.warning("%s: computing round %d failed (%s: %s); drawing it at random",
                         type(self).__name__, r, type(exc).__name__, exc)
             self._failures.append(f"round {r}: {type(exc).__name__}: {exc}")
+            self._by[r] = f"random: {self.NAME} round {r} failed ({type(exc).__name__}: {exc})"[:300]
             points, extra = self.fallback(r, size), self._extra
         self._points.extend(points)
         self._extra = extra
