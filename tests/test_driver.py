@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from gansweep.store import read_trials
 from gansweep.study import build_plan, load_study
 from gansweep.trial.synthetic import simulate
 from gansweep.trial.worker import best_so_far
@@ -68,6 +69,8 @@ def test_dry_run_end_to_end(cli, tmp_path):
     assert set(df.status) <= {"completed", "diverged"}
     gp = df[df.strategy == "gp"]
     assert sorted(gp["round"].unique()) == [0, 1, 2] and (gp.groupby(["cell", "round"]).size() == 5).all()
+    stored = read_trials(study_dir)
+    assert (stored.suggested_by == stored.strategy).all()  # no GP round fell back to random draws here
     assert (study_dir / "study.yaml").is_file() and (study_dir / "tune").is_dir()
     code, out, _ = cli("status", study_dir)
     assert code == 0 and f"{len(df)}/{len(df)} trials stored" in out.replace("\n", " ")
@@ -163,7 +166,9 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
 
 def test_a_study_whose_every_trial_failed_exits_non_zero(tmp_path):
     study_file = write_study(tmp_path, search=[dict(STUDY["search"][0], trials=2)], failure={"max_failures": 0})
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GANSWEEP_FAULTS": json.dumps({"raise": "*"})}
+    faults = Path(__file__).parent / "faults"  # the test-only fault hook (tests/faults/sitecustomize.py)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(faults),
+           "GANSWEEP_TEST_FAULTS": json.dumps({"raise": "*"})}
     proc = subprocess.run([sys.executable, "-m", "gansweep.cli", "run", str(study_file), "--out",
                            str(tmp_path / "runs"), "--dry-run"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]

@@ -1,218 +1,188 @@
 """Statistical verdicts between cells: P(A beats B at budget k), its bootstrap interval, a verdict.
 
-Why this module exists: budget curves say how good the best of k trials is in each cell; a
-researcher also needs to know how sure the comparison of two cells is, given the finite number of
-trials stored. For two cells A and B of one data set and strategy, with scores sorted ascending
-and diverged / failed / unscored trials as +inf exactly as in :mod:`gansweep.analysis.budget`:
+Why this module exists: budget curves say how good a cell gets with k trials, not how sure we are
+that one cell beats another. For two cells A and B of one data set and strategy, with their trials'
+scores (lower is better; diverged, failed and unscored trials count as +inf exactly as in
+:mod:`gansweep.analysis.budget`), this computes
 
-    P(A beats B at k) = sum_v P(best_A = v) * (P(best_B > v) + 1/2 P(best_B = v))
+    p = P(best of k drawn from A < best of k drawn from B) + 1/2 P(equal)
 
-where "best of k" is drawn without replacement from the stored trials, so
-P(best > x) = C(N - m(x), k) / C(N, k) with m(x) the number of scores <= x (the order statistics
-of the budget curves). Ties count half, so P(A beats B) + P(B beats A) = 1.
+exactly, with the same order statistics as the budget curves: sort a cell's n scores; the best of
+k drawn without replacement is > x_(j) with probability T(j) = C(n-j, k) / C(n, k), so
 
-Uncertainty: a seeded bootstrap resamples each cell's trials (with replacement) R times. A
-resample only re-weights the cell's sorted scores, so it is a row of cumulative counts over them,
-and the exact probability of every resample pair is a gather from one survival table per (N, k):
-vectorised over resamples, and truncated where every resample's survival is exactly zero (at
-large k only the lowest few scores matter). The 2.5-97.5 % percentiles give the interval.
+    P(best_A = a_(i)) = T_A(i-1) - T_A(i)  (by position; tied positions sum to the value's mass)
+    p = sum_i P(best_A = a_(i)) * 1/2 [T_B(#{b <= a_i}) + T_B(#{b < a_i})].
 
-Verdict: "A better" when the interval lies above 1/2, "B better" when below, otherwise
-"not resolved by N trials" with an estimate of how many more trials per cell would likely resolve
-it (the interval's half-width shrinks like 1/sqrt(N)).
+Ties (two +inf among them) count one half, so P(A beats B) + P(B beats A) = 1.
+
+The uncertainty from the finite number of trials is a bootstrap over each cell's trials: a
+resample is a vector of multinomial counts over the cell's sorted scores, and the same formula
+holds with cumulative counts in place of positions, so all resamples of a pair are one gather and
+one multiply over an (R x n) array (no Python loop over resamples). The interval is the percentile
+interval of the resampled p. A pair is "A better" when the whole interval lies above 1/2, "B
+better" when below, else "not resolved by N trials"; for those, the number of further trials per
+cell that would likely resolve it assumes the interval shrinks as 1/sqrt(N) around the estimate.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
 
-from gansweep.analysis.budget import _metric_values
+from gansweep.analysis.budget import _log_factorials, _metric_values
 
 RESAMPLES = 1000
 LEVEL = 0.95
 VERDICT_COLUMNS = ["dataset", "strategy", "cell_a", "cell_b", "k", "n_a", "n_b", "p_a_beats_b",
-                   "lo", "hi", "verdict", "more_trials_per_cell"]
+                   "lo", "hi", "verdict", "more_trials_per_cell", "metric"]
+A_BETTER, B_BETTER = "A better", "B better"
+_NEGLIGIBLE = 1e-15  # survival below this is 0: it moves no probability by more than ~1e-13
 
 
-def _survival_table(n: int, k: int) -> np.ndarray:
-    """P(best of k > the m-th smallest score) = C(n-m, k) / C(n, k), for m = 0..n."""
-    m = np.arange(n + 1)
-    lf = gammaln(np.arange(n + 1, dtype=np.float64) + 1.0)
-    rest = n - m
+def _survival_table(lf: np.ndarray, n: int, k: int) -> np.ndarray:
+    """T(j) = C(n-j, k) / C(n, k) for j = 0..n: P(best of k > x_(j)) (0 once n - j < k)."""
+    j = np.arange(n + 1)
+    rest = n - j
     out = np.zeros(n + 1)
     ok = rest >= k
     r = rest[ok]
-    out[ok] = np.exp(lf[r] - lf[r - k] - lf[n] + lf[n - k])
-    out[0] = 1.0
+    out[ok] = np.exp((lf[r] - lf[r - k]) - (lf[n] - lf[n - k]))
     return out
 
 
-@dataclass
+def budgets_for(n_full: int) -> list[int]:
+    """Budgets reported by default: 1, 2, 5, 10, 20, 50, ... below the full budget, and the full one."""
+    ks = []
+    for decade in range(0, 12):
+        for m in (1, 2, 5):
+            k = m * 10 ** decade
+            if k < n_full:
+                ks.append(k)
+    return ks + [n_full] if n_full >= 1 else []
+
+
 class _Cell:
-    """One cell's sorted scores and the cumulative counts of its resamples (row 0: the data)."""
+    """One cell's sorted scores and the cumulative counts of the exact sample (row 0) and resamples."""
 
-    x: np.ndarray        # sorted scores, +inf = nothing found
-    s: np.ndarray        # (1 + R) x (w + 1): P(best of k > the j smallest scores), per resample
-    pmf: np.ndarray      # (1 + R) x w: P(best of k = x_j), per resample
+    def __init__(self, scores: np.ndarray, resamples: int, rng: np.random.Generator) -> None:
+        self.x = np.sort(np.asarray(scores, dtype=np.float64))
+        n = self.n = len(self.x)
+        counts = np.ones((1, n), dtype=np.int32)
+        if resamples:
+            counts = np.vstack([counts, rng.multinomial(n, np.full(n, 1.0 / n), size=resamples)
+                                .astype(np.int32)])
+        self.cum = np.zeros((counts.shape[0], n + 1), dtype=np.int32)
+        np.cumsum(counts, axis=1, out=self.cum[:, 1:])
+        self._mass: dict[int, np.ndarray] = {}
 
-    @property
-    def n(self) -> int:
-        return len(self.x)
-
-
-def _cell(x: np.ndarray, k: int, rng: np.random.Generator, resamples: int) -> _Cell:
-    n = len(x)
-    draws = rng.integers(0, n, size=(resamples, n), dtype=np.int64)
-    per = np.empty((resamples + 1, n), dtype=np.int32)
-    per[0] = 1
-    flat = (draws + (np.arange(resamples) * n)[:, None]).ravel()
-    per[1:] = np.bincount(flat, minlength=resamples * n).reshape(resamples, n)
-    cum = np.zeros((resamples + 1, n + 1), dtype=np.int32)
-    np.cumsum(per, axis=1, out=cum[:, 1:])
-    # beyond column w every resample has survival exactly 0 (count > n - k): truncate there
-    dead = np.flatnonzero(cum.min(axis=0) > n - k)
-    w = int(dead[0]) if dead.size else n
-    s = _survival_table(n, k)[cum[:, :w + 1]]
-    return _Cell(x=x, s=s, pmf=s[:, :w] - s[:, 1:])
-
-
-def _pair(a: _Cell, b: _Cell) -> np.ndarray:
-    """Exact P(A beats B) for the data (entry 0) and each resample pair (entries 1..R)."""
-    xa = a.x[:a.pmf.shape[1]]
-    cap = b.s.shape[1] - 1  # beyond it every resample's survival is 0
-    right = np.minimum(np.searchsorted(b.x, xa, side="right"), cap)  # m_B(<= x)
-    left = np.minimum(np.searchsorted(b.x, xa, side="left"), cap)    # m_B(< x)
-    beats = b.s[:, right] + b.s[:, left]
-    return 0.5 * np.einsum("rj,rj->r", a.pmf, beats)
+    def mass(self, lf: np.ndarray, k: int) -> np.ndarray:
+        """P(best of k sits at sorted position i), per resample row: (rows x n)."""
+        if k not in self._mass:
+            t = _survival_table(lf, self.n, k)
+            t[t < _NEGLIGIBLE] = 0.0
+            # positions past the last that any row can still reach carry no mass: cut them off
+            reach = np.flatnonzero(t[self.cum[:, :-1]].max(axis=0) > 0.0)
+            w = int(reach[-1]) + 1 if reach.size else 1
+            tc = t[self.cum[:, :w + 1]]
+            self._mass[k] = tc[:, :-1] - tc[:, 1:]
+        return self._mass[k]
 
 
-def p_beats(a: Sequence[float], b: Sequence[float], k: int) -> float:
-    """Exact P(best of k drawn from ``a`` < best of k drawn from ``b``), ties counting half.
+def _pair(a: _Cell, b: _Cell, ks: Sequence[int], lf: np.ndarray) -> np.ndarray:
+    """p_a_beats_b for every resample row (row 0: the exact estimate) and budget: (len(ks) x rows)."""
+    le = np.searchsorted(b.x, a.x, side="right")
+    lt = np.searchsorted(b.x, a.x, side="left")
+    g_le = b.cum[:, le]
+    g_lt = None if np.array_equal(le, lt) else b.cum[:, lt]
+    out = np.empty((len(ks), a.cum.shape[0]))
+    for j, k in enumerate(ks):
+        t = _survival_table(lf, b.n, k)
+        m = a.mass(lf, k)
+        w = m.shape[1]
+        s = t[g_le[:, :w]] if g_lt is None else 0.5 * (t[g_le[:, :w]] + t[g_lt[:, :w]])
+        out[j] = np.einsum("ri,ri->r", m, s)
+    return out
 
-    Scores are minimised; NaN counts as +inf (nothing found).
+
+def p_beats(a: Sequence[float], b: Sequence[float], k: int, higher_is_better: bool = False) -> float:
+    """Exact P(best of k drawn from ``a`` beats best of k drawn from ``b``), ties counting 1/2.
+
+    NaN scores count as failures (+inf, or -inf when higher is better). ``k`` is at most the
+    size of the smaller sample.
     """
+    va, vb = (_clean(np.asarray(v, dtype=np.float64), higher_is_better) for v in (a, b))
+    if not 1 <= k <= min(len(va), len(vb)):
+        raise ValueError(f"k={k} must lie in 1..{min(len(va), len(vb))} (the smaller cell's size)")
     rng = np.random.default_rng(0)
-    ca = _cell(_clean(a), k, rng, 0)
-    cb = _cell(_clean(b), k, rng, 0)
-    return float(_pair(ca, cb)[0])
+    lf = _log_factorials(max(len(va), len(vb)))
+    return float(_pair(_Cell(va, 0, rng), _Cell(vb, 0, rng), [k], lf)[0, 0])
 
 
-def _clean(values: Sequence[float]) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64).ravel().copy()
+def _clean(v: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    v = -v if higher_is_better else v.copy()
     v[np.isnan(v)] = np.inf
-    return np.sort(v)
+    return v
 
 
-def more_trials(p: float, lo: float, hi: float, n: int) -> float:
-    """Trials per cell to add so that the interval likely excludes 1/2 (NaN when p is 1/2)."""
-    gap = abs(p - 0.5)
-    if gap < 1e-12:
-        return math.nan
-    half = (hi - lo) / 2.0
-    need = n * (half / gap) ** 2
-    return float(max(1, math.ceil(need - n)))
-
-
-def verdict(p: float, lo: float, hi: float, n: int) -> str:
+def _verdict(p: float, lo: float, hi: float, n: int) -> tuple[str, float]:
     if lo > 0.5:
-        return "A better"
+        return A_BETTER, math.nan
     if hi < 0.5:
-        return "B better"
-    return f"not resolved by {n} trials"
+        return B_BETTER, math.nan
+    gap, half = abs(p - 0.5), (hi - lo) / 2
+    if gap == 0 or half == 0:
+        return f"not resolved by {n} trials", math.nan
+    return f"not resolved by {n} trials", float(max(1, math.ceil(n * (half / gap) ** 2 - n)))
 
 
-def compare_cells(cells: dict[str, Sequence[float]], ks: Sequence[int], *, seed: int = 0,
-                  resamples: int = RESAMPLES) -> pd.DataFrame:
-    """Every pair of ``cells`` (name -> minimised scores, +inf/NaN = nothing found) at each k.
+def verdicts(trials: pd.DataFrame, metric: str = "score", by: Sequence[str] = ("dataset", "strategy"),
+             budgets: Sequence[int] | None = None, resamples: int = RESAMPLES, seed: int = 0,
+             level: float = LEVEL) -> pd.DataFrame:
+    """Verdicts for every pair of cells within each ``by`` group (one data set and strategy).
 
-    k larger than a cell's number of trials is skipped for pairs with that cell. Columns:
-    ``cell_a, cell_b, k, n_a, n_b, p_a_beats_b, lo, hi, verdict, more_trials_per_cell``.
-    """
-    if resamples < 1:
-        raise ValueError("resamples must be >= 1")
-    names = sorted(cells)
-    data = {c: _clean(cells[c]) for c in names}
-    parts = []
-    for k in sorted({int(k) for k in ks}):
-        # one seed stream per (cell, k): a cell's resamples are the same in all of its pairs
-        built = {c: _cell(data[c], k, np.random.default_rng([seed, k, i]), resamples)
-                 for i, c in enumerate(names) if len(data[c]) >= k}
-        alive = [c for c in names if c in built]
-        pairs = [(ca, cb) for i, ca in enumerate(alive) for cb in alive[i + 1:]]
-        if not pairs:
-            continue
-        p = np.stack([_pair(built[ca], built[cb]) for ca, cb in pairs])
-        lo, hi = np.quantile(p[:, 1:], [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=1)
-        n_a = np.array([built[ca].n for ca, _ in pairs])
-        n_b = np.array([built[cb].n for _, cb in pairs])
-        parts.append(pd.DataFrame({"cell_a": [a for a, _ in pairs], "cell_b": [b for _, b in pairs],
-                                   "k": k, "n_a": n_a, "n_b": n_b, "p_a_beats_b": p[:, 0],
-                                   "lo": lo, "hi": hi}))
-    cols = VERDICT_COLUMNS[2:]
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True)
-    n = np.minimum(out["n_a"], out["n_b"]).to_numpy()
-    res = [(verdict(p0, l, h, m), more_trials(p0, l, h, m))
-           for p0, l, h, m in zip(out["p_a_beats_b"], out["lo"], out["hi"], n)]
-    out["verdict"] = [v for v, _ in res]
-    out["more_trials_per_cell"] = [0.0 if not v.startswith("not") else m for v, m in res]
-    return out[cols]
-
-
-def default_budgets(n: int) -> list[int]:
-    """Powers of two below n, and n itself: the budgets the verdicts are stated at."""
-    ks = [1 << j for j in range(max(n, 1).bit_length()) if (1 << j) < n]
-    return ks + [n] if n >= 1 else []
-
-
-def verdicts(trials: pd.DataFrame, metric: str = "score", *, by: Sequence[str] = ("dataset", "strategy"),
-             ks: Sequence[int] | None = None, seed: int = 0, resamples: int = RESAMPLES
-             ) -> pd.DataFrame:
-    """Verdicts for every pair of cells within each (data set, strategy) of stored ``trials``.
-
-    Uses the same values as :func:`gansweep.analysis.budget.budget_curves` (status other than
-    completed, or a missing metric, is +inf; higher-is-better metrics are negated). ``ks``
-    defaults to :func:`default_budgets` of the group's full budget (the smallest cell size).
-    Columns: :data:`VERDICT_COLUMNS`.
+    One row per unordered pair (cell_a < cell_b by name) and budget k; P(B beats A) is
+    1 - p_a_beats_b. ``budgets`` default to 1, 2, 5, 10, ... and the group's full budget (the
+    smallest cell's number of trials); larger ones are dropped per group. ``lo``/``hi`` bound
+    the ``level`` percentile bootstrap interval over ``resamples`` resamples of each cell's
+    trials, seeded by ``seed``. Trials not ``completed`` count as nothing found.
     """
     by = list(by)
     if trials.empty:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
+    if resamples < 1:
+        raise ValueError("resamples must be at least 1")
     v, _ = _metric_values(trials, metric)
-    frame = trials[by + ["cell"]].assign(_v=v)
-    parts = []
+    frame = trials[by + ["cell"]].reset_index(drop=True).assign(_v=v)
+    rng = np.random.default_rng(seed)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    rows = []
     for key, g in frame.groupby(by, sort=True, dropna=False):
-        cells = {str(c): gg["_v"].to_numpy() for c, gg in g.groupby("cell", sort=True)}
-        if len(cells) < 2:
-            continue
-        full = min(len(x) for x in cells.values())
-        res = compare_cells(cells, default_budgets(full) if ks is None else ks,
-                            seed=seed, resamples=resamples)
         key = key if isinstance(key, tuple) else (key,)
-        for col, val in zip(by, key):
-            res.insert(by.index(col), col, val)
-        parts.append(res)
-    if not parts:
-        return pd.DataFrame(columns=VERDICT_COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
-    return out.reindex(columns=list(dict.fromkeys(by + VERDICT_COLUMNS[2:])))
-
-
-def sentence(row: pd.Series | dict) -> str | None:
-    """One plain sentence for a resolved pair, naming the winner first; None when unresolved."""
-    if row["verdict"] == "A better":
-        win, lose, p, lo, hi = row["cell_a"], row["cell_b"], row["p_a_beats_b"], row["lo"], row["hi"]
-    elif row["verdict"] == "B better":
-        win, lose = row["cell_b"], row["cell_a"]
-        p, lo, hi = 1 - row["p_a_beats_b"], 1 - row["hi"], 1 - row["lo"]
-    else:
-        return None
-    return (f"{win} beats {lose} at k = {int(row['k'])} with probability {p:.2f} "
-            f"({lo:.2f}\u2013{hi:.2f})")
+        names = sorted(g["cell"].astype(str).unique())
+        if len(names) < 2:
+            continue
+        per = {c: _Cell(s["_v"].to_numpy(), resamples, rng)
+               for c, s in g.groupby(g["cell"].astype(str), sort=True)}
+        full = min(c.n for c in per.values())
+        ks = [k for k in (budgets or budgets_for(full)) if 1 <= k <= full]
+        lf = _log_factorials(max(c.n for c in per.values()))
+        for i, ca in enumerate(names):
+            for cb in names[i + 1:]:
+                p = _pair(per[ca], per[cb], ks, lf)
+                bounds = np.quantile(p[:, 1:], q, axis=1)
+                n = min(per[ca].n, per[cb].n)
+                for j, k in enumerate(ks):
+                    est, lo, hi = float(p[j, 0]), float(bounds[0, j]), float(bounds[1, j])
+                    lo, hi = min(lo, est), max(hi, est)
+                    verdict, more = _verdict(est, lo, hi, n)
+                    rows.append(dict(zip(by, key)) | {
+                        "cell_a": ca, "cell_b": cb, "k": k, "n_a": per[ca].n, "n_b": per[cb].n,
+                        "p_a_beats_b": est, "lo": lo, "hi": hi, "verdict": verdict,
+                        "more_trials_per_cell": more, "metric": metric})
+    cols = by + [c for c in VERDICT_COLUMNS if c not in by]
+    out = pd.DataFrame(rows, columns=cols)
+    out["k"] = out["k"].astype(np.int64)
+    return out

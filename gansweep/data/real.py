@@ -46,7 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from gansweep.data.base import DATASETS, Dataset
+from gansweep import env
+from gansweep.data.base import DATASETS, PATH_LOADERS, Dataset
+from gansweep.data.specs import PATH_PREFIXES
 from gansweep.errors import GansweepError
 
 log = logging.getLogger(__name__)
@@ -383,7 +385,7 @@ KNOWN: dict[str, Known] = {
 
 def data_root(root: str | os.PathLike[str] | None) -> Path | None:
     """The data root: ``root`` if given, else ``$GANSWEEP_DATA``, else None."""
-    value = root if root not in (None, "") else os.environ.get(DATA_ENV) or None
+    value = root if root not in (None, "") else env.get(DATA_ENV)
     return Path(value).expanduser() if value is not None else None
 
 
@@ -406,7 +408,7 @@ def prepared_dir(root: str | os.PathLike[str], name: str, resolution: int) -> Pa
 def download_allowed(download: bool | None) -> bool:
     if download is not None:
         return download
-    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
+    return env.get(DOWNLOAD_ENV)
 
 
 def cifar10_source(root: Path, resolution: int | None, download: bool | None) -> Source:
@@ -503,7 +505,7 @@ def to_float(x: np.ndarray) -> torch.Tensor:
 
 
 def max_train_images(channels: int, resolution: int) -> int:
-    gib = float(os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB)
+    gib = env.get(MAX_GB_ENV)
     return max(1, int(gib * 2**30 // (4 * channels * resolution * resolution)))
 
 
@@ -514,7 +516,7 @@ def load_source(src: Source) -> Dataset:
     if limited:
         log.warning("%s: %d training images do not fit %s=%s GiB as float32; using the first %d (a fixed "
                     "hash-ordered subset)", src.name, src.train.count, MAX_GB_ENV,
-                    os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB, cap)
+                    env.get(MAX_GB_ENV), cap)
     train = read_split(src.train, cap)
     test = read_split(src.test)
     labels = {s: (None if sp.labels is None else torch.as_tensor(np.asarray(sp.labels[:n]), dtype=torch.int64))
@@ -544,8 +546,9 @@ def _named_loader(name: str) -> Callable[..., Dataset]:
 for _name in KNOWN:
     DATASETS.add(_name, _named_loader(_name))
 
-PREFIXES: dict[str, Callable[..., Dataset]] = {
-    "folder": lambda spec, resolution=None, root=None: load_real(spec, resolution, root),
-    "npz": lambda spec, resolution=None, root=None: load_real(spec, resolution, root),
-}
-"""Loaders for ``<prefix>:<path>`` names, called as ``PREFIXES[prefix](name, resolution, root)``."""
+def _load_path(spec: str, resolution: int | None = None, root: str | None = None) -> Dataset:
+    return load_real(spec, resolution, root)
+
+
+for _prefix in PATH_PREFIXES:
+    PATH_LOADERS.add(_prefix, _load_path)

@@ -19,16 +19,23 @@ from gansweep.store import StoreWriteError, TrialStore
 
 log = logging.getLogger(__name__)
 CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
-               "strategy", "round", "index")
+               "strategy", "round", "index", "suggested_by")
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
-              metric_columns: list[str], error: str | None = None) -> tuple[dict[str, Any], list[dict]]:
-    """The store row and evaluation records of a finished (or failed) trial."""
+              metric_columns: list[str], error: str | None = None,
+              resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """The store row and evaluation records of a finished (or failed) trial.
+
+    The row describes one generator: its metric columns are those of the evaluation that produced
+    ``score`` (the one whose generator the trial keeps), never each metric's own best over the
+    trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
+    :meth:`TrialContext.resolve`): enough to rerun it.
+    """
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
     row["gpu"] = gpu
-    row["config"] = config
+    row["config"] = resolve(config) if resolve is not None else config
     for name, value in config.get("hp", {}).items():
         row[f"hp_{name}"] = value
     evals: list[dict[str, Any]] = []
@@ -40,21 +47,17 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     evals = list(result.get("evals") or [])
     row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
                train_seconds=result.get("train_seconds"), error=result.get("error"))
-    for m in metric_columns:  # best value of each metric; a *_std goes with its metric's best
-        base = m.removesuffix("_std")
-        finite = [e for e in evals if isinstance(e.get(base), (int, float)) and math.isfinite(e[base])]
-        if not finite:
-            row[m] = math.nan
-            continue
-        pick = max if _higher_is_better(base) else min
-        row[m] = pick(finite, key=lambda e: e[base]).get(m, math.nan)
+    scored = scored_eval(evals, result.get("best_step"))
+    for m in metric_columns:
+        row[m] = scored.get(m, math.nan) if scored is not None else math.nan
     return row, evals
 
 
-def _higher_is_better(metric: str) -> bool:
-    from gansweep.metrics import METRICS
-
-    return metric in METRICS and METRICS[metric].higher_is_better
+def scored_eval(evals: list[dict[str, Any]], best_step: Any) -> dict[str, Any] | None:
+    """The evaluation at ``best_step`` (the one that produced the score); None when there is none."""
+    if best_step is None:
+        return None
+    return next((e for e in evals if e.get("step") == best_step), None)
 
 
 def _error_text(trial: Any) -> str:
@@ -71,7 +74,8 @@ class StoreCallback(Callback):
     """Writes each finished trial and its evaluations to ``results/`` (first write wins)."""
 
     def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float,
-                 fsync: bool = True, on_fatal: Callable[[StoreWriteError], None] | None = None) -> None:
+                 fsync: bool = True, on_fatal: Callable[[StoreWriteError], None] | None = None,
+                 resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.results_dir = results_dir
         self.study = study
         self.metrics = metrics
@@ -81,11 +85,14 @@ class StoreCallback(Callback):
         # Tune saves the trial as finished whether or not it was stored: on_fatal must make sure
         # resume does not restore that experiment (the driver marks it stale)
         self.on_fatal = on_fatal
+        self.resolve = resolve  # TrialContext.resolve: the row's config is the whole trial
         self._store: TrialStore | None = None
         self.fatal: StoreWriteError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None}
+        # resolve is a bound method of the trial context: left out so Tune's pickle names no
+        # gansweep class but this one (resume replaces the callbacks with fresh ones anyway)
+        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None, "resolve": None}
 
     @property
     def store(self) -> TrialStore:
@@ -97,7 +104,8 @@ class StoreCallback(Callback):
     def _write(self, trial: Any, error: str | None) -> None:
         if self.fatal is not None:
             return
-        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error)
+        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error,
+                               resolve=getattr(self, "resolve", None))
         try:
             stored = self.store.write(row, evals)
         except StoreWriteError as exc:  # Tune would swallow it here; stop the study at the next step

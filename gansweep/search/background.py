@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gansweep import env
 from gansweep.search.base import DONE, CellSearcher, Suggestion, clean_score
 from gansweep.search.space import is_integer, sample
 from gansweep.study.schema import Choice, Range
@@ -44,16 +45,8 @@ _limiter: Any = None
 
 
 def workers() -> int:
-    raw = os.environ.get("GANSWEEP_SEARCH_WORKERS")
-    if raw:
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}") from None
-        if n < 1:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}")
-        return n
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
+    n = env.get("GANSWEEP_SEARCH_WORKERS")
+    return n if n is not None else max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def executor() -> Executor:
@@ -61,15 +54,13 @@ def executor() -> Executor:
     global _executor
     with _lock:
         if _executor is None:
-            kind = os.environ.get("GANSWEEP_SEARCH_EXECUTOR", "thread")
+            kind = env.get("GANSWEEP_SEARCH_EXECUTOR")
             if kind == "thread":
                 _executor = ThreadPoolExecutor(workers(), thread_name_prefix="gansweep-search")
             elif kind == "process":
                 import multiprocessing
 
                 _executor = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
-            else:
-                raise ValueError(f"GANSWEEP_SEARCH_EXECUTOR must be 'thread' or 'process', but got {kind!r}")
         return _executor
 
 
@@ -179,7 +170,7 @@ class RoundSearcher(CellSearcher):
         self._extra: dict[str, Any] = {}
         self._future: Future | None = None
         self._future_round = -1
-        self._failures: list[str] = []
+        self._fallbacks: dict[int, str] = {}  # round -> why its computation failed (drawn at random)
 
     # -- what a strategy provides ---------------------------------------------------------------
     def round_job(self, round_: int, size: int, params: list[dict[str, float]], scores: list[float],
@@ -203,7 +194,8 @@ class RoundSearcher(CellSearcher):
         if self._next < len(self._points):
             i = self._next
             self._next += 1
-            return Suggestion(i, dict(self._points[i]), round=i // self.per_round)
+            r = i // self.per_round
+            return Suggestion(i, dict(self._points[i]), round=r, fallback=self._fallbacks.get(r))
         self._maybe_start()
         return None
 
@@ -229,6 +221,7 @@ class RoundSearcher(CellSearcher):
             "next": self._next,
             "scores": [[i, s if math.isfinite(s) else None] for i, s in sorted(self._scores.items())],
             "extra": self._extra,
+            "fallbacks": {str(r): why for r, why in sorted(self._fallbacks.items())},
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -245,6 +238,8 @@ class RoundSearcher(CellSearcher):
         self._next = nxt
         self._scores = {int(i): math.inf if s is None else float(s) for i, s in state["scores"]}
         self._extra = dict(state.get("extra") or {})
+        # a state saved before fallbacks were kept has none: its rounds read as the strategy's own
+        self._fallbacks = {int(r): str(why) for r, why in (state.get("fallbacks") or {}).items()}
         self._maybe_start()
 
     # -- helpers --------------------------------------------------------------------------------
@@ -301,7 +296,7 @@ class RoundSearcher(CellSearcher):
         except Exception as exc:  # a failed fit must not stop the study
             log.warning("%s: computing round %d failed (%s: %s); drawing it at random",
                         type(self).__name__, r, type(exc).__name__, exc)
-            self._failures.append(f"round {r}: {type(exc).__name__}: {exc}")
+            self._fallbacks[r] = f"{type(exc).__name__}: {exc}"[:300]
             points, extra = self.fallback(r, size), self._extra
         self._points.extend(points)
         self._extra = extra
@@ -313,3 +308,4 @@ class RoundSearcher(CellSearcher):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_fallbacks", {})  # pickled before fallbacks were kept

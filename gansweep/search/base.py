@@ -22,6 +22,8 @@ class Suggestion:
     index: int
     params: dict[str, float]
     round: int | None = None
+    # who actually drew it when not the strategy itself (a failed GP round's random fallback and why)
+    fallback: str | None = None
 
 
 class CellSearcher(ABC):

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from gansweep import env
 from gansweep.errors import GansweepError
 from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move
 
@@ -53,11 +54,11 @@ log = logging.getLogger(__name__)
 STATUSES = ("completed", "diverged", "failed")
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
-# Small files that trigger a compaction; 0 turns compaction off.
-COMPACT_AT = int(os.environ.get("GANSWEEP_STORE_COMPACT_AT", "500"))
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
 # (about 10 ms a file on a cloud disk; dry runs may turn it off: TrialStore(fsync=False)).
-FSYNC = os.environ.get("GANSWEEP_STORE_FSYNC", "1") != "0"
+# None: GANSWEEP_STORE_FSYNC says (gansweep.env); small files that trigger a compaction likewise
+# come from GANSWEEP_STORE_COMPACT_AT (0 turns compaction off).
+FSYNC: bool | None = None
 
 BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("trial_id", pa.string()),
@@ -71,6 +72,7 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("strategy", pa.string()),
     ("round", pa.int64()),
     ("index", pa.int64()),
+    ("suggested_by", pa.string()),
     ("status", pa.string()),
     ("score", pa.float64()),
 ]
@@ -83,6 +85,8 @@ TAIL_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("written_at", pa.timestamp("us", tz="UTC")),
 ]
 REQUIRED_TRIAL_COLUMNS = ("trial_id", "cell", "strategy", "status", "score")
+# columns added after studies were stored: files written before lack them, read as null
+ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string()}
 REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
 
 
@@ -128,7 +132,9 @@ def _is_part(path: StoragePath) -> bool:
 def _atomic_write(table: pa.Table, path: StoragePath, fsync: bool | None = None) -> None:
     """Write ``table`` to ``path`` all or nothing; :class:`StoreWriteError` leaves nothing behind."""
     try:
-        atomic_write(path, lambda f: pq.write_table(table, f), FSYNC if fsync is None else fsync)
+        if fsync is None:
+            fsync = env.get("GANSWEEP_STORE_FSYNC") if FSYNC is None else FSYNC
+        atomic_write(path, lambda f: pq.write_table(table, f), fsync)
     except OSError as exc:
         raise _write_error(path.parent, exc) from None
 
@@ -189,7 +195,7 @@ class TrialStore:
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
         self.eval_schema = eval_columns(metrics)
-        self.compact_at = COMPACT_AT if compact_at is None else compact_at
+        self.compact_at = env.get("GANSWEEP_STORE_COMPACT_AT") if compact_at is None else compact_at
         self.fsync = fsync
         try:
             self.trials_dir.mkdir(parents=True, exist_ok=True)
@@ -318,7 +324,7 @@ class TrialStore:
 
     def _read_small(self, tid: str) -> tuple[pa.Table, pa.Table] | None:
         try:
-            trials = _read_table(self.trials_dir / f"{tid}.parquet").select(self.trial_schema.names)
+            trials = _with_added(_read_table(self.trials_dir / f"{tid}.parquet")).select(self.trial_schema.names)
             evals_path = self.evals_dir / f"{tid}.parquet"
             evals = (_read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
                      else self.eval_schema.empty_table())
@@ -326,6 +332,14 @@ class TrialStore:
         except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
             log.warning("not compacting %s: %s", tid, exc)
             return None
+
+
+def _with_added(table: pa.Table) -> pa.Table:
+    """A trials table written before :data:`ADDED_TRIAL_COLUMNS` existed, with them as nulls."""
+    for name, type_ in ADDED_TRIAL_COLUMNS.items():
+        if name not in table.column_names:
+            table = table.append_column(pa.field(name, type_), pa.nulls(len(table), type_))
+    return table
 
 
 def _table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -350,6 +364,38 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
                       f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
 
 
+def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
+    """The writer's types of the fixed columns; every other column it writes (a metric,
+    ``hp_<name>``) is float64, as :func:`trial_columns` and :func:`eval_columns` declare."""
+    schema = trial_columns([], []) if tuple(required) == REQUIRED_TRIAL_COLUMNS else eval_columns([])
+    return {f.name: f.type for f in schema}
+
+
+def _fits(actual: pa.DataType, declared: pa.DataType) -> bool:
+    """Whether a stored column reads as the declared one (an all-null column always does)."""
+    if actual == declared or pa.types.is_null(actual):
+        return True
+    if pa.types.is_floating(declared):
+        return pa.types.is_floating(actual) or pa.types.is_integer(actual)
+    if pa.types.is_integer(declared):
+        return pa.types.is_integer(actual)
+    if pa.types.is_string(declared):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_timestamp(declared):
+        return pa.types.is_timestamp(actual)
+    return False
+
+
+def _type_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
+    """A column whose type is not the one the writer declares (``score`` as strings), named."""
+    declared = _declared_types(required)
+    for field in schema:
+        want = declared.get(field.name, pa.float64())
+        if not _fits(field.type, want):
+            return f"column {field.name!r} holds {field.type}, not {want}"
+    return None
+
+
 def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     try:
         schema = _read_schema(path)
@@ -358,7 +404,7 @@ def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     missing = [c for c in required if c not in schema.names]
     if missing:
         return f"column {missing[0]!r} is missing"
-    return None
+    return _type_problem(schema, required)
 
 
 def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequence[str],
@@ -389,6 +435,21 @@ def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequen
                       "directory to set damaged files aside")
 
 
+def _dataset(files: list[StoragePath], filesystem: Any, required: Sequence[str]) -> ds.Dataset:
+    """The files as one dataset; trials files of a study stored before a column was added (first
+    or not) read it as null: pyarrow takes the first file's schema, so added columns are declared."""
+    sources = [arrow_source(f)[0] for f in files]
+    dataset = ds.dataset(sources, format="parquet", filesystem=filesystem)
+    if tuple(required) != REQUIRED_TRIAL_COLUMNS:
+        return dataset
+    schema = dataset.schema
+    for name, type_ in ADDED_TRIAL_COLUMNS.items():
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, type_))
+    return dataset if schema.equals(dataset.schema) else ds.dataset(sources, schema=schema, format="parquet",
+                                                                      filesystem=filesystem)
+
+
 def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
     """Every visible file of a dataset directory; :class:`StoreError` names a damaged one."""
     for attempt in range(3):
@@ -397,8 +458,7 @@ def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
             return pd.DataFrame()
         filesystem = arrow_source(directory)[1]
         try:
-            table = ds.dataset([arrow_source(f)[0] for f in files], format="parquet",
-                               filesystem=filesystem).to_table()
+            table = _dataset(files, filesystem, required).to_table()
         except FileNotFoundError:
             continue  # a compaction replaced files while we listed them: list again
         except (pa.ArrowException, OSError) as exc:
@@ -406,6 +466,8 @@ def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
                 continue
             raise _diagnose(directory, files, required, exc) from None
         if any(c not in table.column_names for c in required) or table.column("trial_id").null_count:
+            raise _diagnose(directory, files, required, None)
+        if _type_problem(table.schema, required):
             raise _diagnose(directory, files, required, None)
         if "status" in required and table.column("status").null_count:
             raise _diagnose(directory, files, required, None)
@@ -421,7 +483,50 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     df = _read(location(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
+        df = _one_generator(df, study_dir)
     return df
+
+
+_RESOLVED_MARK = '"metrics": {'  # a row's config since rows describe one generator (resolved trial)
+_EVAL_ONLY = {"trial_id", "step", "seconds", "diagnostics"}
+
+
+def _one_generator(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFrame:
+    """Rows stored before a row described one generator held each metric's own best over the
+    trial's evaluations; their metric columns are re-derived here from ``results/evals``: those of
+    the evaluation that produced ``score`` (the first whose primary metric equals it, the one whose
+    generator the trial kept). Rows written since carry their resolved config and are left as they are.
+    """
+    if "config" not in df.columns:
+        return df
+    old = ~df.config.fillna("").str.contains(_RESOLVED_MARK, regex=False) & df.score.notna()
+    if not old.any():
+        return df
+    evals = read_evals(study_dir)
+    if evals.empty:
+        return df
+    metrics = [c for c in evals.columns if c not in _EVAL_ONLY and c in df.columns]
+    if not metrics:
+        return df
+    from gansweep.metrics.specs import METRICS  # torch-free
+
+    # the primary is one of the lower-is-better metrics whose value equals the score (old rows held
+    # the primary's best, which is the score); try those first, the others only if none matches
+    order = [m for m in metrics if not m.endswith("_std")]
+    order.sort(key=lambda m: m in METRICS and METRICS[m].higher_is_better)
+    old_rows = df.loc[old, ["trial_id", "score"]]
+    ev = evals[evals.trial_id.isin(old_rows.trial_id)].merge(old_rows, on="trial_id")
+    chosen, left = [], ev
+    for m in order:  # vectorised: the first evaluation (by step) whose m equals the score, per trial
+        first = left[left[m] == left.score].sort_values("step").drop_duplicates("trial_id")
+        chosen.append(first)
+        left = left[~left.trial_id.isin(first.trial_id)]
+    picked = pd.concat(chosen).set_index("trial_id")[metrics] if chosen else None
+    if picked is None or picked.empty:
+        return df
+    df = df.set_index("trial_id")
+    df.loc[picked.index, metrics] = picked.to_numpy()
+    return df.reset_index()
 
 
 def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:

@@ -21,16 +21,20 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gansweep.trial.settings import TrialSettings
-from gansweep.trial.synthetic import injected_fault, misbehave, simulate, spoil
+from gansweep.trial.settings import TrialContext
+from gansweep.trial.synthetic import simulate
 
 log = logging.getLogger(__name__)
 STATE_FILE = "trial.pt"
 FINAL_FILE = "final.json"  # the last checkpoint of an ended trial: its final result, no weights
+
+
+Report = Callable[..., None]
+"""Where a trial's results go: ``report(result, checkpoint_dir=None)`` (Tune's, or a rerun's list)."""
 
 
 class TrialTimeout(TimeoutError):
@@ -79,18 +83,50 @@ def time_limit(seconds: float | None, trial_id: str) -> Iterator[None]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
 
 
+def best_eval(history: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
+    """The evaluation whose ``metric`` is lowest (the first of equals): the one whose generator a
+    trial keeps and whose numbers its row holds."""
+    best = None
+    for h in history:
+        v = h.get(metric)
+        if isinstance(v, (int, float)) and math.isfinite(v) and (best is None or v < best[metric]):
+            best = h
+    return best
+
+
 def best_so_far(history: list[dict[str, Any]], metric: str) -> float:
-    values = [h[metric] for h in history if isinstance(h.get(metric), (int, float)) and math.isfinite(h[metric])]
-    return min(values) if values else math.nan
+    best = best_eval(history, metric)
+    return best[metric] if best is not None else math.nan
 
 
-def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
-    """Ray Tune function trainable (``settings`` bound with ``tune.with_parameters``)."""
-    with time_limit(settings.timeout, config["trial_id"]):
-        if settings.dry_run:
-            _run_synthetic(config, settings)
+def _best_step(history: list[dict[str, Any]], metric: str) -> int | None:
+    best = best_eval(history, metric)
+    return best["step"] if best is not None else None
+
+
+def run_trial(config: dict[str, Any], context: TrialContext) -> None:
+    """Ray Tune function trainable (``context`` bound with ``tune.with_parameters``)."""
+    with time_limit(context.training.timeout, config["trial_id"]):
+        if context.dry_run:
+            _run_synthetic(config, context)
         else:
-            _run_real(config, settings)
+            _run_real(config, context)
+
+
+def rerun(resolved: dict[str, Any], cache_dir: str | None = None) -> dict[str, Any]:
+    """Run one trial again from its resolved configuration alone (a stored row's ``config``),
+    outside Ray Tune, on this machine's CPU; returns its final result (``score``, ``status``,
+    ``evals`` …). Trials are seeded, so a rerun gives back the stored score."""
+    from gansweep.metrics.cache import default_cache_dir
+
+    context = TrialContext.from_resolved(resolved, cache_dir=cache_dir or str(default_cache_dir()))
+    reports: list[dict[str, Any]] = []
+    keep: Report = lambda result, checkpoint_dir=None: reports.append(result)  # noqa: E731
+    if context.dry_run:
+        _run_synthetic(resolved, context, keep)
+    else:
+        _run_real(resolved, context, keep)
+    return reports[-1]
 
 
 def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
@@ -105,11 +141,12 @@ def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
 def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int, seconds: float,
            error: str | None = None) -> dict[str, Any]:
     last = dict(history[-1]) if history else {}
-    return {**last, "score": best_so_far(history, primary), "status": status, "steps": steps,
-            "train_seconds": seconds, "evals": history, "error": error, "final": True}
+    return {**last, "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
+            "status": status, "steps": steps, "train_seconds": seconds, "evals": history, "error": error,
+            "final": True}
 
 
-def _report_final(result: dict[str, Any]) -> None:
+def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
     Tune keeps one checkpoint per trial (``num_to_keep=1``): this one replaces the trial's last
@@ -118,7 +155,7 @@ def _report_final(result: dict[str, Any]) -> None:
     """
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / FINAL_FILE).write_text(json.dumps(result, default=str))
-        _report(result, d)
+        (report or _report)(result, d)
 
 
 def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
@@ -144,51 +181,60 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
+def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report | None = None) -> None:
     """One report with the whole history: no training to checkpoint, no scheduler to inform."""
-    primary = settings.primary[config["dataset"]]
-    records, status = simulate(config, settings.eval_points(), primary)
-    fault = injected_fault(config["trial_id"])  # a test hook; None outside tests
-    misbehave(fault)
-    records = spoil(records, primary, fault)
+    report = report or _report
+    primary = context.primary(config["dataset"])
+    records, status = simulate(config, context.eval_points(), primary)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
-            _report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
+            report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
                            error=f"{primary} is not finite at step {rec['step']}"))
             return
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
-    _report(_final(records, primary, status, steps, seconds))
+    report(_final(records, primary, status, steps, seconds))
 
 
-def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
+def gan_config(config: dict[str, Any], training: Any) -> Any:
+    """The GAN a trial trains: its cell, its hyperparameters (those ``GANConfig`` has) and the
+    study's ``training`` model (:class:`gansweep.study.schema.Training`)."""
+    import dataclasses
+
+    from gansweep.gan import GANConfig
+
+    fields = {f.name for f in dataclasses.fields(GANConfig)}
+    given = {**{k: config[k] for k in ("architecture", "loss", "penalty", "normalization")},
+             **{k: v for k, v in config["hp"].items() if k in fields},
+             **{k: v for k, v in training.model_dump().items() if k in fields}}
+    return GANConfig(**given)
+
+
+def _run_real(config: dict[str, Any], context: TrialContext, report: Report | None = None) -> None:
+    """``report``: None under Tune (its report and checkpoints), a rerun's own list otherwise."""
     import torch
     from ray import tune
 
     from gansweep.data import load_dataset
-    from gansweep.gan import Diverged, GANConfig, GANTrainer
+    from gansweep.gan import Diverged, GANTrainer
     from gansweep.metrics import Evaluator
     from gansweep.store.generators import save_generator, snapshot
 
-    torch.set_num_threads(max(1, int(settings.cpu)))
-    device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
-    primary = settings.primary[config["dataset"]]
-    restored = _restore(tune.get_checkpoint(), device, config["trial_id"])
+    training, metrics = context.training, context.metrics
+    torch.set_num_threads(max(1, int(context.resources.cpu)))
+    device = "cuda" if context.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
+    primary = context.primary(config["dataset"])
+    under_tune, report = report is None, report or _report  # _report looked up now (tests replace it)
+    restored = _restore(tune.get_checkpoint() if under_tune else None, device, config["trial_id"])
     if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
-        _report_final(restored["final"])
+        _report_final(restored["final"], report)
         return
-    data = load_dataset(config["dataset"], resolution=settings.resolution, root=settings.data_root)
-    hp = config["hp"]
-    cfg = GANConfig(
-        architecture=config["architecture"], loss=config["loss"], penalty=config["penalty"],
-        normalization=config["normalization"], z_dim=settings.z_dim, batch_size=settings.batch_size,
-        prior=settings.prior, width=settings.width, options=settings.options,
-        **{k: v for k, v in hp.items() if k in ("lr", "lr_g", "beta1", "beta2", "n_disc", "penalty_weight")},
-    )
+    data = load_dataset(config["dataset"], resolution=training.resolution, root=context.data.root)
+    cfg = gan_config(config, training)
     trainer = GANTrainer(cfg, data, device=device, seed=config["seed"])
-    evaluator = Evaluator(data, [primary, *settings.extra], settings.samples, device=device,
-                          cache_dir=settings.cache_dir, inception_weights=settings.inception_weights,
-                          seed=config["seed"], options=settings.metric_options)
+    evaluator = Evaluator(data, [primary, *metrics.extra], metrics.samples, device=device,
+                          cache_dir=context.cache_dir, inception_weights=metrics.inception_weights,
+                          seed=config["seed"], options=dict(metrics.options))
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
@@ -203,14 +249,14 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
             # gansweep): a generator from another evaluation would contradict the stored score
             log.warning("trial %s: its best evaluation's generator was not checkpointed; keeping none",
                         config["trial_id"])
-        elif best is not None and settings.study_dir:
+        elif best is not None and context.study_dir:
             try:
-                save_generator(settings.study_dir, config["trial_id"], best)
+                save_generator(context.study_dir, config["trial_id"], best)
             except OSError as exc:  # the result matters more than the model: report it all the same
                 log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
-        _report_final(_final(history, primary, status, step, seconds, error=error))
+        _report_final(_final(history, primary, status, step, seconds, error=error), report)
 
-    for point in settings.eval_points():
+    for point in context.eval_points():
         if point <= trainer.step:
             continue
         t0 = time.perf_counter()
@@ -231,10 +277,11 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         if not math.isfinite(value):
             final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
             return
-        if point == settings.steps:
+        if point == training.steps:
             final("completed", trainer.step)
             return
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
-            _report({**record, "score": best_so_far(history, primary), "status": "running"}, d)
+            report({**record, "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
+                     "status": "running"}, d)
