@@ -534,22 +534,21 @@ def _one_generator(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFra
 
     # the primary is one of the lower-is-better metrics whose value equals the score (old rows held
     # the primary's best, which is the score); try those first, the others only if none matches
-    order = sorted(metrics, key=lambda m: m.removesuffix("_std") in METRICS and METRICS[m.removesuffix("_std")].higher_is_better)
-    by_trial = {tid: g for tid, g in evals.groupby("trial_id", sort=False)}
-    df = df.copy()
-    for i in df.index[old]:
-        g = by_trial.get(df.at[i, "trial_id"])
-        if g is None:
-            continue
-        score = df.at[i, "score"]
-        for m in order:
-            if m.endswith("_std"):
-                continue
-            hit = g[g[m] == score]
-            if len(hit):
-                df.loc[i, metrics] = hit.iloc[0][metrics].to_numpy()
-                break
-    return df
+    order = [m for m in metrics if not m.endswith("_std")]
+    order.sort(key=lambda m: m in METRICS and METRICS[m].higher_is_better)
+    old_rows = df.loc[old, ["trial_id", "score"]]
+    ev = evals[evals.trial_id.isin(old_rows.trial_id)].merge(old_rows, on="trial_id")
+    chosen, left = [], ev
+    for m in order:  # vectorised: the first evaluation (by step) whose m equals the score, per trial
+        first = left[left[m] == left.score].sort_values("step").drop_duplicates("trial_id")
+        chosen.append(first)
+        left = left[~left.trial_id.isin(first.trial_id)]
+    picked = pd.concat(chosen).set_index("trial_id")[metrics] if chosen else None
+    if picked is None or picked.empty:
+        return df
+    df = df.set_index("trial_id")
+    df.loc[picked.index, metrics] = picked.to_numpy()
+    return df.reset_index()
 
 
 def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:

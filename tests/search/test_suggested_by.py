@@ -70,12 +70,13 @@ def test_a_failed_gp_round_is_stored_as_the_random_fallback_and_logged(tmp_path,
         configs = run_all(searcher)
     searcher.close()
     by = {(c["strategy"], c["index"]): c["suggested_by"] for c in configs}
-    fallback = "random: gp round 1 failed (LinAlgError: not positive definite)"
+    fallback = "random fallback: gp round 1 failed (LinAlgError: not positive definite)"
     assert by == {("gp", 0): "gp", ("gp", 1): "gp", ("gp", 2): fallback, ("gp", 3): fallback,
                   ("random", 0): "random", ("random", 1): "random"}
     # one warning naming the cell and round when the fallback's trials are handed out
     warned = [r.getMessage() for r in caplog.records if r.name == "gansweep.search.composite"]
-    assert warned == [f"cell {CELL.id}, gp: the trials of round 1 are suggested by {fallback}"]
+    assert warned == [f"cell {CELL.id}, gp: round 1 is drawn at random, its gp computation failed "
+                      "(LinAlgError: not positive definite)"]
 
     store = TrialStore(tmp_path / "results", ["fd"], list(configs[0]["hp"]))
     for c in configs:
