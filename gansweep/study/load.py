@@ -183,6 +183,11 @@ def load_study(path: str | Path) -> Study:
 
 def study_from_bytes(raw: bytes, source: str) -> Study:
     """A study from a file's bytes (local or in a bucket): the same checks as :func:`load_study`."""
+    return study_from_data(parse_yaml(study_text(raw, source), source), source)
+
+
+def study_text(raw: bytes, source: str) -> str:
+    """The text of a study file, or :class:`StudyError`: too large, not UTF-8, NUL bytes."""
     if len(raw) > MAX_BYTES:
         raise StudyError(f"{source}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
     try:
@@ -191,7 +196,7 @@ def study_from_bytes(raw: bytes, source: str) -> Study:
         raise StudyError(f"{source}: not a text file (invalid UTF-8)") from None
     if "\x00" in text:
         raise StudyError(f"{source}: not a text file (contains NUL bytes)")
-    return study_from_data(parse_yaml(text, source), source)
+    return text
 
 
 def dump_study(study: Study) -> str:

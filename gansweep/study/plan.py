@@ -179,6 +179,19 @@ def _excluded(cell: Cell, rules: list[dict[str, Any]]) -> bool:
     return False
 
 
+def _check_sample_limits(study: Study, options: Any, source: str) -> None:
+    """What the evaluator refuses in every trial (too few samples for IS splits or the k-NN of
+    precision/recall), refused here once: validate is the gate."""
+    names = {study.metrics.primary, *study.metrics.extra}
+    samples = study.metrics.samples
+    if "is" in names and options.is_splits > samples:
+        raise StudyError(f"{source}: metrics.samples: {samples} is fewer than the IS splits "
+                         f"(metrics.options.is_splits: {options.is_splits})")
+    if names & {"precision", "recall"} and samples <= options.prc_neighborhood:
+        raise StudyError(f"{source}: metrics.samples: precision/recall need more than "
+                         f"k={options.prc_neighborhood} samples (metrics.options.prc_neighborhood), but got {samples}")
+
+
 def build_plan(study: Study, source: str = "study", weights: bool = True) -> Plan:
     """Check names against the registries and expand the study into cells and entries.
 
@@ -206,9 +219,10 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
                          f"{primary} in metrics.extra")
 
     try:
-        EvalOptions.from_mapping(study.metrics.options)
+        options = EvalOptions.from_mapping(study.metrics.options)
     except Exception as exc:  # GansweepError from the metrics package
         raise StudyError(f"{source}: metrics.options: {exc}") from None
+    _check_sample_limits(study, options, source)
 
     for c in cells:
         primary = study.metrics.primary or default_primary(c.dataset)
