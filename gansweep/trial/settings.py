@@ -68,3 +68,12 @@ def metric_columns(plan: Plan) -> list[str]:
             if m not in names:
                 names.append(m)
     return list(result_keys(names))
+
+
+class TrialSettings:
+    """What studies started before :class:`TrialContext` pickled into Tune's state (the store
+    callback's ``resolve``, bound to the old settings): kept so that such a study resumes. Resume
+    replaces that callback with a fresh one, so nothing reads or calls it."""
+
+    def resolve(self, config: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("TrialSettings is the unpickled state of an older gansweep; use TrialContext")
