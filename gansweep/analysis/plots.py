@@ -112,8 +112,10 @@ def read_spec(study_dir: StoragePath) -> dict[str, Any]:
     path = study_dir / "study.yaml"
     if not path.is_file():
         return {}
-    try:
-        spec = yaml.safe_load(path.read_text())
+    from gansweep.study.load import parse_yaml, study_text
+
+    try:  # the study loader's reading: size, UTF-8 and alias-expansion limits (a shared study may be hostile)
+        spec = parse_yaml(study_text(path.read_bytes(), str(path)), str(path))
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" line {line + 1}" if line is not None else ""

@@ -117,7 +117,7 @@ def test_no_results_yet(tmp_path: Path) -> None:
 
 def test_broken_study_yaml(study_dir: Path) -> None:
     (study_dir / "study.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(GansweepError, match="study.yaml.*not valid YAML"):
+    with pytest.raises(GansweepError, match="study.yaml.*(not valid|invalid) YAML"):
         plot_study(study_dir)
 
 
