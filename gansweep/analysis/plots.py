@@ -436,22 +436,30 @@ def budget_curves_data(study: Study) -> pd.DataFrame:
     return curves
 
 
+def cell_titles(study: Study, frame: pd.DataFrame) -> dict[str, str]:
+    """Per cell, a short title from the grid axes that vary (wrapped for small panels)."""
+    axes = varying_axes(study.trials) or [study.panel]
+    firsts = frame.drop_duplicates("cell").set_index("cell")
+    return {c: textwrap.fill(" · ".join(str(r[a]) for a in axes if a in r), 30) for c, r in firsts.iterrows()}
+
+
 def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
+    """Small multiples: one axes per cell, so 8-30 cells stay legible (issue 18)."""
     data = budget_curves_data(study)
     trials = study.trials
     enc = encoding(study)
-    panels = sorted(trials[study.panel].unique(), key=str)
+    cells = sorted(data["cell"].unique(), key=str)
+    titles = cell_titles(study, data)
+    strategies = sorted(data["strategy"].unique(), key=str)
+    styles = strategy_styles(strategies)
     sequential = set(data.loc[data["running_best"].notna(), "strategy"])
     log_x = data["budget"].max() >= 20
-    crowd = int(data.groupby(study.panel)[["cell", "strategy"]].apply(lambda f: len(f.drop_duplicates())).max())
-    band_alpha = min(0.07, max(0.015, 0.7 / crowd))  # many overlapping bands stay see-through
-    show_running = bool(sequential) and crowd <= 12
-    # the good side of the band: lower quantile when minimising, upper when maximising
+    band_alpha = 0.18 if len(strategies) == 1 else 0.1
     good, bad_edge = ("hi", "bottom") if study.higher_is_better else ("lo", "top")
-    fig, axes = panel_grid(len(panels), *((7.0, 5.2) if crowd > 12 else (5.2, 3.9)))
-    for ax, pv in zip(axes, panels):
-        sub = data[data[study.panel] == pv]
-        # the y range follows medians and the good quantile; wide bad sides run off the edge
+    cols = 3 if len(cells) <= 9 else 4 if len(cells) <= 16 else 5
+    fig, axes = panel_grid(len(cells), 3.4, 2.7, max_cols=cols)
+    for ax, cell in zip(axes, cells):
+        sub = data[data["cell"] == cell]
         rng = _finite_range([sub[good], sub["median"], sub["running_best"]])
         if rng is None:
             no_data(ax)
@@ -459,8 +467,9 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         bottom, top = _set_value_scale(ax, rng, log_y)
         above = top * 10 if log_y else top + (top - bottom)
         below = bottom / 10 if log_y else bottom - (top - bottom)
-        for (cell, strat), g in sub.groupby(["cell", "strategy"], sort=True):
-            c, ls, mk = enc.of(g.iloc[0])
+        for strat, g in sub.groupby("strategy", sort=True):
+            c = enc.of(g.iloc[0])[0]
+            ls = styles.get(strat, "-")
             if len(g) > MAX_DRAWN:  # drawing only: log-spaced budgets (the CSV keeps every k)
                 g = g.iloc[np.unique(np.geomspace(1, len(g), MAX_DRAWN).astype(int) - 1)]
             k = g["budget"].to_numpy()
@@ -468,31 +477,38 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
             lo = g["lo"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
             hi = g["hi"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
             if len(k) == 1:  # a single trial: a point, no band
-                ax.plot(k, med, marker=mk or "o", color=c, linestyle="none")
+                ax.plot(k, med, marker="o", color=c, linestyle="none")
                 continue
-            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0)
-            ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, marker=mk,
-                    markevery=max(1, len(k) // 5) if mk else None, markersize=5)
-            if show_running and strat in sequential:
+            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0, zorder=1)
+            ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, zorder=3, label=f"median {strat}")
+            if strat in sequential:
                 rbv = g["running_best"].replace([np.inf, -np.inf], np.nan).to_numpy()
-                ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post")
+                ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post",
+                        zorder=2)
         if log_x:
             ax.set_xscale("log")
             plain_log_ticks(ax.xaxis)
             ax.set_xlim(0.9, max(sub["budget"].max(), 2) * 1.1)
         else:
             ax.set_xlim(0.5, max(sub["budget"].max(), 2) + 0.5)
-        ax.set_title(f"{study.panel} = {pv}\n{status_counts(trials[trials[study.panel] == pv])}", fontsize=10)
-        ax.set_xlabel("budget k (number of trials)")
-        ax.set_ylabel(f"best {study.metric_short}")
+        ax.set_title(f"{titles[cell]}\n{status_counts(trials[trials['cell'] == cell])}", fontsize=8)
+        ax.tick_params(labelsize=7)
         ax.grid(True, which="major", alpha=0.3)
-    sections = enc.legend()
-    extras = [Line2D([], [], color="0.3", linewidth=8, alpha=0.15, label="2.5–97.5 % of best")]
-    if show_running:
-        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
-                             label=f"running best ({', '.join(sorted(sequential))})"))
-    sections.append(("reading", extras))
-    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
+    for ax in axes:
+        if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
+            ax.set_xlabel("budget k (trials)", fontsize=8)
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(f"best {study.metric_short}", fontsize=8)
+    sections: list[tuple[str, list[Any]]] = []
+    if len(strategies) > 1:  # one strategy needs no legend entry
+        sections.append(("strategy", [Line2D([], [], color="0.3", linestyle=styles[s], linewidth=1.8, label=s)
+                                      for s in strategies]))
+    extras = [Line2D([], [], color="0.3", linewidth=1.8, label="median"),
+              Line2D([], [], color="0.3", linewidth=8, alpha=band_alpha, label="2.5–97.5 %")]
+    if sequential:
+        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post", label="running best"))
+    sections.append(("", extras))
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact), one panel per cell",
            note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
                 "all k trials may have diverged; a median missing at small k means most likely did.")
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]

@@ -1,0 +1,43 @@
+"""Issue 18: figures legible with many cells (matplotlib objects, not pixels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gansweep.analysis import plots
+from gansweep.analysis.plots import load_study
+
+
+@pytest.fixture()
+def captured(monkeypatch: pytest.MonkeyPatch) -> dict:
+    figs: dict = {}
+    real = plots.save_figure
+
+    def keep(fig, path: Path):
+        figs[Path(path).stem] = fig
+        return real(fig, path)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    return figs
+
+
+def visible_axes(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir: Path, tmp_path: Path,
+                                                                       captured: dict) -> None:
+    study = load_study(study_dir)
+    plots.plot_budget_curves(study, tmp_path)
+    fig = captured["budget_curves"]
+    axes = visible_axes(fig)
+    assert len(axes) == study.trials["cell"].nunique() == 8
+    labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    if study.trials["strategy"].nunique() == 1:
+        assert "strategy" not in labels
+    for ax in axes:  # bands do not bury the lines: light and below them
+        for band in ax.collections:
+            assert band.get_alpha() <= 0.2
+        assert any(line.get_label().startswith("median") for line in ax.get_lines())
