@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import matplotlib.patches  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -805,34 +806,46 @@ def learning_data(study: Study, evals: pd.DataFrame, per_cell: int = BEST_PER_CE
 
 
 def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
+    """Small multiples: per cell, the median over its trials and their 25-75 % band (issue 18)."""
     evals = read_evals(study.path)
     data = learning_data(study, evals)
     if data.empty:
         log.info("no evaluations of the plotted metric stored: no learning curves")
         return []
+    every = learning_data(study, evals, per_cell=10**9)
     enc = encoding(study)
     metric = data["metric"].iloc[0]
     label = METRIC_LABELS.get(metric, metric)
-    panels = sorted(data[study.panel].unique(), key=str)
-    fig, axes = panel_grid(len(panels))
-    for ax, pv in zip(axes, panels):
-        sub = data[data[study.panel] == pv]
-        for (cell, rank, tid), g in sub.groupby(["cell", "rank", "trial_id"], sort=True):
-            c, ls, mk = enc.of(g.iloc[0])
-            ax.plot(g["step"], g["value"], color=c, linestyle=ls, marker=mk, markersize=4,
-                    linewidth=1.8 if rank == 1 else 0.9, alpha=1.0 if rank == 1 else 0.55)
+    cells = sorted(every["cell"].unique(), key=str)
+    titles = cell_titles(study, every)
+    cols = 3 if len(cells) <= 9 else 4 if len(cells) <= 16 else 5
+    fig, axes = panel_grid(len(cells), 3.4, 2.7, max_cols=cols)
+    for ax, cell in zip(axes, cells):
+        sub = every[every["cell"] == cell]
+        c = enc.of(sub.iloc[0])[0]
+        stats = sub.groupby("step")["value"].agg(
+            median="median", q1=lambda v: v.quantile(0.25), q3=lambda v: v.quantile(0.75), n="count")
+        ax.fill_between(stats.index, stats["q1"], stats["q3"], color=c, alpha=0.2, linewidth=0, zorder=1)
+        ax.plot(stats.index, stats["median"], color=c, linewidth=1.8, zorder=3, label="median")
+        best = sub[sub["rank"] == 1]
+        ax.plot(best["step"], best["value"], color="0.2", linewidth=0.8, linestyle="--", zorder=2,
+                label="best trial")
         if spans_orders(sub["value"].to_numpy()):
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
-        ax.set_title(f"{study.panel} = {pv}", fontsize=10)
-        ax.set_xlabel("training step (generator updates)")
-        ax.set_ylabel(label)
+        ax.set_title(f"{titles[cell]}\n{sub['trial_id'].nunique()} trials", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         ax.grid(True, alpha=0.3)
-    sections = enc.legend()
-    sections.append(("rank in cell", [Line2D([], [], color="0.3", linewidth=1.8, label="best trial"),
-                                      Line2D([], [], color="0.3", linewidth=0.9, alpha=0.55,
-                                             label=f"next {BEST_PER_CELL - 1} best")]))
-    finish(fig, sections, f"{study_name(study)}: learning curves of the {BEST_PER_CELL} best trials per cell")
+    for ax in axes:
+        if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
+            ax.set_xlabel("training step", fontsize=8)
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(label, fontsize=8)
+    sections = [("", [Line2D([], [], color="0.3", linewidth=1.8, label="median over trials"),
+                      Line2D([], [], color="0.3", linewidth=8, alpha=0.2, label="25–75 % of trials"),
+                      Line2D([], [], color="0.2", linewidth=0.8, linestyle="--", label="best trial")])]
+    finish(fig, sections, f"{study_name(study)}: learning curves per cell")
     return [save_figure(fig, out_dir / "learning_curves.png"), save_csv(data, out_dir / "learning_curves.csv")]
 
 

@@ -41,3 +41,15 @@ def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir
         for band in ax.collections:
             assert band.get_alpha() <= 0.2
         assert any(line.get_label().startswith("median") for line in ax.get_lines())
+
+
+def test_learning_curves_one_panel_per_cell_with_median(study_dir: Path, tmp_path: Path, captured: dict) -> None:
+    study = load_study(study_dir)
+    plots.plot_learning_curves(study, tmp_path)
+    fig = captured["learning_curves"]
+    axes = visible_axes(fig)
+    assert len(axes) == study.trials["cell"].nunique() == 8
+    for ax in axes:
+        assert [line.get_label() for line in ax.get_lines()].count("median") == 1
+        assert len(ax.get_lines()) <= 2  # median and best trial, not one line per trial
+        assert len(ax.get_yticks()) <= 8
