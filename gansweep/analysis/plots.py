@@ -29,7 +29,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import matplotlib.patches  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
