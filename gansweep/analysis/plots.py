@@ -833,8 +833,12 @@ def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         ax.set_title(f"{titles[cell]}\n{sub['trial_id'].nunique()} trials", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.tick_params(which="both", labelsize=7)
+        if ax.get_yscale() == "log":  # minor labels (2, 5) only where a panel spans under a decade
+            if sub["value"].max() / max(sub["value"].min(), 1e-300) > 10:
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        else:
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         ax.grid(True, alpha=0.3)
     for ax in axes:
         if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
