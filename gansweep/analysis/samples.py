@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 IMAGES = 64  # an 8 x 8 grid
 POINTS = 2000  # enough to see every mode of a 2-D mixture
 MAX_IMAGES, MAX_POINTS = 1024, 100_000  # -n beyond: a 32 x 32 grid in 8 inches, a scatter of 100k points
-REAL_COLOUR, FAKE_COLOUR = "#bbbbbb", "#1f77b4"
+REAL_COLOUR, FAKE_COLOUR = "#111111", "#56b4e9"
 
 
 def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top: int | None = None,
@@ -66,9 +67,11 @@ def title(stored, row: dict[str, Any] | None = None) -> str:
     """The trial, its score and step, and the row's other metrics: the same evaluation (the row
     describes the kept generator), so the figure and the trials table say the same thing."""
     text = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
-    others = [f"{m} {v:.4g}" for m, v in (row or {}).items()
-              if m != stored.metric and isinstance(v, (int, float)) and math.isfinite(v)]
-    return " · ".join([text, *others])
+    # numbers.Real: a Parquet integer column (modes) comes back as numpy.int64, which is no int
+    others = [f"{m} {float(v):.4g}" for m, v in (row or {}).items()
+              if m != stored.metric and isinstance(v, numbers.Real) and not isinstance(v, bool)
+              and math.isfinite(float(v))]
+    return "\n".join([text, " · ".join(others)]) if others else text
 
 
 def row_metrics(trials: pd.DataFrame) -> list[str]:
@@ -93,8 +96,10 @@ def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str
         fig, ax = plt.subplots(figsize=(4.6, 4.6))
         real = _real_points(dataset, n)
         if real is not None:
-            ax.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOUR, label="data", linewidths=0)
-        ax.scatter(x[:, 0], x[:, 1], s=4, c=FAKE_COLOUR, label="generated", linewidths=0, alpha=0.7)
+            # the data on top, dark and small, so the generated cloud never hides it
+            ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL_COLOUR, label="data", linewidths=0,
+                       alpha=0.7, zorder=3)
+        ax.scatter(x[:, 0], x[:, 1], s=3, c=FAKE_COLOUR, label="generated", linewidths=0, alpha=0.35, zorder=2)
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(loc="upper right", fontsize=7, markerscale=3)
     else:

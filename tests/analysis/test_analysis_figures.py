@@ -53,3 +53,33 @@ def test_learning_curves_one_panel_per_cell_with_median(study_dir: Path, tmp_pat
         assert [line.get_label() for line in ax.get_lines()].count("median") == 1
         assert len(ax.get_lines()) <= 2  # median and best trial, not one line per trial
         assert len(ax.get_yticks()) <= 8
+
+
+def test_samples_scatter_keeps_data_visible_and_titles_every_metric(tmp_path: Path, monkeypatch) -> None:
+    import numpy as np
+    import torch
+
+    from gansweep.analysis import samples
+
+    class Stored:
+        shape = (2,)
+        trial_id = "cell-0001"
+        metric = "fd"
+        score = 0.12
+        step = 5000
+
+        def sample(self, n: int) -> torch.Tensor:
+            return torch.randn(n, 2)
+
+    figs: dict = {}
+    monkeypatch.setattr(samples, "_real_points", lambda dataset, n: torch.randn(n, 2) * 0.1)
+    monkeypatch.setattr(samples, "save_figure", lambda fig, path: figs.setdefault("fig", fig) and path)
+    row = {"fd": 0.12, "modes": np.int64(7), "hq": np.float64(0.875)}
+    samples.render(Stored(), "ring8", tmp_path / "s.png", n=200, row=row)
+    ax = figs["fig"].axes[0]
+    data, generated = {c.get_label(): c for c in ax.collections}["data"], \
+        {c.get_label(): c for c in ax.collections}["generated"]
+    assert data.get_zorder() > generated.get_zorder()  # the data on top of the generated points
+    assert generated.get_alpha() <= 0.5 and generated.get_sizes()[0] <= 4
+    heading = ax.get_title()
+    assert "fd 0.12" in heading and "modes 7" in heading and "hq 0.875" in heading
