@@ -25,6 +25,9 @@ CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty",
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
               metric_columns: list[str], error: str | None = None) -> tuple[dict[str, Any], list[dict]]:
     """The store row and evaluation records of a finished (or failed) trial."""
+    from gansweep.driver.scheduler import stopped_result
+
+    result = stopped_result(result) if error is None else result
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
     row["gpu"] = gpu

@@ -38,11 +38,11 @@ class Outcome:
 
 
 def stored_scores(study_dir: str | StoragePath) -> dict[str, float]:
-    """Scores of the trials already stored (diverged and failed as +inf)."""
+    """Scores of the trials already stored (stopped ones at the score they reached; diverged and failed as +inf)."""
     df = read_trials(study_dir)
     if df.empty:
         return {}
-    return {t: (s if st == "completed" else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
+    return {t: (s if st in ("completed", "stopped") else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
 
 
 def study_dir_for(study: Study, out: str | None) -> StudyDir:
@@ -184,6 +184,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from ray import tune
 
     from gansweep.driver.callbacks import ProgressCallback, StoreCallback
+    from gansweep.driver.scheduler import StudyScheduler, stored_evals
     from gansweep.search.composite import StudySearcher
     from gansweep.trial.worker import run_trial
 
@@ -213,6 +214,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                        scheduler=StudyScheduler(plan, functools.partial(stored_evals, str(sd.path))),
                                         trial_name_creator=trial_name, trial_dirname_creator=trial_name,
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),

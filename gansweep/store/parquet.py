@@ -50,7 +50,7 @@ from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("completed", "diverged", "failed")
+STATUSES = ("completed", "stopped", "diverged", "failed")
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
 # Small files that trigger a compaction; 0 turns compaction off.

@@ -18,7 +18,7 @@ from gansweep.study.schema import Study
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna"}
+UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna", "asha", "median"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -102,6 +102,9 @@ def study_from_data(data: Any, source: str) -> Study:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = _unknown_key_message(err["loc"], data)
+        elif err["type"] == "union_tag_invalid" and err["loc"][-1] == "stopping":
+            given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
+            msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
             msg = f"unknown strategy {given!r}; choose from table1, random, gp, optuna"
@@ -131,6 +134,10 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
         kinds = {"table1": schema.Table1, "random": schema.RandomSearch, "gp": schema.GPSearch,
                  "optuna": schema.OptunaSearch}
         model = kinds.get(entry.get("strategy")) if isinstance(entry, dict) else None
+        stopping = entry.get("stopping") if isinstance(entry, dict) else None
+        if "stopping" in loc[:-1] and isinstance(stopping, dict):
+            stoppers = {"asha": schema.AshaStopping, "median": schema.MedianStopping, "none": schema.NoStopping}
+            model = stoppers.get(stopping.get("kind"))
     allowed = sorted(model.model_fields) if model is not None else []
     hint = difflib.get_close_matches(str(key), allowed, n=1)
     did = f" (did you mean {hint[0]!r}?)" if hint else ""

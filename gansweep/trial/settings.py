@@ -31,10 +31,12 @@ class TrialSettings:
     metric_columns: list[str] = field(default_factory=list)
     metric_options: dict[str, Any] = field(default_factory=dict)
     study_dir: str | None = None     # where trials keep their best generator (None: nowhere)
+    stopping: tuple[str, ...] = ()   # search entries whose trials a scheduler may stop after any evaluation
 
     @classmethod
     def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool, study_dir: str | None = None) -> TrialSettings:
         from gansweep.metrics import default_primary
+        from gansweep.study.stopping import is_active
 
         s = plan.study
         primary = {c.dataset: s.metrics.primary or default_primary(c.dataset) for c in plan.cells}
@@ -47,6 +49,7 @@ class TrialSettings:
             gpu=s.resources.gpu, cpu=s.resources.cpu, timeout=s.training.timeout, dry_run=dry_run,
             data_root=s.data.root, metric_columns=metric_columns(plan),
             metric_options=dict(s.metrics.options), study_dir=study_dir,
+            stopping=tuple(e.name or e.strategy for e in s.search if is_active(getattr(e, "stopping", None))),
         )
 
     def eval_points(self) -> list[int]:

@@ -109,6 +109,12 @@ def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int,
             "train_seconds": seconds, "evals": history, "error": error, "final": True}
 
 
+def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
+    """An evaluation's report: what a scheduler decides on, and all a stopped trial's row needs
+    (:func:`gansweep.driver.scheduler.stopped_result`), since Tune may stop the trial after any report."""
+    return {**history[-1], "score": best_so_far(history, primary), "status": "running", "evals": list(history)}
+
+
 def _report_final(result: dict[str, Any]) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
@@ -145,8 +151,9 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
 
 
 def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
-    """One report with the whole history: no training to checkpoint, no scheduler to inform."""
+    """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
     primary = settings.primary[config["dataset"]]
+    stoppable = config["strategy"] in settings.stopping
     records, status = simulate(config, settings.eval_points(), primary)
     fault = injected_fault(config["trial_id"])  # a test hook; None outside tests
     misbehave(fault)
@@ -156,9 +163,20 @@ def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
             _report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
                            error=f"{primary} is not finite at step {rec['step']}"))
             return
+        if stoppable and i < len(records) - 1:
+            _report(_progress(records[: i + 1], primary))
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     _report(_final(records, primary, status, steps, seconds))
+
+
+def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
+    from gansweep.store.generators import save_generator
+
+    try:
+        save_generator(study_dir, trial_id, best)
+    except OSError as exc:  # the result matters more than the model
+        log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
 def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
@@ -192,6 +210,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
+    stoppable = bool(settings.study_dir) and config["strategy"] in settings.stopping
     if restored is not None:
         trainer.load_state_dict(restored["trainer"])
         history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
@@ -227,6 +246,8 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         value = values.get(primary, math.nan)
         if math.isfinite(value) and (best is None or value < best["score"]):
             best = snapshot(trainer, value, primary, stream, (evaluator.samples, evaluator.options.batch_size))
+            if stoppable and point < settings.steps:  # Tune may stop the trial after this report: keep it now
+                _keep(settings.study_dir, config["trial_id"], best)
         history.append(record)
         if not math.isfinite(value):
             final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
@@ -237,4 +258,4 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
-            _report({**record, "score": best_so_far(history, primary), "status": "running"}, d)
+            _report(_progress(history, primary), d)
