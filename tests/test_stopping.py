@@ -228,9 +228,42 @@ def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path
             assert sorted(ev[ev.trial_id == t].step) == [x["step"] for x in reached]
     # status shows them; resume runs nothing again and keeps them stopped
     status = subprocess.run(["gansweep", "status", str(study_dir)], capture_output=True, text=True, timeout=120)
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 0 and "stopped" in status.stdout, status.stderr
     proc = subprocess.run(["gansweep", "resume", str(study_dir)], capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     again = pd.read_parquet(study_dir / "results" / "trials")
     assert {t: (r.status, r.steps) for t, r in zip(again.trial_id, again.itertuples())} == \
         {t: (r.status, r.steps) for t, r in rows.items()}
+
+
+@pytest.mark.slow
+def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluation(tmp_path):
+    """Real ring8 training: Tune stops trials after an evaluation report, so the worker keeps the
+    generator at each improvement before it reports; the stored one is the stopped row's score."""
+    import json
+
+    import pandas as pd
+
+    from gansweep.store.generators import load_generator
+
+    data = study_dict({"kind": "asha", "grace_steps": 40, "reduction": 4}, trials=6, steps=200, eval_every=40,
+                      metrics={"primary": "fd", "samples": 500},
+                      resources={"cpu": 1})
+    data["training"].update(batch_size=64, z_dim=8, width=32)
+    data["search"][0]["space"] = {"lr": {"low": 1e-5, "high": 1e-2, "log": True}}
+    path = write(tmp_path, data)
+    proc = subprocess.run(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--max-concurrent", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study_dir = tmp_path / "runs" / "stop"
+    df = pd.read_parquet(study_dir / "results" / "trials")
+    ev = pd.read_parquet(study_dir / "results" / "evals")
+    stopped = df[df.status == "stopped"]
+    assert len(stopped) >= 2, df[["trial_id", "status", "steps", "score"]]
+    for r in stopped.itertuples():
+        mine = ev[ev.trial_id == r.trial_id].sort_values("step")
+        assert mine.step.max() == r.steps < 200
+        assert r.score == pytest.approx(mine.fd.min())
+        g = load_generator(study_dir, r.trial_id)
+        assert g.score == pytest.approx(r.score) and g.step == int(mine.step[mine.fd.idxmin()])
+        assert json.loads(r.config)["trial_id"] == r.trial_id

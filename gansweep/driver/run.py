@@ -21,7 +21,7 @@ from typing import Any
 from gansweep.driver.studydir import StudyDir, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, arrow_source, location, rmtree
-from gansweep.store import read_trials
+from gansweep.store import SCORED, read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialSettings
 
@@ -42,7 +42,7 @@ def stored_scores(study_dir: str | StoragePath) -> dict[str, float]:
     df = read_trials(study_dir)
     if df.empty:
         return {}
-    return {t: (s if st in ("completed", "stopped") else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
+    return {t: (s if st in SCORED else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
 
 
 def study_dir_for(study: Study, out: str | None) -> StudyDir:
@@ -326,6 +326,6 @@ def summarize(plan: Plan, sd: StudyDir) -> Outcome:
     if not df.empty:
         df = df[df.trial_id.isin(planned)]
     counts = df.status.value_counts().to_dict() if not df.empty else {}
-    scores = df.score[df.status == "completed"] if not df.empty else []
+    scores = df.score[df.status.isin(SCORED)] if not df.empty else []
     best = float(min(scores)) if len(scores) else math.nan
     return Outcome(plan.total, len(df), counts, best, interrupted=len(df) < plan.total)
