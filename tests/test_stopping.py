@@ -267,3 +267,35 @@ def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluatio
         g = load_generator(study_dir, r.trial_id)
         assert g.score == pytest.approx(r.score) and g.step == int(mine.step[mine.fd.idxmin()])
         assert json.loads(r.config)["trial_id"] == r.trial_id
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path):
+    """Interrupted mid-study and resumed (Tune's experiment restored): what was stopped stays stopped,
+    every trial is stored once, and trials after the resume are still stopped within their cell."""
+    import os
+    import signal
+    import time
+
+    import pandas as pd
+
+    path = write(tmp_path, study_dict({"kind": "asha", "grace_steps": 100}, trials=40))
+    study_dir = tmp_path / "runs" / "stop"
+    proc = subprocess.Popen(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--dry-run"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list((study_dir / "results" / "trials").glob("*.parquet"))) < 10:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err.decode()[-2000:]
+    before = pd.read_parquet(study_dir / "results" / "trials").set_index("trial_id")
+    assert 0 < len(before) < 80
+    proc = subprocess.run(["gansweep", "resume", str(study_dir)], capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = pd.read_parquet(study_dir / "results" / "trials").set_index("trial_id")
+    plan = build_plan(load_study(path), weights=False)
+    assert sorted(after.index) == sorted(plan.trial_ids())
+    pd.testing.assert_frame_equal(after.loc[before.index, ["status", "steps", "score"]], before[["status", "steps", "score"]])
+    new = after.drop(before.index)
+    assert (new.status == "stopped").any() and (after.status == "stopped").groupby(after.cell).any().all()

@@ -35,7 +35,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from gansweep.analysis.budget import HIGHER_IS_BETTER, budget_curves, running_best  # noqa: E402
 from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
 from gansweep.storage import StoragePath, location  # noqa: E402
-from gansweep.store import read_evals, read_trials  # noqa: E402
+from gansweep.store import SCORED, read_evals, read_trials  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,10 @@ class Study:
         return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
     def values(self, frame: pd.DataFrame | None = None) -> pd.Series:
-        """The plotted metric; NaN for trials that did not complete."""
+        """The plotted metric; NaN for trials that found nothing (stopped ones: what they reached)."""
         frame = self.trials if frame is None else frame
         v = pd.to_numeric(frame[self.metric], errors="coerce").astype(float)
-        return v.where(frame["status"] == "completed")
+        return v.where(frame["status"].isin(SCORED))
 
 
 def read_spec(study_dir: StoragePath) -> dict[str, Any]:
@@ -275,7 +275,8 @@ def status_counts(frame: pd.DataFrame) -> str:
     n = len(frame)
     div = int((frame["status"] == "diverged").sum())
     fail = int((frame["status"] == "failed").sum())
-    parts = [f"{n} trials"]
+    stopped = int((frame["status"] == "stopped").sum())
+    parts = [f"{n} trials"] + ([f"{stopped} stopped"] if stopped else [])
     if div:
         parts.append(f"{div} diverged")
     if fail:
@@ -471,7 +472,9 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
     sections.append(("reading", extras))
     finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact)",
            note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
-                "all k trials may have diverged; a median missing at small k means most likely did.")
+                "all k trials may have diverged; a median missing at small k means most likely did."
+                + (" Stopped trials (early stopping within their cell) count at the score they reached "
+                   "before they were stopped." if (trials["status"] == "stopped").any() else ""))
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
 
 

@@ -201,11 +201,13 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
     tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
+    scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
         _replace_callbacks(tuner, [store_cb, progress])
+        tuner._local_tuner._tune_config.scheduler = scheduler  # the pickled one holds the old path
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
@@ -214,7 +216,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
-                                        scheduler=StudyScheduler(plan, functools.partial(stored_evals, str(sd.path))),
+                                        scheduler=scheduler,
                                         trial_name_creator=trial_name, trial_dirname_creator=trial_name,
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
