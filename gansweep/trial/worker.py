@@ -153,7 +153,7 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
 def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
     """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
     primary = settings.primary[config["dataset"]]
-    stoppable = config["strategy"] in settings.stopping
+    stoppable = config.get("strategy") in settings.stopping
     records, status = simulate(config, settings.eval_points(), primary)
     fault = injected_fault(config["trial_id"])  # a test hook; None outside tests
     misbehave(fault)
@@ -210,7 +210,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
-    stoppable = bool(settings.study_dir) and config["strategy"] in settings.stopping
+    stoppable = bool(settings.study_dir) and config.get("strategy") in settings.stopping
     if restored is not None:
         trainer.load_state_dict(restored["trainer"])
         history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
