@@ -55,16 +55,18 @@ def best_within(costs: np.ndarray, values: np.ndarray, grid: np.ndarray, orders:
 
 
 def compute_curves(trials: pd.DataFrame, by: Sequence[str] = ("cell", "strategy"), metric: str = "score",
-                   orders: int = 500, points: int = 40, seed: int = 0) -> tuple[pd.DataFrame, str]:
+                   orders: int = 500, points: int = 40, seed: int = 0,
+                   costs: np.ndarray | None = None) -> tuple[pd.DataFrame, str]:
     """Per group of ``by``: the best ``metric`` within compute C (median, 2.5 %, 97.5 % over orders).
 
     The grid runs from the group's cheapest trial to its whole compute (geometric spacing);
-    quantiles are +inf where that share of orders had found nothing. Returns the curves and the unit.
+    quantiles are +inf where that share of orders had found nothing. ``costs``: each trial's
+    compute in a unit of the caller's (default: :func:`trial_compute`). Returns the curves and the unit.
     """
     by = list(by)
     if trials.empty:
         return pd.DataFrame(columns=by + COLUMNS), "trial-steps"
-    costs, unit = trial_compute(trials)
+    costs, unit = (np.asarray(costs, dtype=float), "") if costs is not None else trial_compute(trials)
     values = found(trials, metric)
     rng = np.random.default_rng(seed)
     frames = []

@@ -636,7 +636,12 @@ def compute_data(study: Study) -> pd.DataFrame:
 
 
 def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
+    from gansweep.analysis.compute import compute_curves
+
     data = compute_data(study)
+    sign = -1.0 if study.higher_is_better else 1.0
+    bands, _ = compute_curves(data.assign(score=sign * data["score"]), costs=data["gpu_hours"].to_numpy())
+    bands[["median", "lo", "hi"]] = sign * bands[["median", "lo", "hi"]]
     enc = encoding(study)
     panels = sorted(study.trials[study.panel].unique(), key=str)
     fig, axes = panel_grid(len(panels))
@@ -651,6 +656,10 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
             x = g["cumulative_gpu_hours"].to_numpy()
             ax.plot(x, y, color=c, linestyle=ls, drawstyle="steps-post", linewidth=1.6,
                     marker=mk, markevery=[len(x) - 1] if mk else None, markersize=6)
+            b = bands[(bands["cell"] == cell) & (bands["strategy"] == strat)].replace([np.inf, -np.inf], np.nan)
+            if len(b) > 1:  # any order of the same trials: median and 2.5–97.5 % of the best within x
+                ax.fill_between(b["compute"], b["lo"], b["hi"], color=c, alpha=0.08, linewidth=0)
+                ax.plot(b["compute"], b["median"], color=c, linestyle=ls, linewidth=0.8, alpha=0.7)
         if (sub["cumulative_gpu_hours"] > 0).any():
             pos = sub.loc[sub["cumulative_gpu_hours"] > 0, "cumulative_gpu_hours"]
             if pos.max() / pos.min() > 20:
@@ -667,9 +676,12 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
         ax.set_ylabel(f"best {study.metric_short} so far")
         ax.grid(True, alpha=0.3)
     finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute",
-           note="Trials of each cell and strategy in the order the strategy suggested them; GPU-hours = "
-                "train_seconds × GPUs per trial / 3600, summed (a study without GPUs: train_seconds / 3600).")
-    return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
+           note="Steps: trials of each cell and strategy in the order the strategy suggested them; thin line and "
+                "band: median and 2.5–97.5 % of the best within that compute over random orders of the same "
+                "trials. GPU-hours = train_seconds × GPUs per trial / 3600, summed (a study without GPUs: "
+                "train_seconds / 3600). Stopped trials count at the score they reached and cost what they ran.")
+    return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv"),
+            save_csv(bands, out_dir / "score_vs_compute_bands.csv")]
 
 
 # --------------------------------------------------------------------------------------------
