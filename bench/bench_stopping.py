@@ -117,7 +117,8 @@ def keep_cost(repeats: int = 20) -> None:
                 snap = snapshot(trainer, 1.0, "fd", trainer.eval_rng.get_state(), (1000, 100))
                 path = save_generator(d, f"a.b.c.d.e-random-{i:04d}", snap)
             dt = (time.perf_counter() - t0) / repeats
-            print(f"keep generator {dataset}/{arch} width {width}: {dt * 1e3:.1f} ms, {path.stat().st_size / 1e6:.2f} MB")
+            size = path.stat().st_size / 1e6
+            print(f"keep generator {dataset}/{arch} width {width}: {dt * 1e3:.1f} ms, {size:.2f} MB")
 
 
 def main() -> None:

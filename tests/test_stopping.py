@@ -209,8 +209,8 @@ def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path
 
     rows = {r.trial_id: r for r in df.itertuples()}
     configs = {t: yaml.safe_load(rows[t].config) for t in rows}
-    by_cell = {c.id: [SimpleNamespace(trial_id=t, config=configs[t]) for t in sorted(rows) if configs[t]["cell"] == c.id]
-               for c in plan.cells}
+    by_cell = {c.id: [SimpleNamespace(trial_id=t, config=configs[t]) for t in sorted(rows)
+                      if configs[t]["cell"] == c.id] for c in plan.cells}
     expected = {k: v for trials in by_cell.values() for k, v in replay(trials).items()}
     assert {t: (r.status, r.steps) for t, r in rows.items()} == expected
     for cell in by_cell:
@@ -296,6 +296,7 @@ def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path)
     after = pd.read_parquet(study_dir / "results" / "trials").set_index("trial_id")
     plan = build_plan(load_study(path), weights=False)
     assert sorted(after.index) == sorted(plan.trial_ids())
-    pd.testing.assert_frame_equal(after.loc[before.index, ["status", "steps", "score"]], before[["status", "steps", "score"]])
+    cols = ["status", "steps", "score"]
+    pd.testing.assert_frame_equal(after.loc[before.index, cols], before[cols])
     new = after.drop(before.index)
     assert (new.status == "stopped").any() and (after.status == "stopped").groupby(after.cell).any().all()

@@ -88,14 +88,13 @@ class StudyScheduler(FIFOScheduler):
         """Tell each sub-scheduler the evaluations of its cell's stored trials, in step order."""
         from gansweep.metrics import default_primary
 
-        study = self.plan.study
+        study, subs = self.plan.study, self._subs or {}
         by_id = {e.trial_id(i): e for e in self.plan.entries for i in range(e.trials)}
         for trial_id, evals in stored.items():
             entry = by_id.get(trial_id)
-            sub = self._subs.get((entry.cell.id, entry.label)) if entry is not None else None  # type: ignore[union-attr]
-            if sub is None or not evals:
+            if entry is None or not evals or (sub := subs.get((entry.cell.id, entry.label))) is None:
                 continue
-            primary = study.metrics.primary or default_primary(entry.cell.dataset)  # type: ignore[union-attr]
+            primary = study.metrics.primary or default_primary(entry.cell.dataset)
             trial, best, results = _Stored(trial_id), math.inf, []
             sub.on_trial_add(None, trial)  # type: ignore[arg-type]
             for e in sorted(evals, key=lambda r: r[TIME_ATTR]):
