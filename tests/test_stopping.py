@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule, TrialScheduler
 
 from gansweep.driver.callbacks import trial_row
 from gansweep.driver.scheduler import StudyScheduler, stopped_result
@@ -33,8 +33,15 @@ def write(tmp_path, data):
     return path
 
 
+class FakeTrial:
+    """What the schedulers read of a Tune trial: its id and config (hashable, as Tune's trials are)."""
+
+    def __init__(self, trial_id, config):
+        self.trial_id, self.config = trial_id, config
+
+
 def fake_trial(trial_id, cell, strategy="random"):
-    return SimpleNamespace(trial_id=trial_id, config={"trial_id": trial_id, "cell": cell, "strategy": strategy})
+    return FakeTrial(trial_id, {"trial_id": trial_id, "cell": cell, "strategy": strategy})
 
 
 # -- the study file ---------------------------------------------------------------------------
@@ -90,16 +97,24 @@ def test_validate_prices_a_stopping_entry_by_its_expected_steps(tmp_path):
 
 
 # -- the composite scheduler ----------------------------------------------------------------------
-def test_each_cell_is_stopped_only_by_its_own_trials(tmp_path):
-    """Cell 'bad' scores 100× worse than cell 'good' everywhere; a global ASHA would stop all of it
-    after the first rung, the composite keeps the same share of each cell as a scheduler of its own."""
-    plan = build_plan(load_study(write(tmp_path, study_dict({"kind": "asha", "grace_steps": 100}))), weights=False)
+@pytest.mark.parametrize("kind", ["asha", "median"])
+def test_each_cell_is_stopped_only_by_its_own_trials(tmp_path, kind):
+    """Cell 'bad' scores 100× worse than cell 'good' everywhere; a global rule would stop most of it,
+    the composite keeps the same share of each cell as a rule of its own."""
+    stopping = {"kind": kind, "grace_steps": 100}
+    plan = build_plan(load_study(write(tmp_path, study_dict(stopping))), weights=False)
     bad, good = (c.id for c in plan.cells)
     composite = StudyScheduler(plan)
-    global_ = ASHAScheduler(time_attr="step", metric="score", mode="min", max_t=1000, grace_period=100,
-                            reduction_factor=3)
-    own = {c: ASHAScheduler(time_attr="step", metric="score", mode="min", max_t=1000, grace_period=100,
-                            reduction_factor=3) for c in (bad, good)}
+
+    def rule():
+        if kind == "asha":
+            return ASHAScheduler(time_attr="step", metric="score", mode="min", max_t=1000, grace_period=100,
+                                 reduction_factor=3)
+        return MedianStoppingRule(time_attr="step", metric="score", mode="min", grace_period=100,
+                                  min_samples_required=3, min_time_slice=math.inf, hard_stop=True)
+
+    global_ = rule()
+    own = {c: rule() for c in (bad, good)}
     decisions: dict[str, dict[str, str]] = {"composite": {}, "global": {}, "own": {}}
     trials = [fake_trial(f"t{i}{c[-2:]}", c) for i in range(12) for c in (good, bad)]
     for t in trials:
