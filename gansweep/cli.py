@@ -96,7 +96,8 @@ def run(
     from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
-    check_plan_size(build_plan(study, str(study_file)).total, str(study_file), yes)
+    # A dry run trains nothing: it needs no Inception weights (start() builds the plan alike).
+    check_plan_size(build_plan(study, str(study_file), weights=not dry_run).total, str(study_file), yes)
     if force and not yes:
         target = study_dir_for(study, out_dir).path
         if target.exists() and not typer.confirm(f"delete {target} and start over?"):
@@ -111,13 +112,15 @@ def resume(
     address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
                                                  help="trials at once (default: what the resources allow)"),
+    trust: bool = typer.Option(False, "--trust", help="load Tune's saved experiment (pickles) even if your "
+                               "gansweep did not sign it on this machine: only for a study you know"),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
     from gansweep.storage import location
 
     where = location(study_dir)
-    _report(resume_study(where, address, max_concurrent), where)
+    _report(resume_study(where, address, max_concurrent, trust), where)
 
 
 def _report(outcome, study_dir) -> None:
@@ -150,7 +153,12 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         study = study_from_data(meta["planned"], f"{sd.meta_file} (planned study)")
     plan = build_plan(study, str(sd.study_file), weights=False)
     df = read_trials(sd.path)
-    table = Table(title=f"{study.name}{' (dry run)' if meta.get('dry_run') else ''}")
+    try:
+        mode = " (dry run)" if sd.mode(meta) else ""
+    except GansweepError as exc:  # shown, not fatal: status only reads
+        err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
+        mode = " (dry run or real: unknown)"
+    table = Table(title=f"{study.name}{mode}")
     for col in ("cell", "strategy", "planned", "completed", "stopped", "diverged", "failed", "best"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))
@@ -275,6 +283,9 @@ def _main_options(
                                  help="print the version and exit"),
 ) -> None:
     """Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots."""
+    from gansweep import env
+
+    env.check()  # a bad GANSWEEP_* value: one line now, not a traceback in a worker later
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")

@@ -5,7 +5,9 @@ outlives every cluster. A local study is a :class:`pathlib.Path`, handled exactl
 study on an object store is an :class:`ObjectPath`, a path on a ``pyarrow.fs`` file system (the
 kind Ray Tune takes as ``storage_filesystem``) with the few ``pathlib`` operations gansweep uses.
 The functions here do the rest on either kind: atomic writes, listing, moving, deleting, and
-handing a path to pyarrow. :class:`LeaseLock` replaces ``flock``, which object stores lack.
+handing a path to pyarrow. They are also the gateway a study directory is entered through: a
+study directory may come from someone else, so nothing in it is followed out of it
+(:func:`refuse_links`, :func:`read_file`, :func:`child`); see docs/RELIABILITY.md.
 
 Credentials and endpoint come from the standard variables (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
@@ -15,15 +17,11 @@ is made, so every Ray node uses its own.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
 import os
 import shutil
-import socket
-import threading
-import time
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -226,8 +224,9 @@ def atomic_write(path: StoragePath, write: Callable[[IO[bytes]], None], fsync: b
         path.write_bytes(buffer.getvalue())
         return
     tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-    try:
-        with open(tmp, "wb") as f:
+    try:  # a new file (O_EXCL) and never through a link: a planted link is not written through
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with open(fd, "wb") as f:
             write(f)
             if fsync:
                 f.flush()
@@ -265,229 +264,88 @@ def scratch_dir(path: StoragePath, purpose: str) -> Path:
     return path / purpose
 
 
-# -- the lock on an object store -----------------------------------------------------------------
+# -- the gateway: nothing in a study directory leads out of it -------------------------------------
 
-class _Refused(Exception):
-    """A conditional write whose condition did not hold."""
-
-
-class _Unsupported(Exception):
-    """The store does not implement conditional writes."""
+MAX_READ = 64 * 2**20  # gansweep's own small files (gansweep.json, study.yaml): a larger one is not theirs
 
 
-class _ConditionalS3:
-    """The lease object through boto3: ``If-None-Match: *`` to create, ``If-Match: <etag>`` to renew."""
-
-    def __init__(self, path: ObjectPath) -> None:
-        import boto3
-
-        endpoint, region = s3_endpoint()
-        self.client = boto3.client("s3", endpoint_url=endpoint, region_name=region)
-        self.bucket, _, self.key = path.key.partition("/")
-
-    def read(self) -> tuple[dict[str, Any], str] | None:
-        try:
-            r = self.client.get_object(Bucket=self.bucket, Key=self.key)
-        except self.client.exceptions.NoSuchKey:
-            return None
-        return _lease(r["Body"].read()), r["ETag"]
-
-    def put(self, body: bytes, tag: str | None) -> str:
-        """Create (``tag`` None) or replace the version ``tag``; :class:`_Refused` if that fails."""
-        from botocore.exceptions import ClientError
-
-        cond = {"IfNoneMatch": "*"} if tag is None else {"IfMatch": tag}
-        try:
-            return self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body, **cond)["ETag"]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409", "404"):
-                raise _Refused(code) from None
-            if code in ("NotImplemented", "501"):
-                raise _Unsupported(code) from None
-            raise
-
-    def delete(self) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key)
+class UnsafePathError(GansweepError):
+    """A study directory holds what could lead a write, a delete or a read out of it."""
 
 
-class _PlainObject:
-    """The lease object with plain writes (``gs://``, no boto3, a store without conditional writes).
+def refuse_links(root: StoragePath) -> None:
+    """Refuse a study directory that holds a symbolic link or a special file anywhere inside.
 
-    Check, write, read back: two drivers acting within the same moment can both win (best effort).
+    A copied, synced or shared study directory may hold ``results -> /home/you`` or
+    ``.lock -> ~/.bashrc``; gansweep, pyarrow and Ray Tune would write, overwrite and delete
+    through them. Every command that opens a study checks it first (one ``scandir`` walk, no
+    ``stat`` per file), so nothing it then hands to pyarrow or Tune leads outside. FIFOs and
+    devices are refused too: reading one blocks or never ends. Object stores have no links.
+    The directory itself may be a link: the user named it.
     """
-
-    def __init__(self, path: ObjectPath) -> None:
-        self.path = path
-
-    def read(self) -> tuple[dict[str, Any], str] | None:
+    if isinstance(root, ObjectPath):
+        return
+    stack = [str(root)]
+    while stack:
+        top = stack.pop()
         try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        return _lease(data), hashlib.sha256(data).hexdigest()
-
-    def put(self, body: bytes, tag: str | None) -> str:
-        current = self.read()
-        if (current[1] if current else None) != tag:
-            raise _Refused("changed")
-        self.path.write_bytes(body)
-        time.sleep(0.2)  # let a racing writer's object land before reading back
-        if self.path.read_bytes() != body:
-            raise _Refused("overwritten")
-        return hashlib.sha256(body).hexdigest()
-
-    def delete(self) -> None:
-        self.path.unlink(missing_ok=True)
+            entries = list(os.scandir(top))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise UnsafePathError(f"{top}: cannot read ({exc.strerror or exc}); fix its permissions") from None
+        for e in entries:
+            if e.is_symlink():
+                raise UnsafePathError(
+                    f"{e.path}: a symbolic link inside the study directory (to {_target(e.path)}); gansweep never "
+                    "follows links out of a study: replace it with the real file or directory, or remove it")
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            elif not e.is_file(follow_symlinks=False):
+                raise UnsafePathError(f"{e.path}: not a regular file or directory (a FIFO, socket or device); "
+                                      "remove it from the study directory")
 
 
-def _lease(data: bytes) -> dict[str, Any]:
+def _target(path: str) -> str:
     try:
-        lease = json.loads(data or b"{}")
-    except ValueError:
-        return {}
-    return lease if isinstance(lease, dict) else {}
-
-
-def _lease_backend(path: ObjectPath) -> _ConditionalS3 | _PlainObject:
-    if path.scheme == "s3":
-        try:
-            return _ConditionalS3(path)
-        except ImportError:
-            log.warning("boto3 is not installed: the study lease on %s is best effort", path)
-        except Exception as exc:  # boto3 refuses its configuration: pyarrow's plain writes still work
-            log.warning("boto3 cannot reach %s (%s): the study lease is best effort", path, _first_line(exc))
-    return _PlainObject(path)
-
-
-class LeaseLock:
-    """An exclusive lock on an object store: a lease object naming its owner, renewed while held.
-
-    Taking it creates ``path`` only if it does not exist (``If-None-Match: *``): of two drivers
-    starting together exactly one wins. The holder rewrites it every ``renew`` s; a lease not
-    renewed for ``expire`` s, or held by a process of this host that has ended (a SIGKILLed
-    driver), is taken over with ``If-Match`` on the version read, so two drivers cannot both take
-    it over. Where conditional writes are missing (``gs://``, no boto3, a store that rejects them)
-    the same steps run with plain writes and a read back: best effort.
-    """
-
-    def __init__(self, path: ObjectPath, renew: float = 30.0, expire: float = 120.0,
-                 on_lost: Callable[[], None] | None = None) -> None:
-        self.path = path
-        self.on_lost = on_lost  # called (from the heartbeat thread) once the lease went to another driver
-        self.renew, self.expire = renew, expire
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_pid_namespace()}"
-        self.lost = threading.Event()
-        self._store = _lease_backend(path)
-        self._tag: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "renewed": time.time(), "expire_s": self.expire}).encode()
-
-    def __enter__(self) -> LeaseLock:
-        try:
-            self._tag = self._acquire()
-        except _Refused:
-            raise self._refusal(self._store.read()) from None
-        except GansweepError:
-            raise
-        except Exception as exc:  # botocore and pyarrow errors: one line, not a traceback
-            raise GansweepError(f"{self.path.parent}: cannot take the study lease {self.path.name} "
-                                f"({_first_line(exc)}); {CREDENTIAL_HINT[self.path.scheme]}") from None
-        self._thread = threading.Thread(target=self._heartbeat, name="gansweep-lease", daemon=True)
-        self._thread.start()
-        return self
-
-    def _acquire(self) -> str:
-        try:
-            return self._take()
-        except _Unsupported:
-            log.warning("%s: the store refuses conditional writes; the study lease is best effort", self.path)
-            self._store = _PlainObject(self.path)
-            return self._take()
-
-    def _take(self) -> str:
-        # Read first: a server that ignores If-None-Match then loses only a race, not a held lease.
-        current = self._store.read()
-        if current is None:
-            try:
-                return self._store.put(self._body(), None)
-            except _Refused:
-                current = self._store.read()
-                if current is None:
-                    raise
-        lease, tag = current
-        why = self._stale(lease)
-        if why is None:
-            raise _Refused("held")
-        log.warning("%s: taking over the lease of %s (%s)", self.path.parent, lease.get("owner", "?"), why)
-        return self._store.put(self._body(), tag)
-
-    def _stale(self, lease: dict[str, Any]) -> str | None:
-        """Why ``lease`` may be taken over, or None while its owner may still be running."""
-        age = time.time() - float(lease.get("renewed", 0) or 0)
-        if age > self.expire:
-            return f"not renewed for {age:.0f} s"
-        if _ended_here(str(lease.get("owner", ""))):
-            return "its process on this host has ended"
-        return None
-
-    def _refusal(self, current: tuple[dict[str, Any], str] | None) -> GansweepError:
-        lease = current[0] if current else {}
-        age = time.time() - float(lease.get("renewed", 0) or 0)
-        return GansweepError(f"{self.path.parent}: another gansweep driver ({lease.get('owner', '?')}, lease "
-                             f"renewed {max(age, 0):.0f} s ago) is running this study; wait for it or stop it "
-                             f"first (a lease not renewed for {self.expire:.0f} s is taken over)")
-
-    def _heartbeat(self) -> None:
-        while not self._stop.wait(self.renew):
-            try:
-                self._tag = self._store.put(self._body(), self._tag)
-            except _Refused:
-                log.error("%s: lost the study lease to another driver; stop this one (results it writes "
-                          "now may race with the other's)", self.path.parent)
-                self.lost.set()
-                if self.on_lost is not None:
-                    self.on_lost()
-                return
-            except Exception as exc:  # a transient store error: the next renewal tries again
-                log.warning("%s: could not renew the study lease (%s)", self.path.parent, _first_line(exc))
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-        try:
-            current = self._store.read()
-            if current is not None and current[0].get("owner") == self.owner:
-                self._store.delete()
-        except Exception as e:  # the lease then expires by itself
-            log.warning("%s: could not release the study lease (%s)", self.path.parent, _first_line(e))
-
-
-def _pid_namespace() -> str:
-    """Which process IDs a pid means: containers with the host's network share its hostname but
-    not its process IDs (Ray's launcher runs them with --net=host)."""
-    try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
+        return os.readlink(path)
     except OSError:
         return "?"
 
 
-def _ended_here(owner: str) -> bool:
-    """Whether ``host:pid:token:pidns`` names a process of this host and PID namespace that no
-    longer exists (a lease without the namespace, or from another one, is left to expire)."""
-    host, _, rest = owner.partition(":")
-    pid, _, rest = rest.partition(":")
-    namespace = rest.partition(":")[2]
-    if host != socket.gethostname() or not pid.isdigit() or namespace in ("", "?") or namespace != _pid_namespace():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def child(parent: StoragePath, name: str) -> StoragePath:
+    """``parent / name`` for a ``name`` that may come from stored data: one plain name or refused.
+
+    Callers that take names from rows (trial ids) check them against the plan's grammar first
+    (:func:`gansweep.study.plan.is_trial_id`); this is the last line: no separator, no ``..``.
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise UnsafePathError(f"{parent}: {name[:80]!r} is not a plain file name; refusing to use it as a path")
+    return parent / name
+
+
+def read_file(path: StoragePath, limit: int = MAX_READ) -> bytes:
+    """The bytes of a small regular file, never through a link (``FileNotFoundError`` if absent).
+
+    Locally opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat``: a link, a FIFO
+    (whose read would block forever) or a device (``/dev/zero``, whose read never ends) is refused.
+    """
+    if isinstance(path, ObjectPath):
+        data = path.read_bytes()
+    else:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            if os.path.islink(path):
+                raise UnsafePathError(f"{path}: a symbolic link (to {_target(str(path))}); gansweep never follows "
+                                      "links out of a study: replace it with the real file") from None
+            raise
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnsafePathError(f"{path}: not a regular file; remove it from the study directory")
+            data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafePathError(f"{path}: larger than {limit // 2**20} MiB; not a file gansweep wrote")
+    return data

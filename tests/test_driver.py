@@ -163,7 +163,9 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
 
 def test_a_study_whose_every_trial_failed_exits_non_zero(tmp_path):
     study_file = write_study(tmp_path, search=[dict(STUDY["search"][0], trials=2)], failure={"max_failures": 0})
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GANSWEEP_FAULTS": json.dumps({"raise": "*"})}
+    faults = Path(__file__).parent / "faults"  # the test-only fault hook (tests/faults/sitecustomize.py)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(faults),
+           "GANSWEEP_TEST_FAULTS": json.dumps({"raise": "*"})}
     proc = subprocess.run([sys.executable, "-m", "gansweep.cli", "run", str(study_file), "--out",
                            str(tmp_path / "runs"), "--dry-run"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]

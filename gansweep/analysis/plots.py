@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from gansweep.analysis.budget import HIGHER_IS_BETTER, budget_curves, running_best  # noqa: E402
 from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
-from gansweep.storage import StoragePath, location  # noqa: E402
+from gansweep.storage import StoragePath, location, refuse_links  # noqa: E402
 from gansweep.store import SCORED, read_evals, read_trials  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
     path = location(study_dir)
     if not path.is_dir() or not ((path / "study.yaml").is_file() or (path / "results").is_dir()):
         raise NotAStudyError(f"{path} is not a study directory (it has neither study.yaml nor results/)")
+    refuse_links(path)  # a link inside (plots/, results/) would lead the writes out of it
     return path
 
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gansweep import env
 from gansweep.data.base import DATASETS, Dataset
 from gansweep.errors import GansweepError
 
@@ -383,7 +384,7 @@ KNOWN: dict[str, Known] = {
 
 def data_root(root: str | os.PathLike[str] | None) -> Path | None:
     """The data root: ``root`` if given, else ``$GANSWEEP_DATA``, else None."""
-    value = root if root not in (None, "") else os.environ.get(DATA_ENV) or None
+    value = root if root not in (None, "") else env.get(DATA_ENV)
     return Path(value).expanduser() if value is not None else None
 
 
@@ -406,7 +407,7 @@ def prepared_dir(root: str | os.PathLike[str], name: str, resolution: int) -> Pa
 def download_allowed(download: bool | None) -> bool:
     if download is not None:
         return download
-    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
+    return env.get(DOWNLOAD_ENV)
 
 
 def cifar10_source(root: Path, resolution: int | None, download: bool | None) -> Source:
@@ -503,7 +504,7 @@ def to_float(x: np.ndarray) -> torch.Tensor:
 
 
 def max_train_images(channels: int, resolution: int) -> int:
-    gib = float(os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB)
+    gib = env.get(MAX_GB_ENV)
     return max(1, int(gib * 2**30 // (4 * channels * resolution * resolution)))
 
 
@@ -514,7 +515,7 @@ def load_source(src: Source) -> Dataset:
     if limited:
         log.warning("%s: %d training images do not fit %s=%s GiB as float32; using the first %d (a fixed "
                     "hash-ordered subset)", src.name, src.train.count, MAX_GB_ENV,
-                    os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB, cap)
+                    env.get(MAX_GB_ENV), cap)
     train = read_split(src.train, cap)
     test = read_split(src.test)
     labels = {s: (None if sp.labels is None else torch.as_tensor(np.asarray(sp.labels[:n]), dtype=torch.int64))

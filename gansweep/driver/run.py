@@ -16,11 +16,13 @@ import math
 import os
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from gansweep.driver.studydir import StudyDir, study_lock
+from gansweep.driver.studydir import StudyDir
+from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
-from gansweep.storage import StoragePath, arrow_source, location, rmtree
+from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.store import SCORED, read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialSettings
@@ -57,6 +59,9 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     if StudyDir(location(out or study.output)).exists():
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
+    if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
+        raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
+                              "or deletes through one: remove it, or choose another --out")
     occupied = sd.path.exists() and any(sd.path.iterdir())
     if occupied and not force:
         was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""
@@ -67,6 +72,9 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
     default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
     if occupied:
+        lock = sd.path / LOCK_FILE
+        if isinstance(lock, Path) and lock.is_symlink():
+            lock.unlink()  # no driver's lock (those are plain files): removed like the rest, never followed
         with study_lock(sd.path):
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
@@ -75,16 +83,20 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
 
 
-def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None) -> Outcome:
+def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None,
+           trust: bool = False) -> Outcome:
+    """Continue a study; Tune's saved experiment is restored only when signed by this user here
+    (or ``trust``), else the study continues from its store (see :mod:`gansweep.driver.trust`)."""
     from gansweep.driver.studydir import require_study_dir
 
     sd = require_study_dir(path)
     study, meta = sd.load()
-    plan = build_plan(study, str(sd.study_file), weights=not meta.get("dry_run"))
+    dry_run = sd.mode(meta)  # never guessed: a dry run resumed as a real one would train into its results
+    plan = build_plan(study, str(sd.study_file), weights=not dry_run)
     with study_lock(sd.path, on_lost=_stop_driver):
-        for note in sd.prepare_resume(study):  # refuses unsafe study.yaml edits; sets damaged files aside
+        for note in sd.prepare_resume(study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
-        return _fit(plan, sd, address, max_concurrent, bool(meta.get("dry_run")), restore=True)
+        return _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
 
 
 def _stop_driver() -> None:
@@ -138,8 +150,29 @@ def _init_ray(address: str | None) -> None:
     if address == "local" and os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
         log.warning("RAY_AUTH_MODE=%s: the local Ray accepts connections without a token",
                     os.environ["RAY_AUTH_MODE"])
+    if address != "local":
+        check_reachable(address)
     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
              configure_logging=True)
+
+
+CONNECT_DEADLINE_S = 10.0
+
+
+def check_reachable(address: str) -> None:
+    """Refuse in one line a Ray address that does not answer; ``ray.init`` would retry it for ever."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray finds the address itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_DEADLINE_S).close()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise GansweepError(f"Ray address {address}: no answer within {CONNECT_DEADLINE_S:g} s ({reason}); "
+                            "is the cluster up? (--address, RAY_ADDRESS)") from None
 
 
 AUTOSCALE_CONCURRENCY = 64  # trials asked for at once from a cluster that has no room yet
@@ -185,6 +218,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
 
     from gansweep.driver.callbacks import ProgressCallback, StoreCallback
     from gansweep.driver.scheduler import StudyScheduler, stored_evals
+    from gansweep.driver.trust import signing_filesystem
     from gansweep.search.composite import StudySearcher
     from gansweep.trial.worker import run_trial
 
@@ -200,7 +234,9 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
-    tune_path, tune_fs = arrow_source(sd.tune_dir.resolve())
+    root = sd.path.resolve()
+    tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
+    tune_path = arrow_source(root / "tune")[0]
     scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
@@ -221,7 +257,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
             run_config=tune.RunConfig(
-                name=sd.tune_dir.name, storage_path=arrow_source(sd.path.resolve())[0], storage_filesystem=tune_fs,
+                name="tune", storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
                 verbose=0,
                 callbacks=[store_cb, progress],
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
@@ -233,6 +269,10 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
+        try:
+            tune_fs.handler.sign_existing()  # what Tune wrote past the file system (a trial's error.pkl)
+        except OSError as exc:
+            log.warning("cannot sign Tune's saved state (%s)", exc)
         try:
             _write_driver_stats(tuner, sd)
         except OSError as exc:  # a full disk must not hide the error that stopped the study
@@ -307,7 +347,8 @@ def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
     while alg is not None and not isinstance(alg, StudySearcher):
         alg = getattr(alg, "searcher", None)
     if alg is not None:
-        (sd.path / "driver_stats.json").write_text(json.dumps(alg.stall))
+        text = json.dumps(alg.stall).encode()
+        atomic_write(sd.path / "driver_stats.json", lambda f: f.write(text), fsync=False)
 
 
 def trial_name(trial: Any) -> str:
@@ -317,9 +358,11 @@ def trial_name(trial: Any) -> str:
 
 def _replace_callbacks(tuner: Any, fresh: list[Any]) -> None:
     """A restored Tuner brings its callbacks back from its pickle (old paths, old progress bar);
-    use fresh ones of the same types."""
+    use fresh ones of the same types, and add those it lacks (a state saved before one existed)."""
     run_config = tuner._local_tuner.get_run_config()
-    run_config.callbacks = [next((f for f in fresh if type(f) is type(c)), c) for c in run_config.callbacks]
+    old = list(run_config.callbacks or [])
+    kept = [next((f for f in fresh if type(f) is type(c)), c) for c in old]
+    run_config.callbacks = kept + [f for f in fresh if not any(type(f) is type(c) for c in old)]
 
 
 def summarize(plan: Plan, sd: StudyDir) -> Outcome:

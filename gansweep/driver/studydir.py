@@ -7,24 +7,25 @@ describes the study (it does not after a safe edit or once damaged results were 
 driver then starts a new experiment whose searcher skips every stored trial).
 
 The directory is local (a ``Path``) or on an object store (an :class:`~gansweep.storage.ObjectPath`,
-``s3://bucket/runs/<name>``); there the lock is a lease object, since ``flock`` does not exist.
+``s3://bucket/runs/<name>``); there the lock is a lease object, since ``flock`` does not exist
+(both in :mod:`gansweep.lock`). Its files are read through :mod:`gansweep.storage`'s gateway: a
+study directory may come from someone else, and nothing in it is followed out of it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gansweep.errors import GansweepError, NotAStudyError
-from gansweep.storage import LeaseLock, ObjectPath, StoragePath, atomic_write, location, scratch_dir
+from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
+from gansweep.storage import ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir
 from gansweep.study import Study, dump_study, study_from_data
 from gansweep.study.load import parse_yaml
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
-LOCK_FILE = ".lock"
 
 
 def fingerprint(study: Study) -> str:
@@ -89,19 +89,33 @@ class StudyDir:
             raise NotAStudyError(f"{self.path}: not a study directory (no {STUDY_FILE}); "
                                  "give the directory that 'gansweep run' created, e.g. runs/<name>")
         source = str(self.study_file)
-        study = study_from_data(parse_yaml(self.study_file.read_text(), source), source)
+        study = study_from_data(parse_yaml(read_file(self.study_file).decode("utf-8", "replace"), source), source)
         return study, self._meta()
 
     def _meta(self) -> dict[str, Any]:
         if not self.meta_file.is_file():
             return {}
         try:
-            meta = json.loads(self.meta_file.read_text())
+            meta = json.loads(read_file(self.meta_file))
         except (OSError, ValueError) as exc:
             raise NotAStudyError(f"{self.meta_file}: unreadable ({exc}); restore it or start the study again") from None
         if not isinstance(meta, dict):
             raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
         return meta
+
+    def mode(self, meta: dict[str, Any]) -> bool:
+        """Whether the study is a dry run, as recorded when it was created; refused when unknown.
+
+        The stored rows do not say it (a synthetic row looks like a trained one), and guessing
+        "real" would train GANs into a dry run's results: ``resume`` refuses instead.
+        """
+        dry = meta.get("dry_run")
+        if isinstance(dry, bool):
+            return dry
+        what = "missing" if not meta else "without a true/false 'dry_run'"
+        raise NotAStudyError(f"{self.meta_file}: {what}; it records whether this study is a dry run and what was "
+                             "planned, which the results cannot tell: restore it from where the study came from, "
+                             "or start over with 'gansweep run --force'")
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
         from gansweep.store import StoreWriteError
@@ -171,26 +185,38 @@ class StudyDir:
                 out.append(p)
         return out
 
-    def prepare_resume(self, study: Study) -> list[str]:
+    def prepare_resume(self, study: Study, trust: bool = False) -> list[str]:
         """Everything ``resume`` checks before Tune starts, under the study lock; returns notes to show.
 
         Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, declines to unpickle
-        Tune state another user could have written, and moves damaged results files to
-        ``results/quarantine/`` so their trials run again.
+        Tune state that is not provably this user's (unsigned, or writable by others; ``trust``
+        overrides), and moves damaged results files to ``results/quarantine/`` so their trials run again.
         """
         from gansweep.store import quarantine_damaged
 
         notes = [f"study.yaml changed safely: {str(c).strip()}" for c in self.check_resumable(study)]
-        foreign = self.untrusted_tune_files()
-        if foreign:
-            notes.append(f"{foreign[0]}: not written by you (or writable by others); Tune's saved experiment is a "
-                         "pickle and is not loaded: the study continues from its results")
-            self.mark_tune_stale(f"untrusted {foreign[0].name}")
+        why = None if trust or self.tune_stale() else self.untrusted_tune_state()
+        if why:
+            notes.append(f"{self.tune_dir}: {why}; Tune's saved experiment is a pickle and is not loaded: the "
+                         "study continues from its results (unfinished trials start again; 'gansweep resume "
+                         "--trust' loads it if you know where it came from)")
+            self.mark_tune_stale(f"untrusted: {why}")
+        elif trust and self.tune_dir.exists():
+            log.warning("%s: --trust: loading Tune's saved experiment without checking who wrote it", self.tune_dir)
         moved = quarantine_damaged(self.path, before=lambda: self.mark_tune_stale("damaged results set aside"))
         if moved:
             where = moved[0].parent.parent
             notes.append(f"{len(moved)} damaged results file(s) moved to {where}; their trials run again")
         return notes
+
+    def untrusted_tune_state(self) -> str | None:
+        """Why Tune's saved experiment must not be unpickled (None: it is this user's, signed here)."""
+        from gansweep.driver.trust import unverified
+
+        foreign = self.untrusted_tune_files()
+        if foreign:
+            return f"{foreign[0].name} is not yours (or others can write it)"
+        return unverified(self.path)
 
 
 def require_study_dir(path: str | StoragePath) -> StudyDir:
@@ -204,6 +230,7 @@ def require_study_dir(path: str | StoragePath) -> StudyDir:
     if not sd.exists():
         raise NotAStudyError(f"{p}: not a study directory (no {STUDY_FILE}); "
                              "give the directory that 'gansweep run' created, e.g. runs/<name>")
+    refuse_links(p)  # before anything reads, writes or hands a path inside it to pyarrow or Tune
     return sd
 
 
@@ -213,45 +240,3 @@ def _now() -> str:
 
 def _atomic_text(path: StoragePath, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def study_lock(path: StoragePath, on_lost: Callable[[], None] | None = None) -> StudyLock | LeaseLock:
-    """What keeps a second driver off the study: ``flock`` locally, a lease on an object store
-    (``on_lost`` is called if another driver takes the lease over: a ``flock`` cannot be lost)."""
-    return LeaseLock(path / LOCK_FILE, on_lost=on_lost) if isinstance(path, ObjectPath) else StudyLock(path)
-
-
-class StudyLock:
-    """An exclusive, non-blocking lock: two drivers never write one study."""
-
-    def __init__(self, study_dir: Path) -> None:
-        self.path = study_dir / LOCK_FILE
-        self._f: IO[str] | None = None
-
-    def __enter__(self) -> StudyLock:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            f = open(self.path, "a+")
-        except OSError as exc:
-            raise GansweepError(f"{self.path.parent}: cannot create the study directory ({exc.strerror or exc}); "
-                                "choose a writable output directory (the study's 'output' or --out)") from None
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            owner = f.read().strip() or "?"
-            f.close()
-            raise GansweepError(f"{self.path.parent}: another gansweep driver (pid {owner}) is running "
-                                "this study; wait for it or stop it first") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._f = f
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._f is not None:
-            fcntl.flock(self._f, fcntl.LOCK_UN)
-            self._f.close()
-            self._f = None

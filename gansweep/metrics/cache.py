@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from gansweep import env
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "GANSWEEP_CACHE"
@@ -27,7 +29,7 @@ CACHE_ENV = "GANSWEEP_CACHE"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gansweep")
+    return Path(env.get(CACHE_ENV) or Path.home() / ".cache" / "gansweep")
 
 
 def resolve_cache_dir(cache_dir: str | Path | None) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from gansweep import env
 from gansweep.errors import GansweepError
 from gansweep.metrics.cache import cache_key, file_digest, resolve_cache_dir
 
@@ -61,7 +62,7 @@ def find_inception_weights(explicit: str | os.PathLike | None = None) -> Path | 
     """
     for source, value in (
         ("metrics.inception_weights", explicit),
-        (INCEPTION_WEIGHTS_ENV, os.environ.get(INCEPTION_WEIGHTS_ENV) or None),
+        (INCEPTION_WEIGHTS_ENV, env.get(INCEPTION_WEIGHTS_ENV)),
     ):
         if value is not None:
             path = Path(value).expanduser()
@@ -74,7 +75,7 @@ def find_inception_weights(explicit: str | os.PathLike | None = None) -> Path | 
 
 def is_online(timeout: float = 3.0) -> bool:
     """Whether the weights could be downloaded: false under ``GANSWEEP_OFFLINE=1``, else a TCP probe."""
-    if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
+    if env.get(OFFLINE_ENV):
         return False
     try:
         with socket.create_connection(("github.com", 443), timeout=timeout):

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gansweep import env
 from gansweep.search.base import DONE, CellSearcher, Suggestion, clean_score
 from gansweep.search.space import is_integer, sample
 from gansweep.study.schema import Choice, Range
@@ -44,16 +45,8 @@ _limiter: Any = None
 
 
 def workers() -> int:
-    raw = os.environ.get("GANSWEEP_SEARCH_WORKERS")
-    if raw:
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}") from None
-        if n < 1:
-            raise ValueError(f"GANSWEEP_SEARCH_WORKERS must be a positive integer, but got {raw!r}")
-        return n
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
+    n = env.get("GANSWEEP_SEARCH_WORKERS")
+    return n if n is not None else max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def executor() -> Executor:
@@ -61,15 +54,13 @@ def executor() -> Executor:
     global _executor
     with _lock:
         if _executor is None:
-            kind = os.environ.get("GANSWEEP_SEARCH_EXECUTOR", "thread")
+            kind = env.get("GANSWEEP_SEARCH_EXECUTOR")
             if kind == "thread":
                 _executor = ThreadPoolExecutor(workers(), thread_name_prefix="gansweep-search")
             elif kind == "process":
                 import multiprocessing
 
                 _executor = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
-            else:
-                raise ValueError(f"GANSWEEP_SEARCH_EXECUTOR must be 'thread' or 'process', but got {kind!r}")
         return _executor
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gansweep.errors import GansweepError
-from gansweep.storage import StoragePath, atomic_write, location
+from gansweep.storage import StoragePath, UnsafePathError, atomic_write, child, location
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,14 @@ FORMAT = 1
 
 
 def generator_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
-    return location(study_dir) / GENERATORS_DIR / f"{trial_id}.pt"
+    """``generators/<trial_id>.pt``; ``trial_id`` often comes from a stored row, so it must be an id
+    of the plan's grammar (no ``/``, no ``..``): anything else is refused, never joined."""
+    from gansweep.study.plan import is_trial_id
+
+    if not is_trial_id(trial_id):
+        raise UnsafePathError(f"{str(trial_id)[:80]!r}: not a trial id of this study's plan; refusing to use it "
+                              "as a file name")
+    return child(location(study_dir) / GENERATORS_DIR, f"{trial_id}.pt")
 
 
 def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any,

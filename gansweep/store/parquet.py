@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from gansweep import env
 from gansweep.errors import GansweepError
 from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move
 
@@ -56,11 +57,11 @@ SCORED = ("completed", "stopped")
 a stopping rule of its cell ended it (budget curves, searchers and ``status`` count it as found)."""
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
-# Small files that trigger a compaction; 0 turns compaction off.
-COMPACT_AT = int(os.environ.get("GANSWEEP_STORE_COMPACT_AT", "500"))
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
 # (about 10 ms a file on a cloud disk; dry runs may turn it off: TrialStore(fsync=False)).
-FSYNC = os.environ.get("GANSWEEP_STORE_FSYNC", "1") != "0"
+# None: GANSWEEP_STORE_FSYNC says (gansweep.env); small files that trigger a compaction likewise
+# come from GANSWEEP_STORE_COMPACT_AT (0 turns compaction off).
+FSYNC: bool | None = None
 
 BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("trial_id", pa.string()),
@@ -131,7 +132,9 @@ def _is_part(path: StoragePath) -> bool:
 def _atomic_write(table: pa.Table, path: StoragePath, fsync: bool | None = None) -> None:
     """Write ``table`` to ``path`` all or nothing; :class:`StoreWriteError` leaves nothing behind."""
     try:
-        atomic_write(path, lambda f: pq.write_table(table, f), FSYNC if fsync is None else fsync)
+        if fsync is None:
+            fsync = env.get("GANSWEEP_STORE_FSYNC") if FSYNC is None else FSYNC
+        atomic_write(path, lambda f: pq.write_table(table, f), fsync)
     except OSError as exc:
         raise _write_error(path.parent, exc) from None
 
@@ -192,7 +195,7 @@ class TrialStore:
         self.evals_dir = self.root / "evals"
         self.trial_schema = trial_columns(metrics, hps)
         self.eval_schema = eval_columns(metrics)
-        self.compact_at = COMPACT_AT if compact_at is None else compact_at
+        self.compact_at = env.get("GANSWEEP_STORE_COMPACT_AT") if compact_at is None else compact_at
         self.fsync = fsync
         try:
             self.trials_dir.mkdir(parents=True, exist_ok=True)
@@ -353,6 +356,38 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
                       f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
 
 
+def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
+    """The writer's types of the fixed columns; every other column it writes (a metric,
+    ``hp_<name>``) is float64, as :func:`trial_columns` and :func:`eval_columns` declare."""
+    schema = trial_columns([], []) if tuple(required) == REQUIRED_TRIAL_COLUMNS else eval_columns([])
+    return {f.name: f.type for f in schema}
+
+
+def _fits(actual: pa.DataType, declared: pa.DataType) -> bool:
+    """Whether a stored column reads as the declared one (an all-null column always does)."""
+    if actual == declared or pa.types.is_null(actual):
+        return True
+    if pa.types.is_floating(declared):
+        return pa.types.is_floating(actual) or pa.types.is_integer(actual)
+    if pa.types.is_integer(declared):
+        return pa.types.is_integer(actual)
+    if pa.types.is_string(declared):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_timestamp(declared):
+        return pa.types.is_timestamp(actual)
+    return False
+
+
+def _type_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
+    """A column whose type is not the one the writer declares (``score`` as strings), named."""
+    declared = _declared_types(required)
+    for field in schema:
+        want = declared.get(field.name, pa.float64())
+        if not _fits(field.type, want):
+            return f"column {field.name!r} holds {field.type}, not {want}"
+    return None
+
+
 def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     try:
         schema = _read_schema(path)
@@ -361,7 +396,7 @@ def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
     missing = [c for c in required if c not in schema.names]
     if missing:
         return f"column {missing[0]!r} is missing"
-    return None
+    return _type_problem(schema, required)
 
 
 def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequence[str],
@@ -409,6 +444,8 @@ def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
                 continue
             raise _diagnose(directory, files, required, exc) from None
         if any(c not in table.column_names for c in required) or table.column("trial_id").null_count:
+            raise _diagnose(directory, files, required, None)
+        if _type_problem(table.schema, required):
             raise _diagnose(directory, files, required, None)
         if "status" in required and table.column("status").null_count:
             raise _diagnose(directory, files, required, None)

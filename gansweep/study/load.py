@@ -6,6 +6,7 @@ expanded size of aliases (a "billion laughs" file is refused, not expanded).
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from gansweep.study.schema import Study
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
+MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB string used 2000 times is refused
+MAX_LINE = 300  # an error line, value included
+MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
 UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna", "asha", "median"}
 
@@ -34,16 +38,36 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+def abbreviate(value: Any, limit: int = MAX_VALUE) -> str:
+    """``repr(value)``, cut to ``limit`` characters with its length said, so no error line explodes."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    short.maxlist = short.maxdict = 6
+    short.maxlevel = 2
+    text = short.repr(value)
+    if len(text) > limit:
+        text = f"{text[:limit - 1]}… ({len(text)} characters)"
+    return text
+
+
+def bounded(line: str) -> str:
+    """One error line of at most :data:`MAX_LINE` characters and no line breaks."""
+    line = " ".join(line.split())
+    return line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…"
+
+
+def _expanded_size(node: Any, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, characters) of the data with every alias expanded where it is used."""
     key = id(node)
     if key in memo:
         return memo[key]
     if isinstance(node, dict):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.items())
+        parts = [_expanded_size(k, memo) for k in node] + [_expanded_size(v, memo) for v in node.values()]
     elif isinstance(node, list):
-        size = 1 + sum(_expanded_size(v, memo) for v in node)
+        parts = [_expanded_size(v, memo) for v in node]
     else:
-        size = 1
+        parts = [(0, len(node) if isinstance(node, (str, bytes)) else 8)]
+    size = (1 + sum(p[0] for p in parts), sum(p[1] for p in parts))
     memo[key] = size
     return size
 
@@ -79,11 +103,14 @@ def parse_yaml(text: str, source: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}" if mark else "?"
         problem = exc.problem or exc.context or "invalid YAML"
-        raise StudyError(f"{source}: {where}: invalid YAML: {problem}") from None
+        raise StudyError(bounded(f"{source}: {where}: invalid YAML: {problem}")) from None
     except yaml.YAMLError as exc:
-        raise StudyError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    if size > MAX_NODES:
+        raise StudyError(bounded(f"{source}: invalid YAML: {str(exc).splitlines()[0]}")) from None
+    if size[0] > MAX_NODES:
         raise StudyError(f"{source}: the file expands to more than {MAX_NODES} values (aliases?); refused")
+    if size[1] > MAX_EXPANDED_CHARS:
+        raise StudyError(f"{source}: the file expands to more than {MAX_EXPANDED_CHARS // MAX_BYTES} MiB of text "
+                         "(aliases?); refused")
     return data
 
 
@@ -92,6 +119,13 @@ def study_from_data(data: Any, source: str) -> Study:
         raise StudyError(f"{source}: the file is empty; a study needs at least 'name' and 'search'")
     if not isinstance(data, dict):
         raise StudyError(f"{source}: a study file is a mapping of fields, but got {type(data).__name__}")
+    try:
+        return _validate(data, source)
+    except StudyError as exc:
+        raise StudyError(bounded(str(exc))) from None
+
+
+def _validate(data: dict[str, Any], source: str) -> Study:
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
@@ -107,11 +141,11 @@ def study_from_data(data: Any, source: str) -> Study:
             msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
-            msg = f"unknown strategy {given!r}; choose from table1, random, gp, optuna"
+            msg = f"unknown strategy {abbreviate(given)}; choose from table1, random, gp, optuna"
         elif err["type"] == "missing":
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
-            msg = f"{msg}, but got {err['input']!r}"
+            msg = f"{msg}, but got {abbreviate(err['input'])}"
         raise StudyError(f"{source}: {loc}: {msg}") from None
 
 
@@ -139,10 +173,10 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
             stoppers = {"asha": schema.AshaStopping, "median": schema.MedianStopping, "none": schema.NoStopping}
             model = stoppers.get(stopping.get("kind"))
     allowed = sorted(model.model_fields) if model is not None else []
-    hint = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = difflib.get_close_matches(str(key)[:MAX_VALUE], allowed, n=1)
     did = f" (did you mean {hint[0]!r}?)" if hint else ""
     choose = f"; allowed: {', '.join(allowed)}" if allowed else ""
-    return f"unknown field {key!r}{did}{choose}"
+    return f"unknown field {abbreviate(key)}{did}{choose}"
 
 
 def load_study(path: str | Path) -> Study:

@@ -13,8 +13,17 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-NAME_RE = re.compile(r"^[a-z0-9_-]+$")
-SEARCH_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+# Names become directory and file names: fully anchored (``fullmatch``, so no trailing newline) and short
+# enough for every file system once a trial id is appended.
+NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
+SEARCH_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
+# Bounds that keep every value inside what torch, numpy and Ray accept (validate is the one gate).
+MAX_STEPS = 10_000_000
+MAX_SEED = 2**32 - 1  # numpy's default_rng takes non-negative seeds; the plan adds trial offsets
+MAX_CPU = 1024.0
+MAX_GPU = 64.0
+MIN_FRACTION = 0.01  # Ray rounds fractional resources to 1e-4; a smaller share is a mistake
+
 AXES = ("dataset", "architecture", "loss", "penalty", "normalization")
 AXIS_DEFAULTS: dict[str, list[str]] = {
     "dataset": ["digits"],
@@ -33,6 +42,8 @@ HYPERPARAMETERS: dict[str, tuple[float, float, bool]] = {
     "n_disc": (1, 100, True),
     "penalty_weight": (0.0, 1e6, False),
 }
+# A value a trial may not take although a range may end there (a range is sampled half-open).
+OPEN_HIGH = {"beta1": "Adam refuses a beta of 1", "beta2": "Adam refuses a beta of 1"}
 PAPER_HPS = ("lr", "beta1", "beta2", "n_disc", "penalty_weight")
 
 
@@ -100,6 +111,8 @@ def _check_space(space: Space) -> Space:
         for v in values:
             if not lo <= v <= hi:
                 raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], but got {v:g}")
+            if isinstance(dim, Choice) and name in OPEN_HIGH and v == hi:
+                raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}) ({OPEN_HIGH[name]}), but got {v:g}")
             if integer and v != int(v):
                 raise ValueError(f"{name} takes integers, but got {v:g}")
     return space
@@ -131,6 +144,17 @@ class NoStopping(Strict):
 
 
 Stopping = Annotated[Union[AshaStopping, MedianStopping, NoStopping], Field(discriminator="kind")]
+
+
+def _check_resource(value: float, name: str, high: float) -> float:
+    """Ray takes a fraction of one unit or a whole number of units."""
+    if value == 0:
+        return value
+    if not (MIN_FRACTION <= value <= high):
+        raise ValueError(f"{name} must be 0 or lie in [{MIN_FRACTION:g}, {high:g}], but got {value:g}")
+    if value > 1 and value != int(value):
+        raise ValueError(f"{name} above 1 must be a whole number (Ray's rule), but got {value:g}")
+    return value
 
 
 class Table1(Strict):
@@ -198,14 +222,14 @@ class Grid(Strict):
 
 
 class Training(Strict):
-    steps: int = Field(2000, gt=0, description="generator steps per trial")
-    batch_size: int = Field(64, gt=0)
-    z_dim: int = Field(64, gt=0)
-    eval_every: int = Field(500, gt=0)
-    width: int = Field(64, gt=0, description="base channel width of the architecture")
-    resolution: int | None = Field(None, gt=0, description="image size; None: the data set's own")
+    steps: int = Field(2000, gt=0, le=MAX_STEPS, description="generator steps per trial")
+    batch_size: int = Field(64, gt=0, le=65_536)
+    z_dim: int = Field(64, gt=0, le=65_536)
+    eval_every: int = Field(500, gt=0, le=MAX_STEPS)
+    width: int = Field(64, gt=0, le=65_536, description="base channel width of the architecture")
+    resolution: int | None = Field(None, gt=0, le=4096, description="image size; None: the data set's own")
     prior: Literal["normal", "uniform"] = "normal"
-    timeout: float | None = Field(None, gt=0, description="seconds a trial may run before it is stopped")
+    timeout: float | None = Field(None, gt=0, le=365 * 86400.0, description="seconds a trial may run before it is stopped")
     options: dict[str, Any] = Field(default_factory=dict, description="architecture options (biggan: ...)")
 
 
@@ -224,7 +248,7 @@ class Data(Strict):
 
 class Metrics(Strict):
     primary: str | None = None
-    samples: int = Field(10_000, gt=0)
+    samples: int = Field(10_000, ge=2, le=10_000_000, description="a covariance needs two samples")
     extra: list[str] = Field(default_factory=list)
     inception_weights: str | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="evaluator options (is_splits, ...)")
@@ -234,15 +258,25 @@ class Resources(Strict):
     gpu: float = Field(0.0, ge=0)
     cpu: float = Field(1.0, gt=0)
 
+    @field_validator("gpu")
+    @classmethod
+    def _gpu(cls, v: float) -> float:
+        return _check_resource(v, "gpu", MAX_GPU)
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: float) -> float:
+        return _check_resource(v, "cpu", MAX_CPU)
+
 
 class Failure(Strict):
-    max_failures: int = Field(2, ge=0)
+    max_failures: int = Field(2, ge=0, le=1000)
 
 
 class Study(Strict):
     name: str
-    description: str = ""
-    seed: int = 0
+    description: str = Field("", max_length=10_000)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     output: str = "runs"
     grid: Grid = Field(default_factory=Grid)
     data: Data = Field(default_factory=Data)
@@ -256,13 +290,17 @@ class Study(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v) or v in (".", ".."):
-            raise ValueError(f"name must match [a-z0-9_-]+ (no '/', '.' or spaces), but got {v!r}")
+        if not NAME_RE.fullmatch(v):
+            raise ValueError(f"name must match [a-z0-9_-]{{1,64}} (no '/', '.' or spaces), but got {v!r}")
         return v
 
     @field_validator("output")
     @classmethod
     def _output(cls, v: str) -> str:
+        if v.startswith("~"):
+            raise ValueError(f"output is used as written, without expanding '~'; give an absolute path, but got {v!r}")
+        if not v or "\x00" in v or len(v) > 1024:
+            raise ValueError("output must be a non-empty path of at most 1024 characters without NUL")
         scheme, sep, rest = v.partition("://")
         if sep and (scheme not in ("s3", "gs", "gcs") or not rest.strip("/")):
             raise ValueError(f"output must be a directory, s3://bucket/prefix or gs://bucket/prefix, but got {v!r}")
@@ -284,8 +322,8 @@ class Study(Strict):
         seen: set[str] = set()
         for entry in self.search:
             label = entry.name or entry.strategy
-            if not SEARCH_NAME_RE.match(label):
-                raise ValueError(f"search name must match [a-z0-9_]+, but got {label!r}")
+            if not SEARCH_NAME_RE.fullmatch(label):
+                raise ValueError(f"search name must match [a-z0-9_]{{1,64}}, but got {label!r}")
             if label in seen:
                 raise ValueError(f"two search entries are named {label!r}; give one a distinct 'name'")
             seen.add(label)

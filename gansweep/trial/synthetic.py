@@ -10,13 +10,7 @@ chance of divergence that grows with the learning rate. ``seconds`` is *simulate
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import math
-import os
-import signal
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,57 +73,3 @@ def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tu
         value *= math.exp(0.02 * rng.standard_normal())
         records.append({"step": step, "seconds": step * cost, primary: value})
     return records, "completed"
-
-
-FAULTS_ENV = "GANSWEEP_FAULTS"
-MISBEHAVIOURS = ("raise", "kill", "hang", "block")
-BAD_VALUES = ("nan", "inf", "empty")
-
-
-def injected_fault(trial_id: str) -> str | None:
-    """Test hook: the fault ``GANSWEEP_FAULTS`` gives this attempt of a trial, or None (always, outside tests).
-
-    The variable holds JSON ``{"<kind>": "<glob of trial ids>", ..., "dir": "<directory>"}``. Kinds:
-    ``raise`` (an exception mid-trial), ``kill`` (SIGKILL of the worker process mid-trial), ``hang``
-    (a Python loop that never ends), ``block`` (a sleep that never ends), ``nan``/``inf``/``empty``
-    (the last evaluation's primary metric is NaN, inf or missing). ``<kind>_once`` fires on a
-    trial's first attempt only; a marker file in ``dir`` remembers it across processes.
-    """
-    spec = os.environ.get(FAULTS_ENV)
-    if not spec:
-        return None
-    faults = json.loads(spec)
-    for kind, pattern in faults.items():
-        if kind == "dir" or not fnmatch.fnmatchcase(trial_id, pattern):
-            continue
-        base = kind.removesuffix("_once")
-        if base != kind:
-            try:
-                (Path(faults["dir"]) / f"{trial_id}.{base}").touch(exist_ok=False)
-            except FileExistsError:
-                continue
-        return base
-    return None
-
-
-def spoil(records: list[dict[str, Any]], primary: str, fault: str | None) -> list[dict[str, Any]]:
-    """The records with the last evaluation's primary metric NaN, inf or missing, as ``fault`` says."""
-    if fault not in BAD_VALUES or not records:
-        return records
-    last = {k: v for k, v in records[-1].items() if k != primary}
-    if fault != "empty":
-        last[primary] = math.nan if fault == "nan" else math.inf
-    return [*records[:-1], last]
-
-
-def misbehave(fault: str | None) -> None:
-    """Raise, die, hang or block, as ``fault`` says; nothing for other faults."""
-    if fault == "raise":
-        raise RuntimeError("injected fault (GANSWEEP_FAULTS)")
-    if fault == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if fault == "hang":
-        while True:
-            time.sleep(0.01)
-    if fault == "block":
-        time.sleep(1e6)

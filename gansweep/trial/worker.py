@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.trial.settings import TrialSettings
-from gansweep.trial.synthetic import injected_fault, misbehave, simulate, spoil
+from gansweep.trial.synthetic import simulate
 
 log = logging.getLogger(__name__)
 STATE_FILE = "trial.pt"
@@ -155,9 +155,6 @@ def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
     primary = settings.primary[config["dataset"]]
     stoppable = config.get("strategy") in settings.stopping
     records, status = simulate(config, settings.eval_points(), primary)
-    fault = injected_fault(config["trial_id"])  # a test hook; None outside tests
-    misbehave(fault)
-    records = spoil(records, primary, fault)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
             _report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],

@@ -128,12 +128,13 @@ def test_a_damaged_object_is_named_and_set_aside(bucket):
 @pytest.mark.parametrize("writes", ["conditional", "plain"])
 def test_a_held_lease_refuses_a_second_driver_until_released(bucket, monkeypatch, writes):
     """Both ways of writing the lease: conditional PUTs (S3 with boto3), plain writes (gs://, no boto3)."""
-    import gansweep.storage as storage
+    import gansweep.lock as lock_mod
     from gansweep.errors import GansweepError
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     if writes == "plain":
-        monkeypatch.setattr(storage, "_lease_backend", storage._PlainObject)
+        monkeypatch.setattr(lock_mod, "_lease_backend", lock_mod._PlainObject)
     lock = location(f"{bucket}/lk") / ".lock"
     with LeaseLock(lock):
         with pytest.raises(GansweepError, match="another gansweep driver .* is running this study"):
@@ -147,7 +148,8 @@ def test_a_held_lease_refuses_a_second_driver_until_released(bucket, monkeypatch
 def test_of_drivers_starting_together_exactly_one_wins(bucket):
     """The conditional PUT (If-None-Match: *) decides; a check-then-write would let several win."""
     from gansweep.errors import GansweepError
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     lock = location(f"{bucket}/race") / ".lock"
     locks = [LeaseLock(lock) for _ in range(6)]
@@ -171,7 +173,8 @@ def test_of_drivers_starting_together_exactly_one_wins(bucket):
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it(bucket):
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     lock = location(f"{bucket}/exp") / ".lock"
     told = []
@@ -193,7 +196,8 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it(bucket):
 
 
 def test_the_lease_of_a_killed_driver_on_this_host_is_taken_over_at_once(bucket):
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     lock = location(f"{bucket}/dead") / ".lock"
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -208,7 +212,8 @@ def test_a_live_lease_from_another_pid_namespace_on_this_hostname_is_not_taken(b
     """Containers run with --net=host share the hostname, not the process IDs: a pid that does not
     exist here may be a live driver there."""
     from gansweep.errors import GansweepError
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     lock = location(f"{bucket}/ns") / ".lock"
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -232,7 +237,8 @@ def _study_in(bucket: str, name: str = "s3cli") -> str:
 
 
 def test_a_second_driver_on_a_bucket_study_is_refused(bucket, cli):
-    from gansweep.storage import LeaseLock, location
+    from gansweep.lock import LeaseLock
+    from gansweep.storage import location
 
     study = _study_in(bucket)
     with LeaseLock(location(study) / ".lock"):

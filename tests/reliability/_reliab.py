@@ -17,6 +17,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "bad_studies"
+FAULTS_DIR = ROOT / "tests" / "faults"  # sitecustomize: the test-only fault hook (see its docstring)
+
+
+def fault_env(spec: dict[str, str]) -> dict[str, str]:
+    """Environment that installs the fault hook in a gansweep process and its Ray workers."""
+    return {"PYTHONPATH": os.pathsep.join([str(FAULTS_DIR), str(ROOT)]), "GANSWEEP_TEST_FAULTS": json.dumps(spec)}
 
 SPACE = {"lr": {"low": 1e-5, "high": 1e-2, "log": True}, "beta1": {"low": 0.0, "high": 1.0}}
 STUDY: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """Trials that raise, die, hang, block or report NaN: retried or recorded, never a stuck study.
 
 One dry-run study runs once (module fixture) with a fault injected into chosen trials through the
-synthetic trial's ``GANSWEEP_FAULTS`` test hook; each test checks one kind of fault in its result.
+test-only fault hook (``tests/faults/sitecustomize.py``); each test checks one kind of fault in its result.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from _reliab import Drivers, SPACE, check_complete, write_study
+from _reliab import Drivers, SPACE, check_complete, fault_env, write_study
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,7 @@ def faulty_study(tmp_path_factory):
     t0 = time.monotonic()
     try:
         code, out, err = drivers.run("run", str(study_file), "--out", str(tmp / "runs"), "--dry-run",
-                                     env={"GANSWEEP_FAULTS": json.dumps(spec)}, timeout=420)
+                                     env=fault_env(spec), timeout=420)
     finally:
         drivers.close()
     seconds = time.monotonic() - t0

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from gansweep.driver.studydir import StudyDir
 from gansweep.store import TrialStore
@@ -60,13 +63,24 @@ def damage(sd: StudyDir, how: str) -> Path:
     if how == "garbage_part":
         part.write_bytes(b"\x89PNG" + bytes(range(256)) * 8)
         return part
+    if how == "score_strings":  # readable, but not the schema the writer declares
+        t = pq.read_table(small)
+        i = t.schema.get_field_index("score")
+        pq.write_table(t.set_column(i, "score", t.column("score").cast(pa.string())), small)
+        return small
+    if how == "step_floats":
+        evals = sd.results_dir / "evals" / small.name
+        t = pq.read_table(evals)
+        i = t.schema.get_field_index("step")
+        pq.write_table(t.set_column(i, "step", t.column("step").cast(pa.float64())), evals)
+        return evals
     if how == "missing_column":
         pq.write_table(pq.read_table(small).drop(["status"]), small)
         return small
     raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "garbage_part", "missing_column"])
+@pytest.mark.parametrize("how", ["truncated", "garbage_part", "missing_column", "score_strings"])
 def test_status_names_the_damaged_file(cli, tmp_path, how):
     sd = make_study_dir(tmp_path)
     code, out, err = cli("status", sd.path)
@@ -107,3 +121,81 @@ def test_plot_names_the_damaged_file(cli, tmp_path, how):
     code, out, err = cli("plot", sd.path)
     assert code == 2, (out, err)
     assert f"{bad}: damaged results file" in " ".join(err.split()) and "Traceback" not in err
+
+
+# -- the hostile campaign against validate: one changed field per case --------------------------------
+
+CAMPAIGN = yaml.safe_load((BAD.parent / "hostile_validate.yaml").read_text())
+
+
+def _set(data: dict, dotted: str, value: object) -> dict:
+    *path, last = dotted.split(".")
+    node: Any = data
+    for part in path:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    node[int(last) if isinstance(node, list) else last] = value
+    return data
+
+
+def _one_line_refusal(code: int, out: str, err: str, source: Path) -> str:
+    assert code == 2, (out, err)
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    line = err.strip()
+    assert line.startswith(f"error: {source}"), line
+    assert len(line) <= 300 + len("error: "), len(line)
+    return line
+
+
+@pytest.mark.parametrize("case", CAMPAIGN, ids=lambda c: f"{c['set']}={str(c['value'])[:24]!r}")
+def test_validate_campaign(cli, tmp_path, case):
+    """Whatever run, Ray or a trial would reject, validate rejects first, in one bounded line."""
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(_set(study_data(), case["set"], case["value"]), sort_keys=False))
+    code, out, err = cli("validate", study)
+    if case["expect"] is None:
+        assert code == 0, err
+        return
+    assert case["expect"] in _one_line_refusal(code, out, err, study)
+
+
+def test_campaign_is_large_enough():
+    assert len(CAMPAIGN) >= 100
+
+
+def test_alias_expanded_string_is_refused_in_one_short_line(cli, tmp_path):
+    """A 200 KB string used 2000 times through aliases once made a 400 MB error line."""
+    big = "x" * 200_000
+    refs = ", ".join(["*s"] * 2000)
+    study = tmp_path / "study.yaml"
+    study.write_text(f"s: &s {big}\nname: [{refs}]\nsearch: [{{strategy: table1}}]\n")
+    code, out, err = cli("validate", study)
+    assert "expands to more than" in _one_line_refusal(code, out, err, study)
+
+
+def test_a_long_value_is_abbreviated(cli, tmp_path):
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(study_data(name="n" * 100_000)))
+    code, out, err = cli("validate", study)
+    assert "name must match" in _one_line_refusal(code, out, err, study)
+
+
+def test_run_refuses_what_validate_refuses(cli, tmp_path):
+    """The same gate in front of run: nothing is created for a refused study."""
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(study_data(name="rel\n", output=str(tmp_path / "runs"))))
+    code, out, err = cli("run", study, "--dry-run", "--yes")
+    assert "name must match" in _one_line_refusal(code, out, err, study)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("how", ["score_strings", "step_floats"])
+def test_a_wrongly_typed_file_is_quarantined_and_the_rest_reads(tmp_path, how):
+    from gansweep.store import read_evals, read_trials
+    from gansweep.store.parquet import quarantine_damaged
+
+    sd = make_study_dir(tmp_path)
+    bad = damage(sd, how)
+    moved = quarantine_damaged(sd.path)
+    assert bad.name in {p.name for p in moved}
+    assert len(read_trials(sd.path)) == 5 and read_trials(sd.path).score.dtype == "float64"
+    assert read_evals(sd.path).step.dtype == "int64"

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -64,14 +65,20 @@ def test_no_unsafe_deserialisation_in_gansweep():
     assert problems == []
 
 
-def test_untrusted_tune_state_is_not_unpickled(tmp_path):
-    """Tune's saved experiment is pickles: resume loads it only if this user wrote it and nobody else can."""
+def test_untrusted_tune_state_is_not_unpickled(tmp_path, monkeypatch):
+    """Tune's saved experiment is pickles: resume loads it only if this user's gansweep signed it
+    here and nobody else can write it."""
+    from gansweep.driver.trust import signing_filesystem
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     sd = StudyDir(tmp_path / "rel")
     study = study_from_data(study_data(), "s.yaml")
     sd.create(study, {"dry_run": True})
     sd.tune_dir.mkdir()
     pkl = sd.tune_dir / "tuner.pkl"
     pkl.write_bytes(b"\x80\x04N.")
+    assert "no signing key" in sd.untrusted_tune_state()  # written, but not by a driver
+    signing_filesystem(sd.path).handler.sign_existing()  # as at the end of a run
     assert sd.untrusted_tune_files() == [] and sd.prepare_resume(study) == []
     pkl.chmod(0o666)
     assert sd.untrusted_tune_files() == [pkl]
@@ -87,11 +94,14 @@ def test_untrusted_tune_state_is_not_unpickled(tmp_path):
     assert "tuner.pkl" in sd.tune_stale()  # the driver starts a new experiment from the store instead
 
 
-def test_the_fault_hook_is_inert_without_its_variable(monkeypatch):
-    from gansweep.trial.synthetic import injected_fault
+def test_the_installed_package_has_no_fault_hook():
+    """Fault injection lives in tests/faults; no variable of the installed package can fail trials."""
+    import gansweep
 
-    monkeypatch.delenv("GANSWEEP_FAULTS", raising=False)
-    assert injected_fault("digits.dcgan.ns.none.none-random-0000") is None
+    package = Path(gansweep.__file__).parent
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        assert "_FAULTS" not in text and "injected_fault" not in text, path
 
 
 PROBE = r"""

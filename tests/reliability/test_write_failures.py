@@ -17,7 +17,7 @@ from gansweep.driver import studydir
 from gansweep.store import parquet as store_mod
 from gansweep.store import read_trials
 
-from _reliab import SPACE, Drivers, check_complete, wait_for, write_study
+from _reliab import SPACE, Drivers, check_complete, fault_env, wait_for, write_study
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +102,7 @@ def test_a_moved_study_directory_resumes_where_it_is_now(tmp_path):
     drivers = Drivers()
     try:
         proc = drivers.start("run", str(study_file), "--out", str(old), "--dry-run",
-                             env={"GANSWEEP_FAULTS": '{"block": "*-0019"}'})  # never finishes on its own
+                             env=fault_env({"block": "*-0019"}))  # never finishes on its own
         assert wait_for(lambda: (old / "rel" / "results").is_dir() and len(read_trials(old / "rel")) >= 20, 240, 0.5)
         drivers.kill(proc)
         shutil.move(str(old), str(new))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gansweep.errors import GansweepError
 from gansweep.search import background
 
 from .helpers import GP_CELL, PAPER_SPACE, drive, entry, make, objective
@@ -21,7 +22,7 @@ def test_workers_from_the_environment(monkeypatch):
     monkeypatch.setenv("GANSWEEP_SEARCH_WORKERS", "3")
     assert background.workers() == 3
     monkeypatch.setenv("GANSWEEP_SEARCH_WORKERS", "0")
-    with pytest.raises(ValueError, match="positive integer, but got '0'"):
+    with pytest.raises(GansweepError, match=r"GANSWEEP_SEARCH_WORKERS='0': must be an integer in \[1, 256\]"):
         background.workers()
     monkeypatch.delenv("GANSWEEP_SEARCH_WORKERS")
     assert 1 <= background.workers() <= 4

@@ -1,0 +1,73 @@
+"""Edges of the CLI run as a user runs it (a real ``gansweep`` subprocess): nothing waits for ever,
+nothing asks for what the command does not need."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user with no Inception weights anywhere and no network."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANSWEEP_", "RAY_ADDRESS"))}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), TORCH_HOME=str(home / "torch"), XDG_CACHE_HOME=str(home / "cache"),
+               GANSWEEP_OFFLINE="1", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_a_ray_address_that_does_not_answer_fails_in_one_line(tmp_path):
+    env = user_env(tmp_path, RAY_ADDRESS=f"127.0.0.1:{closed_port()}")
+    start = time.monotonic()
+    proc = subprocess.run(["gansweep", "run", str(ROOT / "studies" / "demo.yaml"), "--dry-run", "--yes",
+                           "--out", str(tmp_path / "runs")], env=env, capture_output=True, text=True, timeout=90)
+    assert time.monotonic() - start < 60
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "no answer within" in proc.stderr and "RAY_ADDRESS" in proc.stderr
+    assert not (tmp_path / "runs" / "demo").exists()
+
+
+@pytest.mark.slow
+def test_reg_norm_dry_run_starts_offline_without_weights(tmp_path):
+    """The README's rehearsal of the 7,680-trial paper study: trials start with no weights anywhere.
+    Stopped (SIGINT, as a user would) once the first trials are stored; resume would go on."""
+    out = tmp_path / "runs"
+    proc = subprocess.Popen(["gansweep", "run", str(ROOT / "studies" / "reg_norm.yaml"), "--dry-run", "--yes",
+                             "--out", str(out)], env=user_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    trials = out / "reg_norm" / "results" / "trials"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if trials.is_dir() and len(list(trials.glob("*.parquet"))) >= 3:
+                break
+            time.sleep(1)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert len(list(trials.glob("*.parquet"))) >= 3
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    _, err = proc.communicate()
+    assert "Inception" not in err, err[-2000:]
+    assert not any((tmp_path / "home").rglob("*.pth"))
