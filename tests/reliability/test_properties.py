@@ -84,10 +84,12 @@ def study_dicts(draw):
                      "timeout": draw(st.none() | st.floats(0.5, 1e6, **finite)),
                      "prior": draw(st.sampled_from(["normal", "uniform"])),
                      "options": draw(st.dictionaries(labels, st.integers() | st.text(max_size=5), max_size=2))},
-        "metrics": {"samples": draw(st.integers(1, 10**5)),
+        "metrics": {"samples": draw(st.integers(2, 10**5)),
                     "extra": draw(st.lists(st.sampled_from(["is", "kid", "modes", "hq"]), max_size=2, unique=True))},
         "search": entries,
-        "resources": {"gpu": draw(st.floats(0, 8, **finite)), "cpu": draw(st.floats(0.1, 64, **finite))},
+        # Ray takes a fraction of one unit or a whole number of them (validation refuses 2.5 GPUs)
+        "resources": {"gpu": draw(st.floats(0, 1, **finite) | st.integers(1, 8)),
+                      "cpu": draw(st.floats(0.1, 1, **finite) | st.integers(1, 64))},
         "failure": {"max_failures": draw(st.integers(0, 10))},
     }
     if grid and draw(st.booleans()):
