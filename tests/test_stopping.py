@@ -315,3 +315,16 @@ def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path)
     pd.testing.assert_frame_equal(after.loc[before.index, cols], before[cols])
     new = after.drop(before.index)
     assert (new.status == "stopped").any() and (after.status == "stopped").groupby(after.cell).any().all()
+
+
+def test_a_study_with_stopping_round_trips_through_study_yaml(tmp_path):
+    from gansweep.driver.guard import check_resumable
+    from gansweep.study.load import dump_study, parse_yaml, study_from_data
+
+    data = study_dict({"kind": "median", "grace_steps": 300, "min_samples": 5},
+                      more=[{"strategy": "table1", "stopping": {"kind": "asha", "reduction": 2.5}},
+                            {"strategy": "gp", "rounds": 2, "space": SPACE, "stopping": {"kind": "none"}}])
+    study = study_from_data(data, "s.yaml")
+    again = study_from_data(parse_yaml(dump_study(study), "study.yaml"), "study.yaml")
+    assert again == study and check_resumable(study, again) == []
+    assert [type(e.stopping).__name__ for e in again.search] == ["MedianStopping", "AshaStopping", "NoStopping"]
