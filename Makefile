@@ -1,7 +1,11 @@
 # Two commands do all the set-up: `make demo` (install, run the demo study, plot it) and
-# `make test` (install with test extras, run the whole suite). Both use the active python3.
+# `make test` (install with test extras, run the whole suite). Both use the active python3:
+# make a virtual environment first (README, "Set-up").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
+# Two test processes (pytest-xdist): the long tests mostly wait on Ray and on subprocesses, so a
+# second process pays even on 2 cores; worksteal evens out their very different lengths.
+PYTEST := $(PYTHON) -m pytest -q -n 2 --dist worksteal
 
 .PHONY: install install-dev demo test test-fast bench
 
@@ -11,16 +15,23 @@ install:
 install-dev:
 	$(PIP) install -q -e '.[dev]'
 
+# Run twice, the second run keeps the first one's results: it continues runs/demo with
+# 'gansweep resume' (which runs nothing when every trial is stored) instead of starting over.
 demo: install
 	gansweep validate studies/demo.yaml
-	gansweep run studies/demo.yaml --force --yes
+	@if [ -e runs/demo ]; then \
+		echo "runs/demo exists: continuing it (gansweep resume runs/demo); its results are kept. To start over: rm -r runs/demo"; \
+		gansweep resume runs/demo; \
+	else \
+		gansweep run studies/demo.yaml; \
+	fi
 	gansweep status runs/demo
 	gansweep plot runs/demo
 	gansweep samples runs/demo
 	gansweep report runs/demo
 
 test: install-dev
-	$(PYTHON) -m pytest -q
+	$(PYTEST)
 
 test-fast: install-dev
-	$(PYTHON) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"

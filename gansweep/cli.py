@@ -13,13 +13,37 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from gansweep.errors import GansweepError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _Group(TyperGroup):
+    """Help shows no type label on a flag: typer's rich help labels every one ``<bool>``, which reads
+    as if it took a value (``--force <bool>``)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _unlabel_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _unlabel_flags(command.get_params(ctx))
+        return command
+
+
+def _unlabel_flags(params: list[click.Parameter]) -> list[click.Parameter]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # typer shows a metavar instead of the type; click shows none for flags
+    return params
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Large-scale GAN hyperparameter studies: study file → Ray Tune → Parquet → plots.")
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # ids and paths may hold ':x:'
 err = Console(stderr=True, emoji=False)
@@ -35,9 +59,9 @@ def _plan_table(plan, cost=None) -> Table:
     for label in labels:
         table.add_column(label, justify="right")
     table.add_column("trials", justify="right")
-    hours = {c.cell: c.gpu_hours for c in cost.cells} if cost else {}
+    hours = {c.cell: c.hours for c in cost.cells} if cost else {}
     if cost:
-        table.add_column("GPU-h", justify="right")
+        table.add_column(f"{cost.device}-h", justify="right")
     for cell in plan.cells:
         counts = [e.trials for e in plan.entries if e.cell == cell]
         table.add_row(cell.id, *map(str, counts), str(sum(counts)),
@@ -51,9 +75,11 @@ def validate(
     yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
     rates: Optional[Path] = typer.Option(None, "--rates", help="steps/s measured by 'gansweep bench --csv' "
                                          "(default: estimate from counted FLOPs)"),
-    tflops: float = typer.Option(30.0, "--tflops", min=0.001, help="sustained TFLOP/s for the estimate"),
+    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, help="sustained TFLOP/s of one device "
+                                           "for the estimate (default: 30 for a GPU, 0.015 for a CPU core)"),
 ) -> None:
-    """Check a study and print its plan (cells × trials) and its cost in GPU-hours; run nothing."""
+    """Check a study and print its plan (cells × trials) and its cost in GPU-hours (CPU-hours for a
+    study that asks for no GPU); run nothing."""
     from gansweep.driver.guard import check_output_path, check_plan_size
     from gansweep.study import build_plan, load_study
     from gansweep.study.cost import format_hours, plan_cost
@@ -70,9 +96,9 @@ def validate(
     cost = plan_cost(plan, rates, tflops)
     out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
-    unknown = sum(c.gpu_hours is None for c in cost.cells)
-    amount = format_hours(cost.gpu_hours)
-    amount = f"{amount} GPU-hours" if cost.gpu_hours >= 1 else f"{amount} of GPU time"
+    unknown = sum(c.hours is None for c in cost.cells)
+    amount = format_hours(cost.hours)
+    amount = f"{amount} {cost.device}-hours" if cost.hours >= 1 else f"{amount} of {cost.device} time"
     out.print(f"cost: {amount} ({cost.source})"
               + (f"; {unknown} cells of unknown image size not counted (set training.resolution)" if unknown else ""))
 
@@ -288,7 +314,7 @@ def _main_options(
     env.check()  # a bad GANSWEEP_* value: one line now, not a traceback in a worker later
 
 
-data_app = typer.Typer(no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
+data_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Real data sets: convert them once into the fast prepared format.")
 app.add_typer(data_app, name="data")
 
 
@@ -371,6 +397,14 @@ def main() -> None:
     except GansweepError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # The file system refused a path the user gave or a study directory holds (a symlink loop,
+        # not a directory, read-only, full): the user's to fix, so one line, not a traceback.
+        if exc.filename is None:
+            raise
+        err.print(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

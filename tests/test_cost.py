@@ -1,16 +1,18 @@
-"""Cost of a plan in GPU-hours: counted FLOPs or steps/s measured by ``gansweep bench``."""
+"""Cost of a plan in GPU-hours (CPU-hours for a CPU study): counted FLOPs or steps/s measured by
+``gansweep bench``."""
 
 import pytest
 import yaml
 
 from gansweep.study import build_plan, study_from_data
-from gansweep.study.cost import LAUNCH_SECONDS, FlopModel, mean_n_disc, plan_cost
+from gansweep.study.cost import CPU_STEP_SECONDS, LAUNCH_SECONDS, FlopModel, mean_n_disc, plan_cost
 
 STUDY = {
     "name": "cost",
     "grid": {"dataset": ["cifar10"], "architecture": ["sndcgan"], "penalty": ["none", "gp"]},
     "training": {"steps": 100000, "eval_every": 20000, "batch_size": 64},
     "metrics": {"primary": "kid"},
+    "resources": {"gpu": 1},
     "search": [{"strategy": "table1"},
                {"strategy": "random", "trials": 10, "space": {"lr": {"low": 1e-4, "high": 1e-3},
                                                                "n_disc": {"choices": [1, 5]}}}],
@@ -30,15 +32,15 @@ def test_n_disc_per_entry(plan):
 
 def test_flops_follow_the_batch_and_the_penalty(plan):
     model = FlopModel(plan)
-    g, d = model.forward_flops("sndcgan", (3, 32))
+    g, d = model.forward_flops("sndcgan", (3, 32, 32))
     assert 1e9 < g < 1e11 and 1e9 < d < 1e11
     half = FlopModel(build_plan(study_from_data({**STUDY, "training": {**STUDY["training"], "batch_size": 32}},
                                                 "c.yaml"), "c.yaml"))
-    assert half.forward_flops("sndcgan", (3, 32)) == pytest.approx((g / 2, d / 2), rel=1e-9)
+    assert half.forward_flops("sndcgan", (3, 32, 32)) == pytest.approx((g / 2, d / 2), rel=1e-9)
     slow = FlopModel(plan, tflops=0.001)  # compute-bound: the formula exactly
-    assert slow.step_seconds("sndcgan", (3, 32), "gp", 5) == pytest.approx((5 * (g + 10 * d) + 3 * (g + d)) / 1e9)
-    assert slow.step_seconds("sndcgan", (3, 32), "gp", 1) > slow.step_seconds("sndcgan", (3, 32), "none", 1)
-    assert model.step_seconds("sndcgan", (3, 32), "none", 1) == 2 * LAUNCH_SECONDS  # small: launch-bound
+    assert slow.step_seconds("sndcgan", (3, 32, 32), "gp", 5) == pytest.approx((5 * (g + 10 * d) + 3 * (g + d)) / 1e9)
+    assert slow.step_seconds("sndcgan", (3, 32, 32), "gp", 1) > slow.step_seconds("sndcgan", (3, 32, 32), "none", 1)
+    assert model.step_seconds("sndcgan", (3, 32, 32), "none", 1) == 2 * LAUNCH_SECONDS  # small: launch-bound
 
 
 def test_measured_rates_replace_the_estimate(plan, tmp_path):
@@ -47,7 +49,7 @@ def test_measured_rates_replace_the_estimate(plan, tmp_path):
                      "sndcgan,32,none,none,1,10.0,gansweep\n"
                      "sndcgan,32,none,none,1,1.0,naive\n")
     cost = plan_cost(plan, rates)
-    hours = {c.cell: c.gpu_hours for c in cost.cells}
+    hours = {c.cell: c.hours for c in cost.cells}
     # none cell: table1 12 trials at n_disc 4 + random 10 at n_disc 3; 10 G steps/s at n_disc 1
     want = 100000 / 10 / 3600 * (12 * (4 + 1) / 2 + 10 * (3 + 1) / 2)
     assert hours["cifar10.sndcgan.ns.none.none"] == pytest.approx(want)
@@ -76,7 +78,7 @@ def test_the_cost_in_each_paper_study_header_is_what_validate_computes(name, inc
 
     path = Path(__file__).parents[1] / "studies" / f"{name}.yaml"
     stated = re.search(r"computes this estimate \(([\d,.]+) GPU-hours\)", path.read_text()).group(1)
-    assert format_hours(plan_cost(build_plan(load_study(path), str(path))).gpu_hours) == stated
+    assert format_hours(plan_cost(build_plan(load_study(path), str(path))).hours) == stated
 
 
 def test_validate_reads_what_gansweep_bench_writes(cli, tmp_path, inception_weights):
@@ -93,8 +95,41 @@ def test_validate_reads_what_gansweep_bench_writes(cli, tmp_path, inception_weig
     import csv
 
     rate = next(float(r["steps_per_s"]) for r in csv.DictReader(rates.open()) if r["variant"] == "gansweep")
-    hours = {c.cell: c.gpu_hours for c in cost.cells}
+    hours = {c.cell: c.hours for c in cost.cells}
     want = 100000 / rate / 3600 * (12 * (4 + 1) / 2 + 10 * (3 + 1) / 2)
     assert hours["cifar10.sndcgan.ns.none.none"] == pytest.approx(want)
     other = {**study, "training": {**study["training"], "batch_size": 64}}  # measured at another batch size
     assert "FLOP" in plan_cost(build_plan(study_from_data(other, "s.yaml"), "s.yaml"), rates).source
+
+
+def test_a_cpu_study_is_priced_in_cpu_hours(cli, tmp_path, inception_weights):
+    """A study that asks for no GPU ran on CPUs but was priced as '<1 min of GPU time'."""
+    cpu = {**STUDY, "resources": {"cpu": 1}}
+    gpu_cost = plan_cost(build_plan(study_from_data(STUDY, "s.yaml"), "s.yaml"))
+    cpu_cost = plan_cost(build_plan(study_from_data(cpu, "s.yaml"), "s.yaml"))
+    assert (gpu_cost.device, cpu_cost.device) == ("GPU", "CPU")
+    assert cpu_cost.hours > 100 * gpu_cost.hours  # one core against a GPU
+    assert "15 GFLOP/s a core" in cpu_cost.source
+    study = tmp_path / "s.yaml"
+    study.write_text(yaml.safe_dump(cpu))
+    code, out, err = cli("validate", study)
+    assert code == 0, err
+    assert "CPU-h" in out and "GPU" not in out and "CPU-hours (estimated from counted FLOPs" in " ".join(out.split())
+
+
+def test_the_demo_is_priced_at_the_cpu_time_it_takes():
+    """The demo (2-D points, no GPU) takes 3.8 CPU-minutes (1 min 54 s on 2 idle cores); it was
+    priced at 0 as '<1 min of GPU time'. Small networks are priced by their per-step floor."""
+    from pathlib import Path
+
+    from gansweep.study import load_study
+
+    path = Path(__file__).parents[1] / "studies" / "demo.yaml"
+    plan = build_plan(load_study(path), str(path))
+    cost = plan_cost(plan)
+    assert cost.device == "CPU"
+    assert 2.5 < cost.hours * 60 < 5  # minutes
+    # 600 G steps of every trial at n_disc 1.5 on average, twice the D steps' floor with GP
+    trials = plan.total // 2
+    want = 600 * CPU_STEP_SECONDS * trials * ((1.5 + 1) + (2 * 1.5 + 1)) / 3600
+    assert cost.hours == pytest.approx(want)

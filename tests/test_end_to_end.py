@@ -43,6 +43,25 @@ def test_tiny_real_study(cli, tmp_path):
     assert len(evals) == 2 * len(trials) and set(evals.step) == {20, 40}
     best = evals.groupby("trial_id").fd.min()
     assert (best.loc[trials.trial_id].values == trials.fd.values).all()
+
+    # a row describes one generator: every metric column is that of the evaluation that produced
+    # the score (the first at the lowest fd), never another evaluation's best modes or hq
+    for row in trials.itertuples():
+        mine = evals[evals.trial_id == row.trial_id]
+        scored = mine.loc[mine.fd.idxmin()]
+        assert (row.fd, row.modes, row.hq) == (scored.fd, scored.modes, scored.hq), row.trial_id
+    # the row's config is the whole resolved trial: alone, it reruns the trial to the same score
+    resolved = json.loads(trials.config[0])
+    assert resolved["training"] == {**{k: STUDY["training"][k] for k in ("steps", "eval_every", "batch_size",
+                                                                          "z_dim", "width")},
+                                    "resolution": None, "prior": "normal", "options": {}, "timeout": None}
+    assert resolved["metrics"]["primary"] == "fd" and resolved["metrics"]["extra"] == ["modes", "hq"]
+    assert resolved["metrics"]["samples"] == 500 and resolved["dry_run"] is False
+    from gansweep.trial.worker import rerun
+
+    again = rerun(json.loads(trials.config[0]), cache_dir=str(tmp_path / "rerun-cache"))
+    assert again["status"] == "completed" and again["score"] == trials.score[0]
+    assert [e["fd"] for e in again["evals"]] == evals[evals.trial_id == trials.trial_id[0]].fd.tolist()
     code, out, err = cli("plot", study_dir)
     assert code == 0, err
     curves = pd.read_csv(study_dir / "plots" / "budget_curves.csv")

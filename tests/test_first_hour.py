@@ -1,8 +1,13 @@
 """What a new user runs into in the first hour (found by a fresh-user test campaign), refused or
 helped before Ray starts: no weights for a dry run, no data root, --out at a study, an edited study."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
+import pytest
 import yaml
 
 from gansweep.driver.studydir import StudyDir
@@ -61,3 +66,53 @@ def test_status_shows_the_plan_as_run_when_study_yaml_was_edited(cli, tmp_path):
     assert code == 0, err
     assert "was edited since the study was planned" in err
     assert "0/3 trials stored" in " ".join(out.split())
+
+
+def _user_env() -> dict[str, str]:
+    """The environment of a user whose venv is active: its bin/ first on PATH (the tests may run as
+    .venv/bin/python -m pytest without activating it)."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "COLUMNS": "120"}
+
+
+def _gansweep(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``gansweep ARGS`` as a user runs it: the installed command, in a real process."""
+    return subprocess.run(["gansweep", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=_user_env(), timeout=120)
+
+
+def test_help_labels_no_flag_as_taking_a_value():
+    """typer's rich help labelled every flag ``<bool>`` (``--force <bool>``), as if it took a value."""
+    for command in ([], ["run"], ["resume"], ["validate"], ["samples"], ["bench"], ["data", "prepare"]):
+        shown = _gansweep(*command, "--help")
+        assert shown.returncode == 0, shown.stderr
+        assert "<bool>" not in shown.stdout and "--help" in shown.stdout
+    run_help = _gansweep("run", "--help").stdout
+    assert "<int range>" in run_help and "<str>" in run_help  # options that take a value keep their label
+
+
+@pytest.mark.slow
+def test_make_demo_twice_keeps_the_first_study(tmp_path):
+    """``make demo`` ran ``gansweep run --force``: a second run deleted runs/demo. It now continues
+    it. The README's recipe as a user runs it (the Makefile, in a directory of its own with a small
+    demo study; ``-o install``: the package is installed already)."""
+    (tmp_path / "studies").mkdir()
+    demo = {**TINY, "name": "demo", "training": {"steps": 60, "eval_every": 30, "batch_size": 64},
+            "search": [{**TINY["search"][0], "trials": 2}], "metrics": {"primary": "fd", "samples": 500}}
+    (tmp_path / "studies" / "demo.yaml").write_text(yaml.safe_dump(demo))
+    make = ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-o", "install", "demo"]
+
+    def stored() -> list[tuple]:
+        trials = pd.read_parquet(tmp_path / "runs" / "demo" / "results" / "trials")
+        return sorted(zip(trials.trial_id, trials.score, trials.train_seconds))
+
+    first = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, env=_user_env(), timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    kept = stored()
+    assert len(kept) == 2 and (tmp_path / "runs" / "demo" / "report.html").exists()
+
+    second = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, env=_user_env(), timeout=600)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "runs/demo exists: continuing it" in second.stdout and "its results are kept" in second.stdout
+    assert stored() == kept  # nothing ran again (train_seconds would differ) or was deleted
+    assert "2/2 trials stored" in " ".join(second.stdout.split())

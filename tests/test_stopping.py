@@ -92,8 +92,8 @@ def test_validate_prices_a_stopping_entry_by_its_expected_steps(tmp_path):
     asha = full.model_copy(update={"search": [full.search[0].model_copy(
         update={"stopping": AshaStopping(kind="asha")})]})
     f = expected_fraction(AshaStopping(kind="asha"), full.training)
-    assert plan_cost(build_plan(asha, weights=False)).gpu_hours == pytest.approx(
-        f * plan_cost(build_plan(full, weights=False)).gpu_hours)
+    assert plan_cost(build_plan(asha, weights=False)).hours == pytest.approx(
+        f * plan_cost(build_plan(full, weights=False)).hours)
 
 
 # -- the composite scheduler ----------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_resume_rebuilds_the_rungs_from_the_store(tmp_path):
 
 def test_a_stopped_trial_is_stored_stopped_with_what_it_reached():
     evals = [{"step": 100, "seconds": 1.0, "fd": 3.0}, {"step": 200, "seconds": 2.5, "fd": 4.0}]
-    last = {**evals[-1], "score": 3.0, "status": "running", "evals": evals}
+    last = {**evals[-1], "score": 3.0, "best_step": 100, "status": "running", "evals": evals}
     config = {"trial_id": "t", "cell": "c", "dataset": "ring8", "hp": {"lr": 1e-3}}
     row, stored = trial_row(config, last, "s", 0.0, ["fd"])
     assert (row["status"], row["score"], row["steps"], row["train_seconds"], row["fd"]) == ("stopped", 3.0, 200, 2.5,

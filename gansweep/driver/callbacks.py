@@ -23,15 +23,22 @@ CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty",
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
-              metric_columns: list[str], error: str | None = None) -> tuple[dict[str, Any], list[dict]]:
-    """The store row and evaluation records of a finished (or failed) trial."""
+              metric_columns: list[str], error: str | None = None,
+              resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """The store row and evaluation records of a finished (or failed) trial.
+
+    The row describes one generator: its metric columns are those of the evaluation that produced
+    ``score`` (the one whose generator the trial keeps), never each metric's own best over the
+    trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
+    :meth:`TrialSettings.resolve`): enough to rerun it.
+    """
     from gansweep.driver.scheduler import stopped_result
 
     result = stopped_result(result) if error is None else result
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
     row["gpu"] = gpu
-    row["config"] = config
+    row["config"] = resolve(config) if resolve is not None else config
     for name, value in config.get("hp", {}).items():
         row[f"hp_{name}"] = value
     evals: list[dict[str, Any]] = []
@@ -43,21 +50,17 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     evals = list(result.get("evals") or [])
     row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
                train_seconds=result.get("train_seconds"), error=result.get("error"))
-    for m in metric_columns:  # best value of each metric; a *_std goes with its metric's best
-        base = m.removesuffix("_std")
-        finite = [e for e in evals if isinstance(e.get(base), (int, float)) and math.isfinite(e[base])]
-        if not finite:
-            row[m] = math.nan
-            continue
-        pick = max if _higher_is_better(base) else min
-        row[m] = pick(finite, key=lambda e: e[base]).get(m, math.nan)
+    scored = scored_eval(evals, result.get("best_step"))
+    for m in metric_columns:
+        row[m] = scored.get(m, math.nan) if scored is not None else math.nan
     return row, evals
 
 
-def _higher_is_better(metric: str) -> bool:
-    from gansweep.metrics import METRICS
-
-    return metric in METRICS and METRICS[metric].higher_is_better
+def scored_eval(evals: list[dict[str, Any]], best_step: Any) -> dict[str, Any] | None:
+    """The evaluation at ``best_step`` (the one that produced the score); None when there is none."""
+    if best_step is None:
+        return None
+    return next((e for e in evals if e.get("step") == best_step), None)
 
 
 def _error_text(trial: Any) -> str:
@@ -74,7 +77,8 @@ class StoreCallback(Callback):
     """Writes each finished trial and its evaluations to ``results/`` (first write wins)."""
 
     def __init__(self, results_dir: str, study: str, metrics: list[str], hps: list[str], gpu: float,
-                 fsync: bool = True, on_fatal: Callable[[StoreWriteError], None] | None = None) -> None:
+                 fsync: bool = True, on_fatal: Callable[[StoreWriteError], None] | None = None,
+                 resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.results_dir = results_dir
         self.study = study
         self.metrics = metrics
@@ -84,6 +88,7 @@ class StoreCallback(Callback):
         # Tune saves the trial as finished whether or not it was stored: on_fatal must make sure
         # resume does not restore that experiment (the driver marks it stale)
         self.on_fatal = on_fatal
+        self.resolve = resolve  # TrialSettings.resolve: the row's config is the whole trial
         self._store: TrialStore | None = None
         self.fatal: StoreWriteError | None = None
 
@@ -100,7 +105,8 @@ class StoreCallback(Callback):
     def _write(self, trial: Any, error: str | None) -> None:
         if self.fatal is not None:
             return
-        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error)
+        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error,
+                               resolve=getattr(self, "resolve", None))
         try:
             stored = self.store.write(row, evals)
         except StoreWriteError as exc:  # Tune would swallow it here; stop the study at the next step

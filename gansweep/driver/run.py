@@ -233,7 +233,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     # Built afresh on every start: a restored experiment's pickled callbacks hold the old paths
     store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
-                             on_fatal=functools.partial(_mark_stale_after_failed_write, sd))
+                             on_fatal=functools.partial(_mark_stale_after_failed_write, sd),
+                             resolve=settings.resolve)
     root = sd.path.resolve()
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]

@@ -27,7 +27,7 @@ from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
 from gansweep.storage import ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir
 from gansweep.study import Study, dump_study, study_from_data
-from gansweep.study.load import parse_yaml
+from gansweep.study.load import study_from_bytes
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class StudyDir:
             raise NotAStudyError(f"{self.path}: not a study directory (no {STUDY_FILE}); "
                                  "give the directory that 'gansweep run' created, e.g. runs/<name>")
         source = str(self.study_file)
-        study = study_from_data(parse_yaml(read_file(self.study_file).decode("utf-8", "replace"), source), source)
+        study = study_from_bytes(read_file(self.study_file), source)
         return study, self._meta()
 
     def _meta(self) -> dict[str, Any]:
@@ -97,8 +97,9 @@ class StudyDir:
             return {}
         try:
             meta = json.loads(read_file(self.meta_file))
-        except (OSError, ValueError) as exc:
-            raise NotAStudyError(f"{self.meta_file}: unreadable ({exc}); restore it or start the study again") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise NotAStudyError(f"{self.meta_file}: unreadable ({reason}); restore it or start the study again") from None
         if not isinstance(meta, dict):
             raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
         return meta

@@ -4,56 +4,37 @@ Staged as features → statistics → metric (:mod:`.features`, :mod:`.frechet`,
 :mod:`.prd`, :mod:`.msssim`, :mod:`.mixtures`, :mod:`.recon`); :class:`Evaluator` ties them to a
 trial with cached reference statistics, :func:`check_metrics` refuses what a study cannot compute
 before it runs, and :data:`METRICS` is the list of names a study may use.
+
+Names are resolved lazily (PEP 562): importing :mod:`gansweep.metrics.specs`, or reading
+``METRICS`` from here, does not import torch, so torch-free commands (status, plot, report) can ask
+which way a metric is better without paying for the networks.
 """
 
-from gansweep.metrics.digits_net import digits_classifier
-from gansweep.metrics.evaluator import EvalOptions, Evaluator, check_metrics
-from gansweep.metrics.frechet import frechet_distance, gaussian_statistics
-from gansweep.metrics.inception import INCEPTION_WEIGHTS_ENV, find_inception_weights
-from gansweep.metrics.specs import (
-    EMBEDDED_DATASETS,
-    KEY_FD,
-    KEY_FID,
-    KEY_HQ,
-    KEY_IS,
-    KEY_IS_STD,
-    KEY_KID,
-    KEY_KID_STD,
-    KEY_MODES,
-    KEY_MSSSIM,
-    KEY_PRECISION,
-    KEY_RECALL,
-    KEY_RECON,
-    METRICS,
-    MetricSpec,
-    default_primary,
-    result_keys,
-)
+from __future__ import annotations
 
-__all__ = [
-    "EMBEDDED_DATASETS",
-    "EvalOptions",
-    "Evaluator",
-    "INCEPTION_WEIGHTS_ENV",
-    "KEY_FD",
-    "KEY_FID",
-    "KEY_HQ",
-    "KEY_IS",
-    "KEY_IS_STD",
-    "KEY_KID",
-    "KEY_KID_STD",
-    "KEY_MODES",
-    "KEY_MSSSIM",
-    "KEY_PRECISION",
-    "KEY_RECALL",
-    "KEY_RECON",
-    "METRICS",
-    "MetricSpec",
-    "check_metrics",
-    "default_primary",
-    "digits_classifier",
-    "find_inception_weights",
-    "frechet_distance",
-    "gaussian_statistics",
-    "result_keys",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "digits_classifier": "digits_net",
+    "EvalOptions": "evaluator", "Evaluator": "evaluator", "check_metrics": "evaluator",
+    "frechet_distance": "frechet", "gaussian_statistics": "frechet",
+    "INCEPTION_WEIGHTS_ENV": "inception", "find_inception_weights": "inception",
+    **{name: "specs" for name in (
+        "EMBEDDED_DATASETS", "KEY_FD", "KEY_FID", "KEY_HQ", "KEY_IS", "KEY_IS_STD", "KEY_KID", "KEY_KID_STD",
+        "KEY_MODES", "KEY_MSSSIM", "KEY_PRECISION", "KEY_RECALL", "KEY_RECON", "METRICS", "MetricSpec",
+        "default_primary", "result_keys")},
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -461,6 +461,50 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     df = _read(location(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
+        df = _one_generator(df, study_dir)
+    return df
+
+
+_RESOLVED_MARK = '"metrics": {'  # a row's config since rows describe one generator (resolved trial)
+_EVAL_ONLY = {"trial_id", "step", "seconds", "diagnostics"}
+
+
+def _one_generator(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFrame:
+    """Rows stored before a row described one generator held each metric's own best over the
+    trial's evaluations; their metric columns are re-derived here from ``results/evals``: those of
+    the evaluation that produced ``score`` (the first whose primary metric equals it, the one whose
+    generator the trial kept). Rows written since carry their resolved config and are left as they are.
+    """
+    if "config" not in df.columns:
+        return df
+    old = ~df.config.fillna("").str.contains(_RESOLVED_MARK, regex=False) & df.score.notna()
+    if not old.any():
+        return df
+    evals = read_evals(study_dir)
+    if evals.empty:
+        return df
+    metrics = [c for c in evals.columns if c not in _EVAL_ONLY and c in df.columns]
+    if not metrics:
+        return df
+    from gansweep.metrics.specs import METRICS  # torch-free
+
+    # the primary is one of the lower-is-better metrics whose value equals the score (old rows held
+    # the primary's best, which is the score); try those first, the others only if none matches
+    order = sorted(metrics, key=lambda m: m.removesuffix("_std") in METRICS and METRICS[m.removesuffix("_std")].higher_is_better)
+    by_trial = {tid: g for tid, g in evals.groupby("trial_id", sort=False)}
+    df = df.copy()
+    for i in df.index[old]:
+        g = by_trial.get(df.at[i, "trial_id"])
+        if g is None:
+            continue
+        score = df.at[i, "score"]
+        for m in order:
+            if m.endswith("_std"):
+                continue
+            hit = g[g[m] == score]
+            if len(hit):
+                df.loc[i, metrics] = hit.iloc[0][metrics].to_numpy()
+                break
     return df
 
 

@@ -1,10 +1,11 @@
-"""What a plan costs in GPU-hours, before it runs.
+"""What a plan costs, before it runs: GPU-hours for a study whose trials ask for a GPU
+(``resources.gpu`` > 0), CPU-hours (one core's time) for a CPU study.
 
 A trial's time is its generator steps times the time of one generator step, which is ``n_disc``
 discriminator steps and one generator step. Two sources of step times:
 
-- **measured**: a CSV of steps/s written by ``gansweep bench --csv`` on the GPUs the study will
-  use (columns ``architecture``, ``resolution``, ``penalty``, ``steps_per_s``; where present,
+- **measured**: a CSV of steps/s written by ``gansweep bench --csv`` on the GPUs (or, for a CPU
+  study, the CPUs, ``--device cpu``) the study will use (columns ``architecture``, ``resolution``, ``penalty``, ``steps_per_s``; where present,
   ``batch_size`` and ``width`` must equal the study's, ``kind``/``variant``/``processes`` select the
   trainer's own single-process rows, and ``n_disc``/``normalization`` pick the closest row);
 - **estimated** (no CSV): the floating-point work of gansweep's own networks, counted with
@@ -13,6 +14,12 @@ discriminator steps and one generator step. Two sources of step times:
   small models (6.5 ms an optimizer step: issue #9's naive eager SNDCGAN-32 ran 77 D+G steps/s on an
   H100). One D step is G forward + D forward on real and fake + D backward (G + 6 D); a gradient
   penalty (gp, dragan, r1) adds a double backward (about 4 D); one G step is 3 (G + D).
+  On a CPU (a study with ``resources.gpu: 0``) the rate is one core's, measured with
+  ``gansweep bench --device cpu --architecture dcgan --resolution 16`` (width 64, batch 64) on a
+  2-core x86-64 VM: 0.89 steps/s of 16.9 GFLOP, 15 GFLOP/s (load average 5 while it ran: an idle
+  core does better). Small networks are bound by per-step overhead instead: 1.7 ms an optimizer
+  step, twice that with a gradient penalty, which prices the demo at the 3.8 CPU-minutes it takes
+  (1 min 54 s on 2 idle cores; 2-D points are trained on the CPU, priced the same way).
 
 ``n_disc`` per trial is exact for table1 and the mean of the space for searched entries.
 Evaluation is not counted (10k samples through Inception is seconds; under 1 % of a trial).
@@ -33,6 +40,27 @@ from gansweep.study.stopping import expected_fraction
 
 TFLOPS = 30.0
 LAUNCH_SECONDS = 1 / 154  # per optimizer step, launch-bound: 77 (D + G) steps/s
+CPU_TFLOPS = 0.015  # one core, measured (module docstring)
+CPU_STEP_SECONDS = 1 / 600  # per optimizer step of a small network on one core (module docstring)
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a study's trials run on, as priced: 'GPU'-hours or 'CPU'-hours (one core's time)."""
+
+    name: str
+    tflops: float  # sustained rate of one device
+    step_seconds: float  # per optimizer step of a small network: the floor of the estimate
+    penalty_floor: float  # how much a gradient penalty's double backward multiplies that floor
+
+
+DEVICES = {"gpu": Device("GPU", TFLOPS, LAUNCH_SECONDS, 1.0),
+           "cpu": Device("CPU", CPU_TFLOPS, CPU_STEP_SECONDS, 2.0)}
+
+
+def device_of(plan: Plan) -> Device:
+    """A study that asks for no GPU runs on CPUs and is priced in CPU-hours."""
+    return DEVICES["gpu" if plan.study.resources.gpu > 0 else "cpu"]
 GRADIENT_PENALTIES = frozenset({"gp", "dragan", "r1"})
 
 
@@ -40,17 +68,18 @@ GRADIENT_PENALTIES = frozenset({"gp", "dragan", "r1"})
 class CellCost:
     cell: str
     trials: int
-    gpu_hours: float | None  # None: the size of its data set is not known before loading it
+    hours: float | None  # device-hours; None: the size of its data set is not known before loading it
 
 
 @dataclass(frozen=True)
 class Cost:
     cells: list[CellCost]
     source: str  # how step times were obtained, for the user
+    device: str  # "GPU" or "CPU": what the hours are of
 
     @property
-    def gpu_hours(self) -> float:
-        return sum(c.gpu_hours or 0.0 for c in self.cells)
+    def hours(self) -> float:
+        return sum(c.hours or 0.0 for c in self.cells)
 
 
 def mean_n_disc(entry: PlanEntry) -> float:
@@ -64,6 +93,16 @@ def mean_n_disc(entry: PlanEntry) -> float:
     if isinstance(dim, Range):
         return (dim.low + dim.high) / 2
     return float(DEFAULT_HPS["n_disc"])
+
+
+def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None:
+    """The shape of one sample without loading the data set: (2,) for 2-D points, else the image's."""
+    from gansweep.study.plan import POINT_DATASETS
+
+    if dataset in POINT_DATASETS:
+        return (2,)  # ring8 and grid25 are 2-D mixtures
+    image = image_shape(dataset, resolution)
+    return None if image is None else (image[0], image[1], image[1])
 
 
 def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
@@ -83,25 +122,28 @@ def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
 class FlopModel:
     """Seconds per generator step from counted FLOPs (cached per architecture and image shape)."""
 
-    def __init__(self, plan: Plan, tflops: float = TFLOPS) -> None:
-        self.plan, self.tflops = plan, tflops
-        self._flops: dict[tuple[str, tuple[int, int]], tuple[float, float]] = {}
+    def __init__(self, plan: Plan, tflops: float | None = None, device: Device | None = None) -> None:
+        self.plan, self.device = plan, device or device_of(plan)
+        self.tflops = tflops or self.device.tflops
+        self._flops: dict[tuple[str, tuple[int, ...]], tuple[float, float]] = {}
 
-    def forward_flops(self, arch: str, shape: tuple[int, int]) -> tuple[float, float]:
+    def forward_flops(self, arch: str, shape: tuple[int, ...]) -> tuple[float, float]:
         """FLOPs of one forward of G and of D at the study's batch size."""
         key = (arch, shape)
         if key not in self._flops:
             self._flops[key] = _count(arch, shape, self.plan)
         return self._flops[key]
 
-    def step_seconds(self, arch: str, shape: tuple[int, int], penalty: str, n_disc: float) -> float:
+    def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, n_disc: float) -> float:
         g, d = self.forward_flops(arch, shape)
-        d_step = g + 6 * d + (4 * d if penalty in GRADIENT_PENALTIES else 0.0)
+        penalised = penalty in GRADIENT_PENALTIES
+        d_step = g + 6 * d + (4 * d if penalised else 0.0)
         flops = n_disc * d_step + 3 * (g + d)
-        return max(flops / (self.tflops * 1e12), (n_disc + 1) * LAUNCH_SECONDS)
+        floor = (n_disc * (self.device.penalty_floor if penalised else 1.0) + 1) * self.device.step_seconds
+        return max(flops / (self.tflops * 1e12), floor)
 
 
-def _count(arch: str, shape: tuple[int, int], plan: Plan) -> tuple[float, float]:
+def _count(arch: str, shape: tuple[int, ...], plan: Plan) -> tuple[float, float]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -112,7 +154,7 @@ def _count(arch: str, shape: tuple[int, int], plan: Plan) -> tuple[float, float]
                     batch_size=t.batch_size, width=t.width, options=dict(t.options))
     batch = 2  # FLOPs scale with the batch: count a small one (BN needs more than one sample)
     with torch.device("meta"), torch.no_grad():  # shapes only: nothing is computed or allocated
-        g, d = ARCHITECTURES[arch](cfg, (shape[0], shape[1], shape[1]), 0, NORMS["none"])
+        g, d = ARCHITECTURES[arch](cfg, shape, 0, NORMS["none"])
         g.eval(), d.eval()
         with FlopCounterMode(display=False) as count_g:
             x = g(torch.zeros(batch, t.z_dim))
@@ -132,16 +174,28 @@ class MeasuredRates:
                 rows = list(csv.DictReader(f))
         except OSError as exc:
             raise StudyError(f"{path}: cannot read the rates file ({exc.strerror})") from None
+        except (UnicodeDecodeError, csv.Error):
+            raise StudyError(f"{path}: not a CSV text file; write one with 'gansweep bench --csv'") from None
         need = {"architecture", "resolution", "penalty", "steps_per_s"}
         missing = need - set(rows[0] if rows else {})
         if missing:
             raise StudyError(f"{path}: a rates file needs the columns {', '.join(sorted(need))} "
                              f"(missing {', '.join(sorted(missing))}); write one with 'gansweep bench --csv'")
+        for i, r in enumerate(rows, start=2):
+            try:
+                ok = int(r["resolution"]) > 0 and math.isfinite(float(r["steps_per_s"])) and float(r["steps_per_s"]) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise StudyError(f"{path}: line {i}: resolution must be a positive integer and steps_per_s a "
+                                 "positive number; write the file with 'gansweep bench --csv'")
         self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")
                      and r.get("kind", "train") in ("train", "") and r.get("processes", "1") in ("1", "")]
 
-    def step_seconds(self, arch: str, shape: tuple[int, int], penalty: str, normalization: str,
+    def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, normalization: str,
                      n_disc: float, batch_size: int, width: int) -> float | None:
+        if len(shape) != 3:
+            return None  # 'gansweep bench' times images
         def score(r: dict[str, Any]) -> int:
             return (r.get("normalization") == normalization) + 2 * _close(r.get("n_disc"), n_disc)
 
@@ -167,17 +221,19 @@ def _close(value: Any, n_disc: float) -> bool:
         return False
 
 
-def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float = TFLOPS) -> Cost:
-    """GPU-hours of every cell of ``plan`` (rates measured where the CSV has them, else estimated)."""
+def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float | None = None) -> Cost:
+    """GPU- or CPU-hours of every cell of ``plan`` (rates measured where the CSV has them, else
+    estimated at ``tflops`` per device, by default the device's measured rate)."""
     model = FlopModel(plan, tflops)
+    rate = format_rate(model.tflops, model.device)
     measured = MeasuredRates(rates) if rates else None
     used = set()
     per_cell: dict[str, tuple[int, float | None]] = {}
     steps = plan.study.training.steps
     for e in plan.entries:
         c = e.cell
-        shape = image_shape(c.dataset, plan.study.training.resolution)
-        seconds = 0.0 if c.kind == "points" else None  # 2-D points train on a CPU in seconds
+        shape = sample_shape(c.dataset, plan.study.training.resolution)
+        seconds = None
         if shape is not None:
             nd = mean_n_disc(e)
             if measured is not None:
@@ -192,16 +248,22 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float = TFLOP
         hours = None if seconds is None or hours is None else hours + e.trials * used_steps * seconds / 3600
         per_cell[c.id] = (trials + e.trials, hours)
     if measured is None:
-        source = f"estimated from counted FLOPs at {tflops:g} TFLOP/s; measure with 'gansweep bench --csv' " \
+        source = f"estimated from counted FLOPs at {rate}; measure with 'gansweep bench --csv' " \
                  "and pass --rates"
     elif "measured" not in used:
         t = plan.study.training
-        source = (f"estimated from counted FLOPs at {tflops:g} TFLOP/s: no row of {measured.path} matches the "
+        source = (f"estimated from counted FLOPs at {rate}: no row of {measured.path} matches the "
                   f"study's architectures, resolutions and penalties at batch size {t.batch_size}, width {t.width}")
     else:
         source = f"steps/s from {measured.path}" + (" (FLOP estimate where it has no row)"
                                                      if "estimated" in used else "")
-    return Cost([CellCost(cid, n, h) for cid, (n, h) in per_cell.items()], source)
+    return Cost([CellCost(cid, n, h) for cid, (n, h) in per_cell.items()], source, model.device.name)
+
+
+def format_rate(tflops: float, device: Device) -> str:
+    """'30 TFLOP/s' on a GPU, '15 GFLOP/s a core' on a CPU."""
+    rate = f"{tflops:g} TFLOP/s" if tflops >= 1 else f"{tflops * 1000:g} GFLOP/s"
+    return rate + (" a core" if device.name == "CPU" else "")
 
 
 def format_hours(hours: float | None) -> str:

@@ -186,14 +186,20 @@ def load_study(path: str | Path) -> Study:
         raise StudyError(f"{p}: no such study file")
     if p.stat().st_size > MAX_BYTES:
         raise StudyError(f"{p}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
-    raw = p.read_bytes()
+    return study_from_bytes(p.read_bytes(), str(p))
+
+
+def study_from_bytes(raw: bytes, source: str) -> Study:
+    """A study from a file's bytes (local or in a bucket): the same checks as :func:`load_study`."""
+    if len(raw) > MAX_BYTES:
+        raise StudyError(f"{source}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise StudyError(f"{p}: not a text file (invalid UTF-8)") from None
+        raise StudyError(f"{source}: not a text file (invalid UTF-8)") from None
     if "\x00" in text:
-        raise StudyError(f"{p}: not a text file (contains NUL bytes)")
-    return study_from_data(parse_yaml(text, str(p)), str(p))
+        raise StudyError(f"{source}: not a text file (contains NUL bytes)")
+    return study_from_data(parse_yaml(text, source), source)
 
 
 def dump_study(study: Study) -> str:

@@ -52,6 +52,37 @@ class TrialSettings:
             stopping=tuple(e.name or e.strategy for e in s.search if is_active(getattr(e, "stopping", None))),
         )
 
+    def resolve(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The fully resolved trial: its config (cell, hyperparameters, seed) with the training,
+        metrics and data settings it runs with, so that one stored row reruns its trial
+        (:func:`gansweep.trial.worker.rerun`). Paths of this machine (cache, study) are left out."""
+        return {
+            **config,
+            "training": {"steps": self.steps, "eval_every": self.eval_every, "batch_size": self.batch_size,
+                         "z_dim": self.z_dim, "width": self.width, "resolution": self.resolution,
+                         "prior": self.prior, "options": dict(self.options), "timeout": self.timeout},
+            "metrics": {"primary": self.primary[config["dataset"]], "extra": list(self.extra),
+                        "samples": self.samples, "options": dict(self.metric_options),
+                        "inception_weights": self.inception_weights},
+            "data": {"root": self.data_root},
+            "dry_run": self.dry_run,
+        }
+
+    @classmethod
+    def from_resolved(cls, resolved: dict[str, Any], cache_dir: str, study_dir: str | None = None,
+                      gpu: float = 0.0, cpu: float = 1.0) -> TrialSettings:
+        """The settings a resolved trial (:meth:`resolve`, a stored row's ``config``) ran with."""
+        t, m = resolved["training"], resolved["metrics"]
+        return cls(
+            steps=t["steps"], eval_every=t["eval_every"], batch_size=t["batch_size"], z_dim=t["z_dim"],
+            width=t["width"], resolution=t["resolution"], prior=t["prior"], options=dict(t["options"]),
+            primary={resolved["dataset"]: m["primary"]}, extra=list(m["extra"]), samples=m["samples"],
+            inception_weights=m.get("inception_weights"), cache_dir=cache_dir, gpu=gpu, cpu=cpu,
+            timeout=t.get("timeout"), dry_run=bool(resolved.get("dry_run")),
+            data_root=(resolved.get("data") or {}).get("root"), metric_options=dict(m.get("options") or {}),
+            study_dir=study_dir,
+        )
+
     def eval_points(self) -> list[int]:
         """Steps at which a trial evaluates: every ``eval_every`` and at the end."""
         pts = list(range(self.eval_every, self.steps, self.eval_every))

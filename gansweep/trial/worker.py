@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,10 @@ from gansweep.trial.synthetic import simulate
 log = logging.getLogger(__name__)
 STATE_FILE = "trial.pt"
 FINAL_FILE = "final.json"  # the last checkpoint of an ended trial: its final result, no weights
+
+
+Report = Callable[..., None]
+"""Where a trial's results go: ``report(result, checkpoint_dir=None)`` (Tune's, or a rerun's list)."""
 
 
 class TrialTimeout(TimeoutError):
@@ -79,9 +83,25 @@ def time_limit(seconds: float | None, trial_id: str) -> Iterator[None]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
 
 
+def best_eval(history: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
+    """The evaluation whose ``metric`` is lowest (the first of equals): the one whose generator a
+    trial keeps and whose numbers its row holds."""
+    best = None
+    for h in history:
+        v = h.get(metric)
+        if isinstance(v, (int, float)) and math.isfinite(v) and (best is None or v < best[metric]):
+            best = h
+    return best
+
+
 def best_so_far(history: list[dict[str, Any]], metric: str) -> float:
-    values = [h[metric] for h in history if isinstance(h.get(metric), (int, float)) and math.isfinite(h[metric])]
-    return min(values) if values else math.nan
+    best = best_eval(history, metric)
+    return best[metric] if best is not None else math.nan
+
+
+def _best_step(history: list[dict[str, Any]], metric: str) -> int | None:
+    best = best_eval(history, metric)
+    return best["step"] if best is not None else None
 
 
 def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
@@ -91,6 +111,22 @@ def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
             _run_synthetic(config, settings)
         else:
             _run_real(config, settings)
+
+
+def rerun(resolved: dict[str, Any], cache_dir: str | None = None) -> dict[str, Any]:
+    """Run one trial again from its resolved configuration alone (a stored row's ``config``),
+    outside Ray Tune, on this machine's CPU; returns its final result (``score``, ``status``,
+    ``evals`` …). Trials are seeded, so a rerun gives back the stored score."""
+    from gansweep.metrics.cache import default_cache_dir
+
+    settings = TrialSettings.from_resolved(resolved, cache_dir=cache_dir or str(default_cache_dir()))
+    reports: list[dict[str, Any]] = []
+    keep: Report = lambda result, checkpoint_dir=None: reports.append(result)  # noqa: E731
+    if settings.dry_run:
+        _run_synthetic(resolved, settings, keep)
+    else:
+        _run_real(resolved, settings, keep)
+    return reports[-1]
 
 
 def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
@@ -105,17 +141,19 @@ def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
 def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int, seconds: float,
            error: str | None = None) -> dict[str, Any]:
     last = dict(history[-1]) if history else {}
-    return {**last, "score": best_so_far(history, primary), "status": status, "steps": steps,
-            "train_seconds": seconds, "evals": history, "error": error, "final": True}
+    return {**last, "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
+            "status": status, "steps": steps, "train_seconds": seconds, "evals": history, "error": error,
+            "final": True}
 
 
 def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
     """An evaluation's report: what a scheduler decides on, and all a stopped trial's row needs
     (:func:`gansweep.driver.scheduler.stopped_result`), since Tune may stop the trial after any report."""
-    return {**history[-1], "score": best_so_far(history, primary), "status": "running", "evals": list(history)}
+    return {**history[-1], "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
+            "status": "running", "evals": list(history)}
 
 
-def _report_final(result: dict[str, Any]) -> None:
+def _report_final(result: dict[str, Any], report: Report = _report) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
     Tune keeps one checkpoint per trial (``num_to_keep=1``): this one replaces the trial's last
@@ -124,7 +162,7 @@ def _report_final(result: dict[str, Any]) -> None:
     """
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / FINAL_FILE).write_text(json.dumps(result, default=str))
-        _report(result, d)
+        report(result, d)
 
 
 def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
@@ -150,21 +188,21 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _run_synthetic(config: dict[str, Any], settings: TrialSettings) -> None:
+def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
     """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
     primary = settings.primary[config["dataset"]]
     stoppable = config.get("strategy") in settings.stopping
     records, status = simulate(config, settings.eval_points(), primary)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
-            _report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
+            report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
                            error=f"{primary} is not finite at step {rec['step']}"))
             return
         if stoppable and i < len(records) - 1:
-            _report(_progress(records[: i + 1], primary))
+            report(_progress(records[: i + 1], primary))
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
-    _report(_final(records, primary, status, steps, seconds))
+    report(_final(records, primary, status, steps, seconds))
 
 
 def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
@@ -176,7 +214,7 @@ def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
         log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
-def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
+def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
     import torch
     from ray import tune
 
@@ -188,9 +226,9 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
     torch.set_num_threads(max(1, int(settings.cpu)))
     device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
     primary = settings.primary[config["dataset"]]
-    restored = _restore(tune.get_checkpoint(), device, config["trial_id"])
+    restored = _restore(tune.get_checkpoint() if report is _report else None, device, config["trial_id"])
     if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
-        _report_final(restored["final"])
+        _report_final(restored["final"], report)
         return
     data = load_dataset(config["dataset"], resolution=settings.resolution, root=settings.data_root)
     hp = config["hp"]
@@ -224,7 +262,7 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
                 save_generator(settings.study_dir, config["trial_id"], best)
             except OSError as exc:  # the result matters more than the model: report it all the same
                 log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
-        _report_final(_final(history, primary, status, step, seconds, error=error))
+        _report_final(_final(history, primary, status, step, seconds, error=error), report)
 
     for point in settings.eval_points():
         if point <= trainer.step:
@@ -255,4 +293,4 @@ def _run_real(config: dict[str, Any], settings: TrialSettings) -> None:
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
-            _report(_progress(history, primary), d)
+            report(_progress(history, primary), d)

@@ -11,7 +11,7 @@ import yaml
 
 from gansweep.study import build_plan, load_study
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("_inception_weights")]
 
 STUDY = {
     "name": "multinode",

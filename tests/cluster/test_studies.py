@@ -10,6 +10,8 @@ import yaml
 
 from gansweep.study import build_plan, load_study, study_from_data
 
+pytestmark = pytest.mark.usefixtures("_inception_weights")  # real plans of the FID studies
+
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 PAPER = ("reg_norm", "loss", "biggan_lite")
 OPTION_KEYS = {"shared_embedding", "skip_z", "orth_reg", "truncation", "ema_decay", "attention_resolution"}

@@ -199,3 +199,57 @@ def test_a_wrongly_typed_file_is_quarantined_and_the_rest_reads(tmp_path, how):
     assert bad.name in {p.name for p in moved}
     assert len(read_trials(sd.path)) == 5 and read_trials(sd.path).score.dtype == "float64"
     assert read_evals(sd.path).step.dtype == "int64"
+
+
+# -- tracebacks at the edges: the file system or a file refuses; one line, exit 2 ----------------------
+
+def _loop(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path)
+    path.symlink_to(path.name)  # a link to itself
+
+
+EDGES = {
+    "trials_loop": (lambda sd, tmp: _loop(sd.results_dir / "trials"), ["status", "{sd}"], "symbolic links"),
+    "evals_loop": (lambda sd, tmp: _loop(sd.results_dir / "evals"), ["export", "{sd}", "--dest", "{tmp}/x"],
+                   "symbolic links"),
+    "part_loop": (lambda sd, tmp: (sd.results_dir / "trials" / "x.parquet").symlink_to("x.parquet"),
+                  ["status", "{sd}"], "symbolic links"),
+    "export_under_a_file": (lambda sd, tmp: (tmp / "f").write_text(""), ["export", "{sd}", "--dest", "{tmp}/f/x"],
+                            "Not a directory"),
+    "study_yaml_latin1": (lambda sd, tmp: sd.study_file.write_bytes(b"name: sm\xe9ll\n"), ["status", "{sd}"],
+                          "not a text file (invalid UTF-8)"),
+    "meta_deeply_nested": (lambda sd, tmp: sd.meta_file.write_text("[" * 100_000 + "]" * 100_000),
+                           ["status", "{sd}"], "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGES))
+def test_edges_are_one_line(cli, tmp_path, case):
+    setup, args, expect = EDGES[case]
+    sd = make_study_dir(tmp_path)
+    setup(sd, tmp_path)
+    code, out, err = cli(*[a.format(sd=sd.path, tmp=tmp_path) for a in args])
+    assert code == 2, (out, err)
+    assert "Traceback" not in err and err.count("\n") == 1 and expect in err, err
+
+
+RATES = {
+    "binary": bytes(range(256)) * 16,
+    "utf16": "architecture,resolution,penalty,steps_per_s\n".encode("utf-16"),
+    "text_resolution": b"architecture,resolution,penalty,steps_per_s\ndcgan,big,none,10\n",
+    "nan_rate": b"architecture,resolution,penalty,steps_per_s\ndcgan,28,none,nan\n",
+    "negative_rate": b"architecture,resolution,penalty,steps_per_s\ndcgan,28,none,-3\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(RATES))
+def test_validate_rates_of_a_bad_file_is_one_line(cli, tmp_path, case):
+    rates = tmp_path / "rates.csv"
+    rates.write_bytes(RATES[case])
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(study_data()))
+    code, out, err = cli("validate", study, "--rates", rates)
+    assert code == 2, (out, err)
+    assert "Traceback" not in err and err.startswith(f"error: {rates}:") and err.count("\n") == 1, err
