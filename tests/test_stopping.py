@@ -278,7 +278,7 @@ def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluatio
     for r in stopped.itertuples():
         mine = ev[ev.trial_id == r.trial_id].sort_values("step")
         assert mine.step.max() == r.steps < 200
-        assert r.score == pytest.approx(mine.fd.min())
+        assert r.score == pytest.approx(mine.fd.min()) == pytest.approx(r.fd)  # the row is the scored evaluation
         g = load_generator(study_dir, r.trial_id)
         assert g.score == pytest.approx(r.score) and g.step == int(mine.step[mine.fd.idxmin()])
         assert json.loads(r.config)["trial_id"] == r.trial_id
