@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from gansweep.store import read_trials
 from gansweep.study import build_plan, load_study
 from gansweep.trial.synthetic import simulate
 from gansweep.trial.worker import best_so_far
@@ -68,6 +69,8 @@ def test_dry_run_end_to_end(cli, tmp_path):
     assert set(df.status) <= {"completed", "diverged"}
     gp = df[df.strategy == "gp"]
     assert sorted(gp["round"].unique()) == [0, 1, 2] and (gp.groupby(["cell", "round"]).size() == 5).all()
+    stored = read_trials(study_dir)
+    assert (stored.suggested_by == stored.strategy).all()  # no GP round fell back to random draws here
     assert (study_dir / "study.yaml").is_file() and (study_dir / "tune").is_dir()
     code, out, _ = cli("status", study_dir)
     assert code == 0 and f"{len(df)}/{len(df)} trials stored" in out.replace("\n", " ")

@@ -22,6 +22,7 @@ class Suggestion:
     index: int
     params: dict[str, float]
     round: int | None = None
+    by: str | None = None  # who really suggested it when not the entry's strategy (a fallback), and why
 
 
 class CellSearcher(ABC):

@@ -33,8 +33,9 @@ def entry_seed(study_seed: int, entry: PlanEntry) -> int:
 
 
 def trial_config(entry: PlanEntry, index: int, params: dict[str, float], round_: int | None,
-                 study_seed: int) -> dict[str, Any]:
-    """The config one trial receives: who it is, its cell and its hyperparameters."""
+                 study_seed: int, suggested_by: str | None = None) -> dict[str, Any]:
+    """The config one trial receives: who it is, its cell, its hyperparameters, and which strategy
+    really suggested them (``suggested_by``: the entry's, or a random fallback and why)."""
     from gansweep.study.plan import resolve_hps
 
     trial_id = entry.trial_id(index)
@@ -48,6 +49,7 @@ def trial_config(entry: PlanEntry, index: int, params: dict[str, float], round_:
         "index": index,
         "seed": seed,
         "hp": resolve_hps(entry.cell, params),
+        "suggested_by": suggested_by or entry.search.strategy,
     }
 
 
@@ -122,7 +124,7 @@ class StudySearcher(Searcher):
                     continue
                 self._cursor = i + 1
                 self._live[trial_id] = (i, s.index, gid)
-                return trial_config(entry, s.index, s.params, s.round, self.plan.study.seed)
+                return trial_config(entry, s.index, s.params, s.round, self.plan.study.seed, s.by)
         if len(self._done) == n:
             return Searcher.FINISHED
         return None

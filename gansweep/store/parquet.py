@@ -462,6 +462,12 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
         df = _one_generator(df, study_dir)
+        if "config" in df.columns and "suggested_by" not in df.columns:
+            # which strategy really suggested the trial (a random fallback when a GP/Optuna round
+            # failed, and why); kept in the config JSON, so a study's schema never changes; null
+            # for rows stored before it was recorded
+            found = df.config.str.extract(r'"suggested_by": "((?:[^"\\]|\\.)*)"', expand=False)
+            df["suggested_by"] = found.map(lambda v: json.loads(f'"{v}"') if isinstance(v, str) else None)
     return df
 
 

@@ -153,7 +153,7 @@ def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
             "status": "running", "evals": list(history)}
 
 
-def _report_final(result: dict[str, Any], report: Report = _report) -> None:
+def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
     Tune keeps one checkpoint per trial (``num_to_keep=1``): this one replaces the trial's last
@@ -162,7 +162,7 @@ def _report_final(result: dict[str, Any], report: Report = _report) -> None:
     """
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / FINAL_FILE).write_text(json.dumps(result, default=str))
-        report(result, d)
+        (report or _report)(result, d)
 
 
 def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
@@ -188,8 +188,9 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
+def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
     """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
+    report = report or _report
     primary = settings.primary[config["dataset"]]
     stoppable = config.get("strategy") in settings.stopping
     records, status = simulate(config, settings.eval_points(), primary)
@@ -214,7 +215,7 @@ def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
         log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
-def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report = _report) -> None:
+def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
     import torch
     from ray import tune
 
@@ -226,7 +227,9 @@ def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report = 
     torch.set_num_threads(max(1, int(settings.cpu)))
     device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
     primary = settings.primary[config["dataset"]]
-    restored = _restore(tune.get_checkpoint() if report is _report else None, device, config["trial_id"])
+    in_tune = report is None  # else a rerun outside Tune (no checkpoint to continue from)
+    report = report or _report
+    restored = _restore(tune.get_checkpoint() if in_tune else None, device, config["trial_id"])
     if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
         _report_final(restored["final"], report)
         return

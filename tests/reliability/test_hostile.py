@@ -211,11 +211,11 @@ def _loop(path: Path) -> None:
 
 
 EDGES = {
-    "trials_loop": (lambda sd, tmp: _loop(sd.results_dir / "trials"), ["status", "{sd}"], "symbolic links"),
+    "trials_loop": (lambda sd, tmp: _loop(sd.results_dir / "trials"), ["status", "{sd}"], "symbolic link"),
     "evals_loop": (lambda sd, tmp: _loop(sd.results_dir / "evals"), ["export", "{sd}", "--dest", "{tmp}/x"],
-                   "symbolic links"),
+                   "symbolic link"),
     "part_loop": (lambda sd, tmp: (sd.results_dir / "trials" / "x.parquet").symlink_to("x.parquet"),
-                  ["status", "{sd}"], "symbolic links"),
+                  ["status", "{sd}"], "symbolic link"),
     "export_under_a_file": (lambda sd, tmp: (tmp / "f").write_text(""), ["export", "{sd}", "--dest", "{tmp}/f/x"],
                             "Not a directory"),
     "study_yaml_latin1": (lambda sd, tmp: sd.study_file.write_bytes(b"name: sm\xe9ll\n"), ["status", "{sd}"],

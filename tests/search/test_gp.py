@@ -165,6 +165,20 @@ def test_failed_fit_falls_back_to_random(monkeypatch, caplog):
     assert "round 1 failed" in caplog.text and "LinAlgError" in caplog.text
     assert [x.round for x in got] == [1] * 4
     assert s.ask() == DONE
+    # each trial says who really suggested it: the GP for round 0, the random fallback and why after
+    first = [x for x in s._points[:4]]
+    assert first and {x.by for x in got} == {"random: gp round 1 failed (LinAlgError: not positive definite)"}
+    state = s.get_state()
+    s.close()
+    again = small(per_round=4)
+    again.set_state(json.loads(json.dumps(state)))  # resume keeps the record
+    assert again._by == {1: "random: gp round 1 failed (LinAlgError: not positive definite)"}
+    again.close()
+
+
+def test_a_computed_round_is_suggested_by_its_strategy():
+    s = ready(small(per_round=3))
+    assert {x.by for x in ask_all(s, 3)} == {"gp"}
     s.close()
 
 
