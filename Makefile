@@ -4,8 +4,9 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 # Two test processes (pytest-xdist): the long tests mostly wait on Ray and on subprocesses, so a
-# second process pays even on 2 cores; worksteal evens out their very different lengths.
-PYTEST := $(PYTHON) -m pytest -q -n 2 --dist worksteal
+# second process pays even on 2 cores; worksteal evens out their very different lengths. The 25
+# slowest tests are listed: where the time goes.
+PYTEST := $(PYTHON) -m pytest -q -n 2 --dist worksteal --durations=25
 
 .PHONY: install install-dev demo test test-fast bench
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from gansweep.errors import GansweepError
+from gansweep.errors import GansweepError, StudyError
 
 
 class _Group(TyperGroup):
@@ -75,7 +75,7 @@ def validate(
     yes: bool = typer.Option(False, "--yes", "-y", help="accept a plan above the trial limit"),
     rates: Optional[Path] = typer.Option(None, "--rates", help="steps/s measured by 'gansweep bench --csv' "
                                          "(default: estimate from counted FLOPs)"),
-    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, help="sustained TFLOP/s of one device "
+    tflops: Optional[float] = typer.Option(None, "--tflops", min=0.001, max=1e6, help="sustained TFLOP/s of one device "
                                            "for the estimate (default: 30 for a GPU, 0.015 for a CPU core)"),
 ) -> None:
     """Check a study and print its plan (cells × trials) and its cost in GPU-hours (CPU-hours for a
@@ -93,7 +93,12 @@ def validate(
         err.print(f"warning: a real run (not --dry-run) needs more: {exc}", markup=False, highlight=False,
                   soft_wrap=True)
     check_output_path(os.path.join(study.output, study.name), f"{study_file}: output")
-    cost = plan_cost(plan, rates, tflops)
+    try:
+        cost = plan_cost(plan, rates, tflops)  # builds each cell's networks: an image shape they refuse fails here
+    except StudyError:
+        raise
+    except GansweepError as exc:
+        raise StudyError(f"{study_file}: training.resolution / grid.architecture: {exc}") from None
     out.print(_plan_table(plan, cost))
     out.print(f"total: {plan.total} trials in {len(plan.cells)} cells")
     unknown = sum(c.hours is None for c in cost.cells)

@@ -52,6 +52,10 @@ class Registry(Generic[T]):
         did = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"unknown {self.kind} {name!r}{did}; choose from {', '.join(self.names())}"
 
+    def get(self, name: object) -> T | None:
+        """The entry under ``name``, or None (for names read from user data, which may be anything)."""
+        return self._items.get(name) if isinstance(name, str) else None
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 

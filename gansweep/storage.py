@@ -17,6 +17,7 @@ is made, so every Ray node uses its own.
 
 from __future__ import annotations
 
+import datetime
 import io
 import logging
 import os
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 TMP_PREFIX = ".tmp-"
 SCHEMES = {"s3": "s3", "gs": "gs", "gcs": "gs"}
+OBJECT_STORE_DEADLINE_S = 30.0  # per request, retries included (GCS), so no wait is endless
 CREDENTIAL_HINT = {
     "s3": "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) "
           "and AWS_DEFAULT_REGION",
@@ -165,7 +167,8 @@ def location(where: str | os.PathLike[str] | ObjectPath) -> StoragePath:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= 160 else line[:159] + "…"  # cloud SDK errors run to kilobytes
 
 
 def s3_endpoint() -> tuple[str | None, str | None]:
@@ -179,8 +182,8 @@ def s3_endpoint() -> tuple[str | None, str | None]:
 
 
 def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
-    if scheme == "gs":
-        return pafs.GcsFileSystem()
+    if scheme == "gs":  # a bounded retry: unreachable GCS is an error in seconds, not a hang
+        return pafs.GcsFileSystem(retry_time_limit=datetime.timedelta(seconds=OBJECT_STORE_DEADLINE_S))
     endpoint, region = s3_endpoint()
     options: dict[str, Any] = {}
     if endpoint:
@@ -188,7 +191,8 @@ def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
         options.update(endpoint_override=url.netloc + url.path.rstrip("/"), scheme=url.scheme)
     elif not region:
         region = pafs.resolve_s3_region(bucket)  # AWS itself: the bucket's region, or every call fails
-    return pafs.S3FileSystem(region=region or "us-east-1", **options)
+    return pafs.S3FileSystem(region=region or "us-east-1", connect_timeout=10, request_timeout=OBJECT_STORE_DEADLINE_S,
+                             **options)
 
 
 # -- operations on either kind -------------------------------------------------------------------

@@ -34,6 +34,7 @@ def test_tiny_real_study(cli, tmp_path):
     assert trials.score.notna().all() and (trials.score == trials.fd).all()
     assert trials.modes.between(0, 8).all() and trials.hq.between(0, 1).all()
     assert (trials.steps == 40).all() and (trials.train_seconds > 0).all()
+    assert (trials.suggested_by == "random").all()  # who drew each trial's hyperparameters
     gp = trials[trials.penalty == "gp"]
     assert gp.hp_penalty_weight.between(0.1, 10).all()
     assert trials[trials.penalty == "none"].hp_penalty_weight.isna().all()

@@ -116,3 +116,20 @@ def test_make_demo_twice_keeps_the_first_study(tmp_path):
     assert "runs/demo exists: continuing it" in second.stdout and "its results are kept" in second.stdout
     assert stored() == kept  # nothing ran again (train_seconds would differ) or was deleted
     assert "2/2 trials stored" in " ".join(second.stdout.split())
+
+
+def test_ci_runs_the_readme_test_command_with_what_the_dev_extras_install():
+    """CI and a newcomer run the same `make test`; its pytest options need only the dev extras."""
+    import re
+    import tomllib
+
+    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
+    assert "make test " in readme and "make test-fast" in readme
+    assert ci.rstrip().endswith("make test")
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: install-dev$", makefile, re.M) and "pip install -q -e '.[dev]'" in makefile.replace(
+        "$(PIP)", "pip")
+    dev = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"])
+    pytest_line = next(line for line in makefile.splitlines() if line.startswith("PYTEST :="))
+    if " -n " in pytest_line:
+        assert "pytest-xdist" in dev

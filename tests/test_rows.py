@@ -62,3 +62,42 @@ def test_rows_stored_before_are_re_derived_from_their_evaluations(tmp_path):
     import pandas as pd
     raw = pd.read_parquet(tmp_path / "results" / "trials").set_index("trial_id")
     assert raw.loc[old_id, "modes"] == 8.0
+
+
+def test_samples_titles_say_what_the_row_says():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gansweep.analysis.samples import row_metrics, title
+
+    row, _ = trial_row(CONFIG, _final(EVALS, "fd", "completed", 400, 4.0), "s", 0.0, COLUMNS)
+    trials = pd.DataFrame([{**row, "hp_lr": 1e-3, "config": "{}"}])
+    assert row_metrics(trials) == COLUMNS
+    kept = SimpleNamespace(trial_id=CONFIG["trial_id"], metric="fd", score=0.1, step=300)  # the kept generator
+    assert title(kept, trials[COLUMNS].iloc[0].to_dict()) == f"{CONFIG['trial_id']}\nfd 0.1 at step 300 · modes 5 · hq 0.2"
+
+
+def test_tunes_pickle_of_the_store_callback_names_no_trial_context(tmp_path):
+    import pickle
+
+    from gansweep.driver.callbacks import StoreCallback
+    from gansweep.study.schema import Data, Metrics, Resources, Training
+    from gansweep.trial.settings import TrialContext
+
+    context = TrialContext(Training(), Metrics(), Data(), Resources(), cache_dir=str(tmp_path))
+    callback = StoreCallback(str(tmp_path / "results"), "s", COLUMNS, ["lr"], 0.0, resolve=context.resolve)
+    assert b"TrialContext" not in pickle.dumps(callback)  # a later rename cannot break resume
+
+
+def test_the_resolved_trial_is_the_study_models_and_reruns_through_them(tmp_path):
+    from gansweep.study.schema import Data, Metrics, Resources, Training
+    from gansweep.trial.settings import TrialContext
+
+    context = TrialContext(Training(steps=30, eval_every=10, options={"x": 1}), Metrics(extra=["modes"]), Data(),
+                           Resources(), cache_dir=str(tmp_path), dry_run=True)
+    resolved = json.loads(json.dumps(context.resolve(CONFIG)))  # as stored in the row
+    assert resolved["metrics"]["primary"] == "fd"  # ring8's default, resolved per data set
+    again = TrialContext.from_resolved(resolved, cache_dir=str(tmp_path))
+    assert (again.training, again.metrics.extra, again.dry_run) == (context.training, ["modes"], True)
+    assert again.eval_points() == [10, 20, 30]

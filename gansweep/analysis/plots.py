@@ -112,8 +112,10 @@ def read_spec(study_dir: StoragePath) -> dict[str, Any]:
     path = study_dir / "study.yaml"
     if not path.is_file():
         return {}
-    try:
-        spec = yaml.safe_load(path.read_text())
+    from gansweep.study.load import parse_yaml, study_text
+
+    try:  # the study loader's reading: size, UTF-8 and alias-expansion limits (a shared study may be hostile)
+        spec = parse_yaml(study_text(path.read_bytes(), str(path)), str(path))
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" line {line + 1}" if line is not None else ""
@@ -152,6 +154,26 @@ def log_scale_hps(spec: dict[str, Any]) -> set[str]:
             if isinstance(dom, dict) and dom.get("log") is True:
                 out.add(name)
     return out
+
+
+def searched_hps(spec: dict[str, Any], trials: pd.DataFrame) -> dict[str, str]:
+    """Hyperparameters some search entry varies, with their axis kind: 'choice' (categorical or
+    integer choices, drawn as categories), 'log' or 'linear'. A hyperparameter fixed by every
+    entry (a single value, one choice) is not searched and gets no sensitivity panel."""
+    kinds: dict[str, str] = {}
+    for entry in spec.get("search") or []:
+        space = entry.get("space") if isinstance(entry, dict) else None
+        for name, dom in (space or {}).items() if isinstance(space, dict) else ():
+            if not isinstance(dom, dict):
+                continue
+            if isinstance(dom.get("choices"), list) and len(dom["choices"]) > 1:
+                kinds[name] = "choice"
+            elif "low" in dom and "high" in dom and dom["low"] != dom["high"]:
+                is_int = all(isinstance(dom[b], int) and not isinstance(dom[b], bool) for b in ("low", "high"))
+                kinds.setdefault(name, "choice" if is_int and dom["high"] - dom["low"] <= 12
+                                 else "log" if dom.get("log") is True else "linear")
+    # table1 and other fixed-value strategies vary nothing; keep only what the trials show varying
+    return {n: k for n, k in kinds.items() if f"hp_{n}" in trials and trials[f"hp_{n}"].nunique() > 1}
 
 
 def varying_axes(trials: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
@@ -690,15 +712,16 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
 
 
 def sensitivity_data(study: Study) -> pd.DataFrame:
+    """sensitivity.csv: every trial's score against each searched hyperparameter (``kind``: how
+    the axis is drawn; choices as categories)."""
     t = study.trials
-    hps = [c for c in t.columns if c.startswith("hp_") and t[c].notna().any()]
     base = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].assign(score=study.values())
     frames = []
-    for col in hps:
-        name = col[3:]
-        f = base.assign(hp=name, value=pd.to_numeric(t[col], errors="coerce"), log_x=name in study.log_hps)
+    for name, kind in searched_hps(study.spec, t).items():
+        f = base.assign(hp=name, value=pd.to_numeric(t[f"hp_{name}"], errors="coerce"),
+                        log_x=kind == "log", kind=kind)
         frames.append(f[f["value"].notna()])
-    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x"]
+    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x", "kind"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out["metric"] = study.primary if study.metric == "score" else study.metric
     return out[cols + ["metric"]]
@@ -723,12 +746,23 @@ def plot_sensitivity(study: Study, out_dir: Path) -> list[Path]:
         for c, hp in enumerate(hps):
             ax = axes[r][c]
             d = sub[sub["hp"] == hp]
-            for key, g in d.groupby(study.by, sort=True):
+            choice = bool((data.loc[data["hp"] == hp, "kind"] == "choice").any())
+            levels = sorted(data.loc[data["hp"] == hp, "value"].unique())
+            position = {v: i for i, v in enumerate(levels)}
+            groups = list(d.groupby(study.by, sort=True))
+            for j, (key, g) in enumerate(groups):
                 colour = enc.colour[key]
-                ok = g[g["score"].notna()]
-                ax.scatter(ok["value"], ok["score"], s=14, color=colour, alpha=0.65, linewidths=0)
-                mark_failures_on_top(ax, g.loc[g["score"].isna(), "value"].to_numpy(), colour)
-            if bool(d["log_x"].any()) and (d["value"] > 0).all():
+                xs = g["value"].to_numpy()
+                if choice:  # categories side by side: one slot per colour inside each category
+                    xs = np.array([position[v] for v in xs]) + (j - (len(groups) - 1) / 2) * 0.6 / max(len(groups), 1)
+                ok = g["score"].notna().to_numpy()
+                ax.scatter(xs[ok], g["score"].to_numpy()[ok], s=14, color=colour, alpha=0.65, linewidths=0)
+                mark_failures_on_top(ax, xs[~ok], colour)
+            if choice:
+                ax.set_xticks(range(len(levels)))
+                ax.set_xticklabels([f"{v:g}" for v in levels])
+                ax.set_xlim(-0.6, len(levels) - 0.4)
+            elif bool(d["log_x"].any()) and (d["value"] > 0).all():
                 ax.set_xscale("log")
             ax.set_xlabel(hp + (" (log scale)" if ax.get_xscale() == "log" else ""))
             if c == 0:
@@ -800,6 +834,19 @@ def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------
+# Verdicts (a table, no figure: the report draws it as a matrix)
+
+
+def write_verdicts(study: Study, out_dir: Path) -> list[Path]:
+    """verdicts.csv: P(A beats B at k) with its bootstrap interval for every pair of cells."""
+    from gansweep.analysis.verdicts import verdicts
+
+    data = verdicts(study.trials, metric=study.metric)
+    data["metric"] = study.primary if study.metric == "score" else study.metric
+    return [save_csv(data, out_dir / "verdicts.csv")]
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
@@ -808,6 +855,7 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "score_vs_compute": plot_score_vs_compute,
     "sensitivity": plot_sensitivity,
     "learning_curves": plot_learning_curves,
+    "verdicts": write_verdicts,
 }
 
 

@@ -37,14 +37,14 @@ CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;
      padding:0 1em;color:#222;line-height:1.4}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right;vertical-align:top}
 th{background:#f3f3f3} td.l,th.l{text-align:left}
 tr.win td{font-weight:bold;background:#eef6ff}
 pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.85em}
 td pre{margin:0;padding:.2em;white-space:pre-wrap;max-width:60em}
 img{max-width:100%;border:1px solid #eee} .samples img{max-width:32%;margin:0 .5% .5% 0} .muted{color:#666;font-size:.9em}
-.bad{color:#b03a00}
+.bad{color:#b03a00} .wide{overflow-x:auto;max-width:100%}
 """
 
 
@@ -195,6 +195,58 @@ def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def _verdicts_html(study: Study, plot_paths: Sequence[Path]) -> str:
+    """Per data set and strategy: the matrix of P(row beats column) at the full budget, and one
+    sentence per cell that beats another with the whole 95 % interval above one half."""
+    path = next((p for p in plot_paths if p.name == "verdicts.csv"), None)
+    data = pd.read_csv(path) if path is not None else pd.DataFrame()
+    if data.empty:
+        return "<p>No two cells of one data set and strategy to compare yet.</p>"
+    axes = [a for a in varying_axes(study.trials, exclude=["dataset", "strategy"])]
+    first = study.trials.drop_duplicates("cell").set_index("cell")
+    label = {c: (" + ".join(str(first.loc[c, a]) for a in axes) if axes and c in first.index else c)
+             for c in first.index}
+    parts = [f'<p class="muted">Each entry is the probability that the best of k trials of the row\'s '
+             f"cell is better ({esc(study.metric_label)}) than the best of k trials of the column's, "
+             f"computed exactly from the stored trials (diverged and failed count as no result), with "
+             f"its 95 % bootstrap interval over the trials (1,000 resamples). "
+             f"<b>Bold</b>: the interval lies above one half. All budgets: plots/verdicts.csv.</p>"]
+    for (ds, strat), g in data.groupby(["dataset", "strategy"], sort=True):
+        k = int(g["k"].max())
+        g = g[g["k"] == k]
+        cells = sorted(set(g["cell_a"]) | set(g["cell_b"]), key=lambda c: label.get(c, c))
+        cell = {}
+        for r in g.itertuples(index=False):
+            cell[(r.cell_a, r.cell_b)] = (r.p_a_beats_b, r.lo, r.hi)
+            cell[(r.cell_b, r.cell_a)] = (1 - r.p_a_beats_b, 1 - r.hi, 1 - r.lo)
+        head = "".join(f'<th>{esc(label.get(c, c))}</th>' for c in cells)
+        body = []
+        for a in cells:
+            tds = []
+            for b in cells:
+                if a == b:
+                    tds.append("<td>–</td>")
+                    continue
+                p, lo, hi = cell[(a, b)]
+                text = f"{p:.2f}<br><span class=\"muted\">{lo:.2f}–{hi:.2f}</span>"
+                tds.append(f"<td><b>{text}</b></td>" if lo > 0.5 else f"<td>{text}</td>")
+            body.append(f'<tr><th class="l">{esc(label.get(a, a))}</th>{"".join(tds)}</tr>')
+        n = int(min(g["n_a"].min(), g["n_b"].min()))
+        parts.append(f"<h3>dataset {esc(ds)}, strategy {esc(strat)}: k = {k} (full budget)</h3>")
+        parts.append(f'<div class="wide"><table><tr><th class="l">row beats column</th>{head}</tr>'
+                     + "".join(body) + "</table></div>")
+        sentences = []
+        for a in cells:
+            beaten = [(b, *cell[(a, b)]) for b in cells if b != a and cell[(a, b)][1] > 0.5]
+            if beaten:
+                sentences.append(f"{esc(label.get(a, a))} beats " + ", ".join(
+                    f"{esc(label.get(b, b))} at k = {k} with probability {p:.2f} ({lo:.2f}–{hi:.2f})"
+                    for b, p, lo, hi in beaten) + ".")
+        parts.append("<ul>" + "".join(f"<li>{s}</li>" for s in sentences) + "</ul>" if sentences
+                     else f"<p>No pair resolved by {n} trials per cell at k = {k}.</p>")
+    return "\n".join(parts)
+
+
 def _failures_html(study: Study) -> str:
     t = study.trials
     bad = t[~t["status"].isin(SCORED)]
@@ -303,6 +355,7 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     best = best_trials(study)
     sections = [
         _section("Which cell wins", _ranking_html(study, ranking(study)), "ranking"),
+        _section("Is the difference real? Verdicts between cells", _verdicts_html(study, plot_paths), "verdicts"),
         _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
                  + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"]), "progress"),
         _section(f"Best {BEST_PER_CELL} trials per cell",
@@ -313,7 +366,7 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
         _section("Failures", _failures_html(study), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
-    links = [("ranking", "ranking"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
+    links = [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
     equal = _equal_compute_html(study)
     if equal is not None:
@@ -321,8 +374,8 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
         links.insert(2, ("equal compute", "compute"))
     evaluations = _evaluations_html(study)
     if evaluations is not None:
-        sections.insert(3, _section("Evaluated again", evaluations, "evaluations"))
-        links.insert(3, ("evaluated again", "evaluations"))
+        sections.insert(4, _section("Evaluated again", evaluations, "evaluations"))
+        links.insert(4, ("evaluated again", "evaluations"))
     toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in links)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

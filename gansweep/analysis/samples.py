@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -54,15 +55,33 @@ def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top:
     return scored.groupby("cell", sort=False).head(1).head(cells)
 
 
-def render(stored, dataset: str, path: Path, n: int | None = None) -> Path:
-    """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG)."""
+def title(stored, row: dict[str, Any] | None = None) -> str:
+    """The trial, its score and step, and the row's other metrics: the same evaluation (the row
+    describes the kept generator), so the figure and the trials table say the same thing."""
+    text = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
+    others = [f"{m} {v:.4g}" for m, v in (row or {}).items()
+              if m != stored.metric and isinstance(v, (int, float)) and math.isfinite(v)]
+    return " · ".join([text, *others])
+
+
+def row_metrics(trials: pd.DataFrame) -> list[str]:
+    """The metric columns of a trials table (everything the schema does not fix, hp_* aside)."""
+    from gansweep.store.parquet import trial_columns
+
+    fixed = set(trial_columns([], []).names)
+    return [c for c in trials.columns if c not in fixed and not c.startswith("hp_")]
+
+
+def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str, Any] | None = None) -> Path:
+    """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG);
+    ``row``: the trial's metric columns, shown in the title."""
     flat = len(stored.shape) == 1
     n = n or (POINTS if flat else IMAGES)
     if not flat and n > MAX_IMAGES:
         raise GansweepError(f"-n {n}: at most {MAX_IMAGES} images per trial (an image grid); "
                             f"up to {MAX_POINTS} points for 2-D data")
     x = stored.sample(n).float().cpu()
-    title = f"{stored.trial_id}\n{stored.metric} {stored.score:.4g} at step {stored.step}"
+    heading = title(stored, row)
     if flat:
         fig, ax = plt.subplots(figsize=(4.6, 4.6))
         real = _real_points(dataset, n)
@@ -79,7 +98,7 @@ def render(stored, dataset: str, path: Path, n: int | None = None) -> Path:
         fig, ax = plt.subplots(figsize=(side, side + 0.4))
         ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.axis("off")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(heading, fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -112,6 +131,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     chosen = choose_trials(trials, trial_ids, top, cells)
     target = output_dir(path, out) / "samples"
     written, missing = [], []
+    metrics = row_metrics(trials)
     for row in chosen.itertuples(index=False):
         try:
             stored = load_generator(path, row.trial_id, device)
@@ -123,7 +143,8 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
             else:
                 missing.append(row.trial_id)
             continue
-        written.append(render(stored, row.dataset, target / f"{row.trial_id}.png", n))
+        mine = chosen.loc[chosen.trial_id == row.trial_id, metrics].iloc[0].to_dict()
+        written.append(render(stored, row.dataset, target / f"{row.trial_id}.png", n, mine))
     if missing:
         log.warning("%d chosen trials kept no generator (trained before gansweep kept them?): %s",
                     len(missing), ", ".join(missing[:5]))

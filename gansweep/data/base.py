@@ -44,15 +44,15 @@ Loader = Callable[..., Dataset]
 """``loader(resolution: int | None, root: str | None) -> Dataset``; deterministic."""
 
 DATASETS: Registry[Loader] = Registry("dataset")
+PATH_LOADERS: Registry[Loader] = Registry("data set path prefix")
+"""Loaders for ``<prefix>:<path>`` names (:data:`gansweep.data.specs.PATH_PREFIXES`), called as
+``PATH_LOADERS[prefix](name, resolution, root)``; :mod:`gansweep.data.real` fills it."""
 
 
 def load_dataset(name: str, resolution: int | None = None, root: str | None = None) -> Dataset:
     """Load a registered data set by name, or ``folder:<path>`` / ``npz:<path>``
     (``resolution=None``: its native size; ``root``: the data root)."""
     prefix, colon, _ = name.partition(":")
-    if colon:
-        from gansweep.data.real import PREFIXES
-
-        if prefix in PREFIXES:
-            return PREFIXES[prefix](name, resolution=resolution, root=root)
+    if colon and prefix in PATH_LOADERS:
+        return PATH_LOADERS[prefix](name, resolution=resolution, root=root)
     return DATASETS[name](resolution=resolution, root=root)

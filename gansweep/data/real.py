@@ -47,7 +47,8 @@ import numpy as np
 import torch
 
 from gansweep import env
-from gansweep.data.base import DATASETS, Dataset
+from gansweep.data.base import DATASETS, PATH_LOADERS, Dataset
+from gansweep.data.specs import PATH_PREFIXES
 from gansweep.errors import GansweepError
 
 log = logging.getLogger(__name__)
@@ -545,8 +546,9 @@ def _named_loader(name: str) -> Callable[..., Dataset]:
 for _name in KNOWN:
     DATASETS.add(_name, _named_loader(_name))
 
-PREFIXES: dict[str, Callable[..., Dataset]] = {
-    "folder": lambda spec, resolution=None, root=None: load_real(spec, resolution, root),
-    "npz": lambda spec, resolution=None, root=None: load_real(spec, resolution, root),
-}
-"""Loaders for ``<prefix>:<path>`` names, called as ``PREFIXES[prefix](name, resolution, root)``."""
+def _load_path(spec: str, resolution: int | None = None, root: str | None = None) -> Dataset:
+    return load_real(spec, resolution, root)
+
+
+for _prefix in PATH_PREFIXES:
+    PATH_LOADERS.add(_prefix, _load_path)

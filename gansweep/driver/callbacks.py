@@ -19,7 +19,7 @@ from gansweep.store import SCORED, StoreWriteError, TrialStore
 
 log = logging.getLogger(__name__)
 CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
-               "strategy", "round", "index")
+               "strategy", "round", "index", "suggested_by")
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
@@ -30,7 +30,7 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     The row describes one generator: its metric columns are those of the evaluation that produced
     ``score`` (the one whose generator the trial keeps), never each metric's own best over the
     trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
-    :meth:`TrialSettings.resolve`): enough to rerun it.
+    :meth:`TrialContext.resolve`): enough to rerun it.
     """
     from gansweep.driver.scheduler import stopped_result
 
@@ -88,12 +88,14 @@ class StoreCallback(Callback):
         # Tune saves the trial as finished whether or not it was stored: on_fatal must make sure
         # resume does not restore that experiment (the driver marks it stale)
         self.on_fatal = on_fatal
-        self.resolve = resolve  # TrialSettings.resolve: the row's config is the whole trial
+        self.resolve = resolve  # TrialContext.resolve: the row's config is the whole trial
         self._store: TrialStore | None = None
         self.fatal: StoreWriteError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None}
+        # resolve is a bound method of the trial context: left out so Tune's pickle names no
+        # gansweep class but this one (resume replaces the callbacks with fresh ones anyway)
+        return {**self.__dict__, "_store": None, "fatal": None, "on_fatal": None, "resolve": None}
 
     @property
     def store(self) -> TrialStore:

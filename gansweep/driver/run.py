@@ -10,11 +10,15 @@ The study directory may be on an object store (``s3://``, ``gs://``): Tune then 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
 import signal
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.store import SCORED, read_trials
 from gansweep.study import Plan, Study, build_plan
-from gansweep.trial.settings import TrialSettings
+from gansweep.trial.settings import TrialContext, metric_columns
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +154,14 @@ def _init_ray(address: str | None) -> None:
     if address == "local" and os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
         log.warning("RAY_AUTH_MODE=%s: the local Ray accepts connections without a token",
                     os.environ["RAY_AUTH_MODE"])
-    if address != "local":
-        check_reachable(address)
-    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
-             configure_logging=True)
+    if address == "local":
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+                 configure_logging=True)
+        return
+    check_reachable(address)
+    with join_deadline(address):
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+                 configure_logging=True)
 
 
 CONNECT_DEADLINE_S = 10.0
@@ -163,16 +171,45 @@ def check_reachable(address: str) -> None:
     """Refuse in one line a Ray address that does not answer; ``ray.init`` would retry it for ever."""
     import socket
 
+    if address == "auto":
+        return  # Ray finds the address itself (a cluster this machine started)
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit():
-        return  # "auto" and the like: Ray finds the address itself
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536) or any(c.isspace() for c in host):
+        raise GansweepError(f"Ray address {address[:80]!r}: not host:port, ray://host:port or auto "
+                            "(--address, RAY_ADDRESS)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_DEADLINE_S).close()
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise GansweepError(f"Ray address {address}: no answer within {CONNECT_DEADLINE_S:g} s ({reason}); "
                             "is the cluster up? (--address, RAY_ADDRESS)") from None
+
+
+JOIN_DEADLINE_S = 30.0
+
+
+@contextlib.contextmanager
+def join_deadline(address: str) -> Iterator[None]:
+    """End the process in one line if joining ``address`` takes longer than :data:`JOIN_DEADLINE_S`.
+
+    Something that accepts TCP but is no Ray head makes ``ray.init`` retry in C++ for many
+    minutes, beyond the reach of an exception; nothing is stored yet, so leaving is safe.
+    """
+    done = threading.Event()
+
+    def watchdog() -> None:
+        if not done.wait(JOIN_DEADLINE_S):
+            sys.stderr.write(f"error: Ray address {address}: no Ray cluster answered within {JOIN_DEADLINE_S:g} s; "
+                             "is it a Ray head's GCS address (host:6379)? (--address, RAY_ADDRESS)\n")
+            sys.stderr.flush()
+            os._exit(2)
+
+    threading.Thread(target=watchdog, name="gansweep-join-deadline", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 AUTOSCALE_CONCURRENCY = 64  # trials asked for at once from a cluster that has no room yet
@@ -223,18 +260,18 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from gansweep.trial.worker import run_trial
 
     study = plan.study
-    settings = TrialSettings.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run,
-                                       study_dir=str(sd.path.resolve()))
+    context = TrialContext.from_plan(plan, cache_dir=str(sd.cache_dir.resolve()), dry_run=dry_run,
+                                     study_dir=str(sd.path.resolve()))
     _init_ray(address)
     res = trial_resources(study, dry_run)
-    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings), res)
+    trainable = tune.with_resources(tune.with_parameters(run_trial, context=context), res)
     done = stored_scores(sd.path)
     progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
     # Built afresh on every start: a restored experiment's pickled callbacks hold the old paths
-    store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, settings.metric_columns,
+    store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, metric_columns(plan),
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd),
-                             resolve=settings.resolve)
+                             resolve=context.resolve)
     root = sd.path.resolve()
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
@@ -343,8 +380,9 @@ def _write_driver_stats(tuner: Any, sd: StudyDir) -> None:
 
     from gansweep.search.composite import StudySearcher
 
-    alg = getattr(getattr(tuner, "_local_tuner", None), "_tune_config", None)
-    alg = getattr(alg, "search_alg", None)
+    from gansweep.compat.ray import search_alg
+
+    alg = search_alg(tuner)
     while alg is not None and not isinstance(alg, StudySearcher):
         alg = getattr(alg, "searcher", None)
     if alg is not None:
@@ -360,7 +398,9 @@ def trial_name(trial: Any) -> str:
 def _replace_callbacks(tuner: Any, fresh: list[Any]) -> None:
     """A restored Tuner brings its callbacks back from its pickle (old paths, old progress bar);
     use fresh ones of the same types, and add those it lacks (a state saved before one existed)."""
-    run_config = tuner._local_tuner.get_run_config()
+    from gansweep.compat.ray import run_config as tuner_run_config
+
+    run_config = tuner_run_config(tuner)
     old = list(run_config.callbacks or [])
     kept = [next((f for f in fresh if type(f) is type(c)), c) for c in old]
     run_config.callbacks = kept + [f for f in fresh if not any(type(f) is type(c) for c in old)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gansweep.data.specs import EMBEDDED_DATASETS, IMAGE, POINTS
 from gansweep.registry import Registry
 
 KEY_FD = "fd"
@@ -24,11 +25,6 @@ KEY_RECALL = "recall"
 KEY_MSSSIM = "msssim"
 KEY_RECON = "recon"
 
-IMAGE = "image"
-POINTS = "points"
-
-EMBEDDED_DATASETS = frozenset({"digits", "ring8", "grid25"})
-"""Data sets shipped with gansweep; their primary metric is ``fd`` in their own feature space."""
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,24 @@
-"""Search strategies by name, and the composite searcher that serves a whole study."""
+"""Search strategies by name, and the composite searcher that serves a whole study.
+
+:data:`STRATEGY_SPECS` (the facts, torch-free) is imported eagerly; :data:`STRATEGIES` (the
+searcher factories, which pull in scikit-optimize and optuna) on first use (PEP 562), so code
+that only reads the facts stays light.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import Any
 
-from gansweep.registry import Registry
-from gansweep.search.base import DONE, CellSearcher, Suggestion
-from gansweep.search.random import make_random
-from gansweep.search.table1 import make_table1
+from gansweep.search.specs import SEQUENTIAL_STRATEGIES, STRATEGY_SPECS, StrategySpec
 
-StrategyFactory = Callable[..., CellSearcher]
-"""``factory(entry: PlanEntry, seed: int) -> CellSearcher``."""
+__all__ = ["DONE", "SEQUENTIAL_STRATEGIES", "STRATEGIES", "STRATEGY_SPECS", "CellSearcher",
+           "StrategySpec", "Suggestion"]
 
-STRATEGIES: Registry[StrategyFactory] = Registry("search strategy")
-STRATEGIES.add("table1", make_table1)
-STRATEGIES.add("random", make_random)
 
-try:  # strategies with optional heavy imports register themselves
-    from gansweep.search import gp as _gp  # noqa: F401
-except ImportError:  # pragma: no cover - scikit-optimize missing
-    pass
-try:
-    from gansweep.search import optuna as _optuna  # noqa: F401
-except ImportError:  # pragma: no cover - optuna missing
-    pass
-
-__all__ = ["DONE", "STRATEGIES", "CellSearcher", "Suggestion"]
+def __getattr__(name: str) -> Any:
+    if name in ("DONE", "CellSearcher", "Suggestion"):
+        return getattr(importlib.import_module("gansweep.search.base"), name)
+    if name == "STRATEGIES":
+        return importlib.import_module("gansweep.search.factories").STRATEGIES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

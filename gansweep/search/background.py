@@ -156,7 +156,6 @@ class RoundSearcher(CellSearcher):
 
     STATE_VERSION = 1
     FALLBACK_SALT = 0  # each strategy its own stream of fallback draws
-    NAME = "rounds"  # what a trial's ``suggested_by`` says when a round was computed as intended
 
     def __init__(self, space: dict[str, Choice | Range], trials: int, per_round: int, seed: int) -> None:
         if trials < 1 or per_round < 1:
@@ -171,8 +170,7 @@ class RoundSearcher(CellSearcher):
         self._extra: dict[str, Any] = {}
         self._future: Future | None = None
         self._future_round = -1
-        self._failures: list[str] = []
-        self._by: dict[int, str] = {}  # round → who suggested it, where not NAME (a random fallback, and why)
+        self._fallbacks: dict[int, str] = {}  # round -> why its computation failed (drawn at random)
 
     # -- what a strategy provides ---------------------------------------------------------------
     def round_job(self, round_: int, size: int, params: list[dict[str, float]], scores: list[float],
@@ -197,7 +195,7 @@ class RoundSearcher(CellSearcher):
             i = self._next
             self._next += 1
             r = i // self.per_round
-            return Suggestion(i, dict(self._points[i]), round=r, by=self._by.get(r, self.NAME))
+            return Suggestion(i, dict(self._points[i]), round=r, fallback=self._fallbacks.get(r))
         self._maybe_start()
         return None
 
@@ -223,7 +221,7 @@ class RoundSearcher(CellSearcher):
             "next": self._next,
             "scores": [[i, s if math.isfinite(s) else None] for i, s in sorted(self._scores.items())],
             "extra": self._extra,
-            "by": [[r, by] for r, by in sorted(self._by.items())],
+            "fallbacks": {str(r): why for r, why in sorted(self._fallbacks.items())},
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -240,7 +238,8 @@ class RoundSearcher(CellSearcher):
         self._next = nxt
         self._scores = {int(i): math.inf if s is None else float(s) for i, s in state["scores"]}
         self._extra = dict(state.get("extra") or {})
-        self._by = {int(r): str(by) for r, by in state.get("by") or []}  # absent in states saved before
+        # a state saved before fallbacks were kept has none: its rounds read as the strategy's own
+        self._fallbacks = {int(r): str(why) for r, why in (state.get("fallbacks") or {}).items()}
         self._maybe_start()
 
     # -- helpers --------------------------------------------------------------------------------
@@ -297,8 +296,7 @@ class RoundSearcher(CellSearcher):
         except Exception as exc:  # a failed fit must not stop the study
             log.warning("%s: computing round %d failed (%s: %s); drawing it at random",
                         type(self).__name__, r, type(exc).__name__, exc)
-            self._failures.append(f"round {r}: {type(exc).__name__}: {exc}")
-            self._by[r] = f"random: {self.NAME} round {r} failed ({type(exc).__name__}: {exc})"[:300]
+            self._fallbacks[r] = f"{type(exc).__name__}: {exc}"[:300]
             points, extra = self.fallback(r, size), self._extra
         self._points.extend(points)
         self._extra = extra
@@ -310,3 +308,4 @@ class RoundSearcher(CellSearcher):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_fallbacks", {})  # pickled before fallbacks were kept

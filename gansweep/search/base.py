@@ -22,7 +22,8 @@ class Suggestion:
     index: int
     params: dict[str, float]
     round: int | None = None
-    by: str | None = None  # who really suggested it when not the entry's strategy (a fallback), and why
+    # who actually drew it when not the strategy itself (a failed GP round's random fallback and why)
+    fallback: str | None = None
 
 
 class CellSearcher(ABC):

@@ -32,10 +32,16 @@ def entry_seed(study_seed: int, entry: PlanEntry) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+def suggested_by(entry: PlanEntry, round_: int | None, fallback: str | None) -> str:
+    """Who drew a trial's hyperparameters: the entry's strategy, or the random fallback and why."""
+    if fallback is None:
+        return entry.search.strategy
+    return f"random fallback: {entry.search.strategy} round {round_} failed ({fallback})"
+
+
 def trial_config(entry: PlanEntry, index: int, params: dict[str, float], round_: int | None,
-                 study_seed: int, suggested_by: str | None = None) -> dict[str, Any]:
-    """The config one trial receives: who it is, its cell, its hyperparameters, and which strategy
-    really suggested them (``suggested_by``: the entry's, or a random fallback and why)."""
+                 study_seed: int, fallback: str | None = None) -> dict[str, Any]:
+    """The config one trial receives: who it is (and who suggested it), its cell and its hyperparameters."""
     from gansweep.study.plan import resolve_hps
 
     trial_id = entry.trial_id(index)
@@ -47,9 +53,9 @@ def trial_config(entry: PlanEntry, index: int, params: dict[str, float], round_:
         "strategy": entry.label,
         "round": round_,
         "index": index,
+        "suggested_by": suggested_by(entry, round_, fallback),
         "seed": seed,
         "hp": resolve_hps(entry.cell, params),
-        "suggested_by": suggested_by or entry.search.strategy,
     }
 
 
@@ -66,6 +72,7 @@ class StudySearcher(Searcher):
         self._told: set[str] = set()
         self._cursor = 0
         self._known: dict[str, float] | None = None
+        self._warned: set[tuple[int, int | None]] = set()  # (entry, round) fallbacks already logged
         self.stall = {"calls": 0, "seconds": 0.0, "max_seconds": 0.0}  # time spent on Tune's thread
 
     # -- lazy construction keeps the pickled Tuner small and thread-free ---------------------
@@ -86,6 +93,10 @@ class StudySearcher(Searcher):
         state["_subs"] = None
         state["_known"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_warned", set())  # pickled before fallbacks were logged here
 
     # -- Tune's contract ----------------------------------------------------------------------
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -124,7 +135,11 @@ class StudySearcher(Searcher):
                     continue
                 self._cursor = i + 1
                 self._live[trial_id] = (i, s.index, gid)
-                return trial_config(entry, s.index, s.params, s.round, self.plan.study.seed, s.by)
+                if s.fallback is not None and (i, s.round) not in self._warned:
+                    self._warned.add((i, s.round))
+                    log.warning("cell %s, %s: round %s is drawn at random, its %s computation failed (%s)",
+                                entry.cell.id, entry.label, s.round, entry.search.strategy, s.fallback)
+                return trial_config(entry, s.index, s.params, s.round, self.plan.study.seed, s.fallback)
         if len(self._done) == n:
             return Searcher.FINISHED
         return None

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gansweep.compat import skopt as compat
 from gansweep.search.background import RoundSearcher, finite_scores, round_seed, split_space
 from gansweep.search.space import is_integer, skopt_dimensions
 from gansweep.study.schema import Choice, Range
@@ -57,52 +58,22 @@ def to_params(names: list[str], space: dict[str, Choice | Range], point: list[An
     return dict(sorted(out.items()))
 
 
-def _fast_gp_class() -> type:
-    from skopt.learning import GaussianProcessRegressor
-
-    class FastGP(GaussianProcessRegressor):
-        """skopt's GP; the predictive std by one matrix product (skopt: an O(k·n²) einsum loop)."""
-
-        def predict(self, X, return_std=False, return_cov=False, return_mean_grad=False,
-                    return_std_grad=False):
-            if not return_std or return_cov or return_mean_grad or return_std_grad \
-                    or not hasattr(self, "X_train_"):
-                return super().predict(X, return_std, return_cov, return_mean_grad, return_std_grad)
-            X = np.asarray(X, dtype=float)
-            k = self.kernel_(X, self.X_train_)
-            mean = k @ self.alpha_ * self.y_train_std_ + self.y_train_mean_
-            var = self.kernel_.diag(X) - np.einsum("ki,ki->k", k @ self.K_inv_, k)
-            np.maximum(var, 0.0, out=var)
-            return mean, np.sqrt(var * self.y_train_std_ ** 2)
-
-    return FastGP
-
-
-_FAST_GP: type | None = None
-
-
 def _gp_estimator(dims: list[Any], random_state: int) -> Any:
     """``base_estimator="GP"`` as skopt cooks it for these dimensions, as a :class:`FastGP`.
 
     Seeded: the restarts of the kernel fit draw from it (unseeded, a restore could differ).
     """
-    global _FAST_GP
-    from skopt.utils import cook_estimator
-
-    if _FAST_GP is None:
-        _FAST_GP = _fast_gp_class()
-    cooked = cook_estimator("GP", space=dims, random_state=random_state)
-    return _FAST_GP(**cooked.get_params(deep=False))
+    cooked = compat.cook_gp(dims, random_state)
+    return compat.fast_gp_class()(**cooked.get_params(deep=False))
 
 
 def _with_fixed_kernel(est: Any) -> Any:
     """An unfitted copy of fitted ``est`` whose kernel (noise included) is not re-optimised."""
     from sklearn.base import clone
-    from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
     from skopt.learning.gaussian_process.kernels import WhiteKernel
 
     kernel = clone(est.kernel_)
-    present, name = _param_for_white_kernel_in_Sum(kernel)
+    present, name = compat.white_noise_param(kernel)
     if present:  # skopt zeroes the fitted noise for prediction and keeps it in noise_
         kernel.set_params(**{name: WhiteKernel(noise_level=max(est.noise_ or 0.0, 1e-10),
                                                noise_level_bounds="fixed")})
@@ -173,13 +144,3 @@ class GPSearcher(RoundSearcher):
 def make_gp(entry: Any, seed: int) -> GPSearcher:
     s = entry.search
     return GPSearcher(entry.space(), s.rounds, s.per_round, s.acquisition, seed)
-
-
-def _register() -> None:
-    from gansweep.search import STRATEGIES
-
-    if "gp" not in STRATEGIES:
-        STRATEGIES.add("gp", make_gp)
-
-
-_register()

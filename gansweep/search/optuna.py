@@ -118,13 +118,3 @@ class OptunaSearcher(RoundSearcher):
 def make_optuna(entry: Any, seed: int) -> OptunaSearcher:
     s = entry.search
     return OptunaSearcher(entry.space(), entry.trials, s.per_round, s.sampler, seed)
-
-
-def _register() -> None:
-    from gansweep.search import STRATEGIES
-
-    if "optuna" not in STRATEGIES:
-        STRATEGIES.add("optuna", make_optuna)
-
-
-_register()

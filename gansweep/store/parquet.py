@@ -75,6 +75,7 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("strategy", pa.string()),
     ("round", pa.int64()),
     ("index", pa.int64()),
+    ("suggested_by", pa.string()),
     ("status", pa.string()),
     ("score", pa.float64()),
 ]
@@ -87,6 +88,8 @@ TAIL_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("written_at", pa.timestamp("us", tz="UTC")),
 ]
 REQUIRED_TRIAL_COLUMNS = ("trial_id", "cell", "strategy", "status", "score")
+# columns added after studies were stored: files written before lack them, read as null
+ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string()}
 REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
 
 
@@ -324,7 +327,7 @@ class TrialStore:
 
     def _read_small(self, tid: str) -> tuple[pa.Table, pa.Table] | None:
         try:
-            trials = _read_table(self.trials_dir / f"{tid}.parquet").select(self.trial_schema.names)
+            trials = _with_added(_read_table(self.trials_dir / f"{tid}.parquet")).select(self.trial_schema.names)
             evals_path = self.evals_dir / f"{tid}.parquet"
             evals = (_read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
                      else self.eval_schema.empty_table())
@@ -332,6 +335,14 @@ class TrialStore:
         except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
             log.warning("not compacting %s: %s", tid, exc)
             return None
+
+
+def _with_added(table: pa.Table) -> pa.Table:
+    """A trials table written before :data:`ADDED_TRIAL_COLUMNS` existed, with them as nulls."""
+    for name, type_ in ADDED_TRIAL_COLUMNS.items():
+        if name not in table.column_names:
+            table = table.append_column(pa.field(name, type_), pa.nulls(len(table), type_))
+    return table
 
 
 def _table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -427,6 +438,21 @@ def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequen
                       "directory to set damaged files aside")
 
 
+def _dataset(files: list[StoragePath], filesystem: Any, required: Sequence[str]) -> ds.Dataset:
+    """The files as one dataset; trials files of a study stored before a column was added (first
+    or not) read it as null: pyarrow takes the first file's schema, so added columns are declared."""
+    sources = [arrow_source(f)[0] for f in files]
+    dataset = ds.dataset(sources, format="parquet", filesystem=filesystem)
+    if tuple(required) != REQUIRED_TRIAL_COLUMNS:
+        return dataset
+    schema = dataset.schema
+    for name, type_ in ADDED_TRIAL_COLUMNS.items():
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, type_))
+    return dataset if schema.equals(dataset.schema) else ds.dataset(sources, schema=schema, format="parquet",
+                                                                      filesystem=filesystem)
+
+
 def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
     """Every visible file of a dataset directory; :class:`StoreError` names a damaged one."""
     for attempt in range(3):
@@ -435,8 +461,7 @@ def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
             return pd.DataFrame()
         filesystem = arrow_source(directory)[1]
         try:
-            table = ds.dataset([arrow_source(f)[0] for f in files], format="parquet",
-                               filesystem=filesystem).to_table()
+            table = _dataset(files, filesystem, required).to_table()
         except FileNotFoundError:
             continue  # a compaction replaced files while we listed them: list again
         except (pa.ArrowException, OSError) as exc:
@@ -462,12 +487,6 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
         df = _one_generator(df, study_dir)
-        if "config" in df.columns and "suggested_by" not in df.columns:
-            # which strategy really suggested the trial (a random fallback when a GP/Optuna round
-            # failed, and why); kept in the config JSON, so a study's schema never changes; null
-            # for rows stored before it was recorded
-            found = df.config.str.extract(r'"suggested_by": "((?:[^"\\]|\\.)*)"', expand=False)
-            df["suggested_by"] = found.map(lambda v: json.loads(f'"{v}"') if isinstance(v, str) else None)
     return df
 
 
@@ -496,22 +515,21 @@ def _one_generator(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFra
 
     # the primary is one of the lower-is-better metrics whose value equals the score (old rows held
     # the primary's best, which is the score); try those first, the others only if none matches
-    order = sorted(metrics, key=lambda m: m.removesuffix("_std") in METRICS and METRICS[m.removesuffix("_std")].higher_is_better)
-    by_trial = {tid: g for tid, g in evals.groupby("trial_id", sort=False)}
-    df = df.copy()
-    for i in df.index[old]:
-        g = by_trial.get(df.at[i, "trial_id"])
-        if g is None:
-            continue
-        score = df.at[i, "score"]
-        for m in order:
-            if m.endswith("_std"):
-                continue
-            hit = g[g[m] == score]
-            if len(hit):
-                df.loc[i, metrics] = hit.iloc[0][metrics].to_numpy()
-                break
-    return df
+    order = [m for m in metrics if not m.endswith("_std")]
+    order.sort(key=lambda m: m in METRICS and METRICS[m].higher_is_better)
+    old_rows = df.loc[old, ["trial_id", "score"]]
+    ev = evals[evals.trial_id.isin(old_rows.trial_id)].merge(old_rows, on="trial_id")
+    chosen, left = [], ev
+    for m in order:  # vectorised: the first evaluation (by step) whose m equals the score, per trial
+        first = left[left[m] == left.score].sort_values("step").drop_duplicates("trial_id")
+        chosen.append(first)
+        left = left[~left.trial_id.isin(first.trial_id)]
+    picked = pd.concat(chosen).set_index("trial_id")[metrics] if chosen else None
+    if picked is None or picked.empty:
+        return df
+    df = df.set_index("trial_id")
+    df.loc[picked.index, metrics] = picked.to_numpy()
+    return df.reset_index()
 
 
 def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:

@@ -97,7 +97,7 @@ def mean_n_disc(entry: PlanEntry) -> float:
 
 def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None:
     """The shape of one sample without loading the data set: (2,) for 2-D points, else the image's."""
-    from gansweep.study.plan import POINT_DATASETS
+    from gansweep.data.specs import POINT_DATASETS
 
     if dataset in POINT_DATASETS:
         return (2,)  # ring8 and grid25 are 2-D mixtures
@@ -108,7 +108,7 @@ def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None
 def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
     """(channels, side) of a data set's images without loading it; None for points or unknown sizes."""
     from gansweep.data.real import KNOWN
-    from gansweep.study.plan import POINT_DATASETS
+    from gansweep.data.specs import POINT_DATASETS
 
     if dataset in POINT_DATASETS:
         return None

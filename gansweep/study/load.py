@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from gansweep.errors import StudyError
+from gansweep.search.specs import STRATEGY_SPECS
 from gansweep.study.schema import Study
 
 MAX_BYTES = 1 << 20
@@ -22,7 +23,7 @@ MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB 
 MAX_LINE = 300  # an error line, value included
 MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", "table1", "random", "gp", "optuna", "asha", "median"}
+UNION_TAGS = {"choice", "range", *STRATEGY_SPECS, "asha", "median"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -141,7 +142,7 @@ def _validate(data: dict[str, Any], source: str) -> Study:
             msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
-            msg = f"unknown strategy {abbreviate(given)}; choose from table1, random, gp, optuna"
+            msg = f"unknown strategy {abbreviate(given)}; choose from {', '.join(STRATEGY_SPECS.names())}"
         elif err["type"] == "missing":
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
@@ -165,9 +166,8 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
         model = ann if isinstance(ann, type) and issubclass(ann, schema.Strict) else None
     if loc and loc[0] == "search" and len(loc) >= 3:
         entry = data["search"][loc[1]] if isinstance(data.get("search"), list) else {}
-        kinds = {"table1": schema.Table1, "random": schema.RandomSearch, "gp": schema.GPSearch,
-                 "optuna": schema.OptunaSearch}
-        model = kinds.get(entry.get("strategy")) if isinstance(entry, dict) else None
+        spec = STRATEGY_SPECS.get(entry.get("strategy")) if isinstance(entry, dict) else None
+        model = spec.schema if spec is not None else None
         stopping = entry.get("stopping") if isinstance(entry, dict) else None
         if "stopping" in loc[:-1] and isinstance(stopping, dict):
             stoppers = {"asha": schema.AshaStopping, "median": schema.MedianStopping, "none": schema.NoStopping}
@@ -191,6 +191,11 @@ def load_study(path: str | Path) -> Study:
 
 def study_from_bytes(raw: bytes, source: str) -> Study:
     """A study from a file's bytes (local or in a bucket): the same checks as :func:`load_study`."""
+    return study_from_data(parse_yaml(study_text(raw, source), source), source)
+
+
+def study_text(raw: bytes, source: str) -> str:
+    """The text of a study file, or :class:`StudyError`: too large, not UTF-8, NUL bytes."""
     if len(raw) > MAX_BYTES:
         raise StudyError(f"{source}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
     try:
@@ -199,7 +204,7 @@ def study_from_bytes(raw: bytes, source: str) -> Study:
         raise StudyError(f"{source}: not a text file (invalid UTF-8)") from None
     if "\x00" in text:
         raise StudyError(f"{source}: not a text file (contains NUL bytes)")
-    return study_from_data(parse_yaml(text, source), source)
+    return text
 
 
 def dump_study(study: Study) -> str:

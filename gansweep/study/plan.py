@@ -12,20 +12,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, dataset_kind
 from gansweep.errors import StudyError
 from gansweep.study.schema import AXES, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
 from gansweep.study.stopping import check_stopping
 
 # The vocabulary of DESIGN.md. A name here that no registry holds is "not implemented yet".
 VOCABULARY: dict[str, tuple[str, ...]] = {
-    "dataset": ("digits", "ring8", "grid25", "cifar10", "celeba_hq_128", "lsun_bedroom"),
+    "dataset": tuple(DATA_SPECS),
     "architecture": ("mlp", "dcgan", "sndcgan", "resnet_cifar", "resnet19", "biggan"),
     "loss": ("ns", "mm", "wgan", "ls", "hinge"),
     "penalty": ("none", "gp", "dragan", "l2", "r1"),
     "normalization": ("none", "bn", "ln", "sn", "wn"),
 }
-POINT_DATASETS = ("ring8", "grid25")
-EMBEDDED_DATASETS = ("digits", "ring8", "grid25")
 DEFAULT_HPS: dict[str, float] = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
 DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "dragan": 10.0, "r1": 10.0, "l2": 1.0, "none": 0.0}
 
@@ -41,11 +40,6 @@ def is_trial_id(value: object) -> bool:
     have written; only an id of this grammar is ever joined to a path (no ``/``, no ``..``).
     """
     return isinstance(value, str) and TRIAL_ID.fullmatch(value) is not None
-
-
-def dataset_kind(dataset: str) -> str:
-    """``points`` (2-D mixtures) or ``image``: what a data set's metrics and architectures must suit."""
-    return "points" if dataset in POINT_DATASETS else "image"
 
 
 @dataclass(frozen=True, order=True)
@@ -151,10 +145,10 @@ def _check_names(study: Study, source: str) -> None:
         for i, name in enumerate(getattr(study.grid, axis)):
             if name in registry:
                 continue
-            if axis == "dataset" and name.partition(":")[0] in _path_prefixes() and name.partition(":")[2]:
+            if axis == "dataset" and name.partition(":")[0] in PATH_PREFIXES and name.partition(":")[2]:
                 continue
             where = f"{source}: grid.{axis}[{i}]"
-            if name in VOCABULARY[axis] or name.startswith(("folder:", "npz:")):
+            if name in VOCABULARY[axis] or name.partition(":")[0] in PATH_PREFIXES:
                 raise StudyError(f"{where}: {axis} {name!r} is not implemented in this version of gansweep; "
                                  f"available: {', '.join(registry.names())}")
             raise StudyError(f"{where}: {registry.unknown_message(name)}")
@@ -179,18 +173,24 @@ def _check_options(study: Study, source: str) -> None:
             raise StudyError(f"{source}: training.options: {exc}") from None
 
 
-def _path_prefixes() -> tuple[str, ...]:
-    """``folder``, ``npz``: data sets named by a path (:data:`gansweep.data.real.PREFIXES`)."""
-    from gansweep.data.real import PREFIXES
-
-    return tuple(PREFIXES)
-
-
 def _excluded(cell: Cell, rules: list[dict[str, Any]]) -> bool:
     for rule in rules:
         if all(getattr(cell, a) in ([v] if isinstance(v, str) else v) for a, v in rule.items()):
             return True
     return False
+
+
+def _check_sample_limits(study: Study, options: Any, source: str) -> None:
+    """What the evaluator refuses in every trial (too few samples for IS splits or the k-NN of
+    precision/recall), refused here once: validate is the gate."""
+    names = {study.metrics.primary, *study.metrics.extra}
+    samples = study.metrics.samples
+    if "is" in names and options.is_splits > samples:
+        raise StudyError(f"{source}: metrics.samples: {samples} is fewer than the IS splits "
+                         f"(metrics.options.is_splits: {options.is_splits})")
+    if names & {"precision", "recall"} and samples <= options.prc_neighborhood:
+        raise StudyError(f"{source}: metrics.samples: precision/recall need more than "
+                         f"k={options.prc_neighborhood} samples (metrics.options.prc_neighborhood), but got {samples}")
 
 
 def build_plan(study: Study, source: str = "study", weights: bool = True) -> Plan:
@@ -221,9 +221,10 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
                          f"{primary} in metrics.extra")
 
     try:
-        EvalOptions.from_mapping(study.metrics.options)
+        options = EvalOptions.from_mapping(study.metrics.options)
     except Exception as exc:  # GansweepError from the metrics package
         raise StudyError(f"{source}: metrics.options: {exc}") from None
+    _check_sample_limits(study, options, source)
 
     for c in cells:
         primary = study.metrics.primary or default_primary(c.dataset)

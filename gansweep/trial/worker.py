@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gansweep.trial.settings import TrialSettings
+from gansweep.trial.settings import TrialContext
 from gansweep.trial.synthetic import simulate
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,13 @@ def _best_step(history: list[dict[str, Any]], metric: str) -> int | None:
     return best["step"] if best is not None else None
 
 
-def run_trial(config: dict[str, Any], settings: TrialSettings) -> None:
-    """Ray Tune function trainable (``settings`` bound with ``tune.with_parameters``)."""
-    with time_limit(settings.timeout, config["trial_id"]):
-        if settings.dry_run:
-            _run_synthetic(config, settings)
+def run_trial(config: dict[str, Any], context: TrialContext) -> None:
+    """Ray Tune function trainable (``context`` bound with ``tune.with_parameters``)."""
+    with time_limit(context.training.timeout, config["trial_id"]):
+        if context.dry_run:
+            _run_synthetic(config, context)
         else:
-            _run_real(config, settings)
+            _run_real(config, context)
 
 
 def rerun(resolved: dict[str, Any], cache_dir: str | None = None) -> dict[str, Any]:
@@ -119,13 +119,13 @@ def rerun(resolved: dict[str, Any], cache_dir: str | None = None) -> dict[str, A
     ``evals`` …). Trials are seeded, so a rerun gives back the stored score."""
     from gansweep.metrics.cache import default_cache_dir
 
-    settings = TrialSettings.from_resolved(resolved, cache_dir=cache_dir or str(default_cache_dir()))
+    context = TrialContext.from_resolved(resolved, cache_dir=cache_dir or str(default_cache_dir()))
     reports: list[dict[str, Any]] = []
     keep: Report = lambda result, checkpoint_dir=None: reports.append(result)  # noqa: E731
-    if settings.dry_run:
-        _run_synthetic(resolved, settings, keep)
+    if context.dry_run:
+        _run_synthetic(resolved, context, keep)
     else:
-        _run_real(resolved, settings, keep)
+        _run_real(resolved, context, keep)
     return reports[-1]
 
 
@@ -188,12 +188,12 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _run_synthetic(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
+def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report | None = None) -> None:
     """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
     report = report or _report
-    primary = settings.primary[config["dataset"]]
-    stoppable = config.get("strategy") in settings.stopping
-    records, status = simulate(config, settings.eval_points(), primary)
+    primary = context.primary(config["dataset"])
+    stoppable = config.get("strategy") in context.stopping
+    records, status = simulate(config, context.eval_points(), primary)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
             report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
@@ -215,40 +215,49 @@ def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
         log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
-def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report | None = None) -> None:
+def gan_config(config: dict[str, Any], training: Any) -> Any:
+    """The GAN a trial trains: its cell, its hyperparameters (those ``GANConfig`` has) and the
+    study's ``training`` model (:class:`gansweep.study.schema.Training`)."""
+    import dataclasses
+
+    from gansweep.gan import GANConfig
+
+    fields = {f.name for f in dataclasses.fields(GANConfig)}
+    given = {**{k: config[k] for k in ("architecture", "loss", "penalty", "normalization")},
+             **{k: v for k, v in config["hp"].items() if k in fields},
+             **{k: v for k, v in training.model_dump().items() if k in fields}}
+    return GANConfig(**given)
+
+
+def _run_real(config: dict[str, Any], context: TrialContext, report: Report | None = None) -> None:
+    """``report``: None under Tune (its report and checkpoints), a rerun's own list otherwise."""
     import torch
     from ray import tune
 
     from gansweep.data import load_dataset
-    from gansweep.gan import Diverged, GANConfig, GANTrainer
+    from gansweep.gan import Diverged, GANTrainer
     from gansweep.metrics import Evaluator
     from gansweep.store.generators import save_generator, snapshot
 
-    torch.set_num_threads(max(1, int(settings.cpu)))
-    device = "cuda" if settings.gpu > 0 and torch.cuda.is_available() else "cpu"
-    primary = settings.primary[config["dataset"]]
-    in_tune = report is None  # else a rerun outside Tune (no checkpoint to continue from)
-    report = report or _report
-    restored = _restore(tune.get_checkpoint() if in_tune else None, device, config["trial_id"])
+    training, metrics = context.training, context.metrics
+    torch.set_num_threads(max(1, int(context.resources.cpu)))
+    device = "cuda" if context.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
+    primary = context.primary(config["dataset"])
+    under_tune, report = report is None, report or _report  # _report looked up now (tests replace it)
+    restored = _restore(tune.get_checkpoint() if under_tune else None, device, config["trial_id"])
     if restored is not None and "final" in restored:  # Tune restarted a trial that had ended
         _report_final(restored["final"], report)
         return
-    data = load_dataset(config["dataset"], resolution=settings.resolution, root=settings.data_root)
-    hp = config["hp"]
-    cfg = GANConfig(
-        architecture=config["architecture"], loss=config["loss"], penalty=config["penalty"],
-        normalization=config["normalization"], z_dim=settings.z_dim, batch_size=settings.batch_size,
-        prior=settings.prior, width=settings.width, options=settings.options,
-        **{k: v for k, v in hp.items() if k in ("lr", "lr_g", "beta1", "beta2", "n_disc", "penalty_weight")},
-    )
+    data = load_dataset(config["dataset"], resolution=training.resolution, root=context.data.root)
+    cfg = gan_config(config, training)
     trainer = GANTrainer(cfg, data, device=device, seed=config["seed"])
-    evaluator = Evaluator(data, [primary, *settings.extra], settings.samples, device=device,
-                          cache_dir=settings.cache_dir, inception_weights=settings.inception_weights,
-                          seed=config["seed"], options=settings.metric_options)
+    evaluator = Evaluator(data, [primary, *metrics.extra], metrics.samples, device=device,
+                          cache_dir=context.cache_dir, inception_weights=metrics.inception_weights,
+                          seed=config["seed"], options=dict(metrics.options))
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
-    stoppable = bool(settings.study_dir) and config.get("strategy") in settings.stopping
+    stoppable = bool(context.study_dir) and config.get("strategy") in context.stopping
     if restored is not None:
         trainer.load_state_dict(restored["trainer"])
         history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
@@ -260,14 +269,14 @@ def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report | 
             # gansweep): a generator from another evaluation would contradict the stored score
             log.warning("trial %s: its best evaluation's generator was not checkpointed; keeping none",
                         config["trial_id"])
-        elif best is not None and settings.study_dir:
+        elif best is not None and context.study_dir:
             try:
-                save_generator(settings.study_dir, config["trial_id"], best)
+                save_generator(context.study_dir, config["trial_id"], best)
             except OSError as exc:  # the result matters more than the model: report it all the same
                 log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
         _report_final(_final(history, primary, status, step, seconds, error=error), report)
 
-    for point in settings.eval_points():
+    for point in context.eval_points():
         if point <= trainer.step:
             continue
         t0 = time.perf_counter()
@@ -284,13 +293,13 @@ def _run_real(config: dict[str, Any], settings: TrialSettings, report: Report | 
         value = values.get(primary, math.nan)
         if math.isfinite(value) and (best is None or value < best["score"]):
             best = snapshot(trainer, value, primary, stream, (evaluator.samples, evaluator.options.batch_size))
-            if stoppable and point < settings.steps:  # Tune may stop the trial after this report: keep it now
-                _keep(settings.study_dir, config["trial_id"], best)
+            if stoppable and point < context.training.steps:  # Tune may stop the trial after this report: keep it
+                _keep(context.study_dir, config["trial_id"], best)
         history.append(record)
         if not math.isfinite(value):
             final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
             return
-        if point == settings.steps:
+        if point == training.steps:
             final("completed", trainer.step)
             return
         with tempfile.TemporaryDirectory() as d:

@@ -21,7 +21,7 @@ CSV_COLUMNS = {
                       "min", "q1", "median", "q3", "max", "mean"],
     "score_vs_compute": ["cell", *AXES, "strategy", "trial_id", "status", "index", "gpu_hours", "unit",
                          "score", "cumulative_gpu_hours", "best_so_far"],
-    "sensitivity": ["cell", *AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x"],
+    "sensitivity": ["cell", *AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x", "kind"],
     "learning_curves": ["cell", *AXES, "strategy", "trial_id", "rank", "step", "seconds", "value"],
 }
 
@@ -60,6 +60,21 @@ def test_sensitivity_marks_log_hyperparameters(reported_study: Path) -> None:
     assert set(data["hp"]) == set(HPS)
     logs = data.groupby("hp")["log_x"].first()
     assert logs["lr"] and logs["penalty_weight"] and not logs["beta1"]
+    kinds = data.groupby("hp")["kind"].first()
+    assert kinds["n_disc"] == "choice" and kinds["lr"] == "log" and kinds["beta1"] == "linear"
+
+
+def test_sensitivity_only_for_searched_hyperparameters() -> None:
+    from gansweep.analysis.plots import searched_hps
+
+    spec = {"search": [{"strategy": "table1"},
+                       {"strategy": "random", "space": {
+                           "lr": {"low": 1e-4, "high": 1e-2, "log": True}, "beta2": {"low": 0.999, "high": 0.999},
+                           "beta1": {"choices": [0.5]}, "n_disc": {"choices": [1, 2]},
+                           "steps_d": {"low": 1, "high": 4}}}]}
+    trials = pd.DataFrame({"hp_lr": [1e-3, 2e-3], "hp_beta2": [0.999, 0.999], "hp_beta1": [0.5, 0.5],
+                           "hp_n_disc": [1, 2], "hp_steps_d": [1, 3]})
+    assert searched_hps(spec, trials) == {"lr": "log", "n_disc": "choice", "steps_d": "choice"}
 
 
 def test_distributions_top_share(reported_study: Path) -> None:
@@ -102,7 +117,7 @@ def test_no_results_yet(tmp_path: Path) -> None:
 
 def test_broken_study_yaml(study_dir: Path) -> None:
     (study_dir / "study.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(GansweepError, match="study.yaml.*not valid YAML"):
+    with pytest.raises(GansweepError, match="study.yaml.*(not valid|invalid) YAML"):
         plot_study(study_dir)
 
 

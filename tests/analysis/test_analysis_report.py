@@ -77,3 +77,36 @@ def test_evaluations_section_flags_trials_re_run_since(study_dir: Path) -> None:
     rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
     assert "1 of these trials have been re-run or removed since they were evaluated" in html.unescape(
         _evaluations_html(load_study(study_dir)))
+
+
+def test_verdicts_csv_agrees_with_brute_force_and_the_report_shows_them(reported_study: Path) -> None:
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    v = pd.read_csv(reported_study / "plots" / "verdicts.csv")
+    for col in ("dataset", "strategy", "cell_a", "cell_b", "k", "p_a_beats_b", "lo", "hi", "verdict"):
+        assert col in v.columns
+    trials = load_study(reported_study).trials
+    # every pair of one data set and strategy, at each default budget up to the full one
+    assert set(v["strategy"]) <= set(trials["strategy"])
+    random = v[(v.dataset == "digits") & (v.strategy == "random")]
+    assert len(random.drop_duplicates(["cell_a", "cell_b"])) == 6 and random["k"].max() == 12
+
+    def scores(cell: str) -> list[float]:
+        t = trials[(trials.cell == cell) & (trials.strategy == "random")]
+        return [s if st == "completed" and s == s else np.inf for s, st in zip(t.score, t.status)]
+
+    for r in random[random.k <= 2].itertuples():  # independent check: every pair of k-subsets
+        a, b = scores(r.cell_a), scores(r.cell_b)
+        wins = [1.0 if min(x) < min(y) else 0.5 if min(x) == min(y) else 0.0
+                for x in itertools.combinations(a, r.k) for y in itertools.combinations(b, r.k)]
+        assert r.p_a_beats_b == pytest.approx(np.mean(wins), abs=1e-9)
+        assert r.lo <= r.p_a_beats_b <= r.hi
+        assert r.verdict in ("A better", "B better") or r.verdict.startswith("not resolved by ")
+    page = (reported_study / "report.html").read_text()
+    assert "Verdicts between cells" in page and "row beats column" in page
+    won = v[v.verdict.isin(["A better", "B better"]) & (v.k == v.groupby(["dataset", "strategy"])["k"].transform("max"))]
+    assert not won.empty
+    assert " beats " in page and "with probability" in page

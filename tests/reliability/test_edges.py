@@ -71,3 +71,37 @@ def test_reg_norm_dry_run_starts_offline_without_weights(tmp_path):
     _, err = proc.communicate()
     assert "Inception" not in err, err[-2000:]
     assert not any((tmp_path / "home").rglob("*.pth"))
+
+
+@pytest.mark.slow
+def test_an_address_that_answers_tcp_but_is_no_ray_head_fails_within_60_s(tmp_path):
+    with socket.socket() as listener:  # accepts connections, never speaks gRPC
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        start = time.monotonic()
+        proc = subprocess.run(["gansweep", "run", str(ROOT / "studies" / "demo.yaml"), "--dry-run", "--yes",
+                               "--out", str(tmp_path / "runs"), "--address", address],
+                              env=user_env(tmp_path), capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - start
+    assert took < 60, took
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: Ray address {address}: no Ray cluster answered within 30 s; is it a Ray head's "
+                      "GCS address (host:6379)? (--address, RAY_ADDRESS)"], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs" / "demo").exists()
+
+
+@pytest.mark.parametrize("address", ["a b c", ":::", "host", "host:0", "host:99999", ":6379", "ray://"])
+def test_a_malformed_ray_address_is_one_line(cli, tmp_path, monkeypatch, address):
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    code, out, err = cli("run", ROOT / "studies" / "demo.yaml", "--dry-run", "--yes", "--out", tmp_path / "runs")
+    assert code == 2, (out, err)
+    assert err.startswith("error: Ray address") and "not host:port" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs" / "demo").exists()
+
+
+def test_validate_refuses_an_infinite_tflops(cli):
+    code, out, err = cli("validate", ROOT / "studies" / "demo.yaml", "--tflops", "inf")
+    assert code == 2 and "--tflops" in err, (out, err)

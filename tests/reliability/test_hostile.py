@@ -220,6 +220,12 @@ EDGES = {
                             "Not a directory"),
     "study_yaml_latin1": (lambda sd, tmp: sd.study_file.write_bytes(b"name: sm\xe9ll\n"), ["status", "{sd}"],
                           "not a text file (invalid UTF-8)"),
+    "study_yaml_latin1_plot": (lambda sd, tmp: sd.study_file.write_bytes(b"name: sm\xe9ll\n"), ["plot", "{sd}"],
+                               "not a text file (invalid UTF-8)"),
+    "study_yaml_latin1_report": (lambda sd, tmp: sd.study_file.write_bytes(b"name: sm\xe9ll\n"),
+                                 ["report", "{sd}"], "not a text file (invalid UTF-8)"),
+    "study_yaml_alias_bomb_report": (lambda sd, tmp: sd.study_file.write_bytes((BAD / "alias_string_bomb.yaml").read_bytes()),
+                                     ["report", "{sd}"], "expands to more than"),
     "meta_deeply_nested": (lambda sd, tmp: sd.meta_file.write_text("[" * 100_000 + "]" * 100_000),
                            ["status", "{sd}"], "nested too deeply"),
 }

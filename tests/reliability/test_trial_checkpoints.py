@@ -17,7 +17,8 @@ from gansweep.data import load_dataset
 from gansweep.metrics import Evaluator
 from gansweep.store.generators import load_generator
 from gansweep.trial import worker
-from gansweep.trial.settings import TrialSettings
+from gansweep.study.schema import Data, Metrics, Resources, Training
+from gansweep.trial.settings import TrialContext
 
 CONFIG = {"trial_id": "ring8.mlp.ns.none.none-random-0000", "dataset": "ring8", "architecture": "mlp",
           "loss": "ns", "penalty": "none", "normalization": "none", "seed": 5, "hp": {"lr": 1e-3}}
@@ -27,11 +28,10 @@ class Crash(Exception):
     pass
 
 
-def settings(tmp_path: Path) -> TrialSettings:
-    return TrialSettings(steps=30, eval_every=10, batch_size=32, z_dim=4, width=16, resolution=None,
-                         prior="normal", options={}, primary={"ring8": "fd"}, extra=[], samples=300,
-                         inception_weights=None, cache_dir=str(tmp_path / "cache"), gpu=0, cpu=1,
-                         timeout=None, study_dir=str(tmp_path))
+def settings(tmp_path: Path) -> TrialContext:
+    return TrialContext(Training(steps=30, eval_every=10, batch_size=32, z_dim=4, width=16),
+                        Metrics(primary="fd", samples=300), Data(), Resources(),
+                        cache_dir=str(tmp_path / "cache"), study_dir=str(tmp_path))
 
 
 class Tune:

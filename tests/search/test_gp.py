@@ -143,7 +143,7 @@ def test_infinite_scores():
     for x in ask_all(ready(s), 5):  # then a mix, with NaN (a result without a score)
         s.tell(x.index, [math.inf, math.nan, 50.0, 60.0, math.inf][x.index - 5])
     last = ask_all(ready(s), 5)
-    assert s._failures == []  # the GP fitted both rounds, no random fallback
+    assert s._fallbacks == {}  # the GP fitted both rounds, no random fallback
     assert all(1e-5 <= x.params["lr"] <= 1e-2 for x in last)
     state = s.get_state()
     assert [sc for _, sc in state["scores"]].count(None) == 8
@@ -164,22 +164,29 @@ def test_failed_fit_falls_back_to_random(monkeypatch, caplog):
         got = ask_all(ready(s), 4)
     assert "round 1 failed" in caplog.text and "LinAlgError" in caplog.text
     assert [x.round for x in got] == [1] * 4
+    # each suggestion says who drew it and why; round 0 was the GP's own (its design)
+    assert [x.fallback for x in got] == ["LinAlgError: not positive definite"] * 4
+    assert s._fallbacks == {1: "LinAlgError: not positive definite"}
     assert s.ask() == DONE
-    # each trial says who really suggested it: the GP for round 0, the random fallback and why after
-    first = [x for x in s._points[:4]]
-    assert first and {x.by for x in got} == {"random: gp round 1 failed (LinAlgError: not positive definite)"}
+    by_state = small(per_round=4)
+    by_state.set_state(json.loads(json.dumps(s.get_state())))  # as the composite saves it
+    for restored in (by_state, pickle.loads(pickle.dumps(s))):
+        assert restored._fallbacks == {1: "LinAlgError: not positive definite"}  # resume keeps it
+        restored.close()
+    s.close()
+
+
+def test_a_state_saved_before_fallbacks_were_kept_restores():
+    s = ready(small(per_round=4))
+    for x in ask_all(s, 4):
+        s.tell(x.index, 1.0)
     state = s.get_state()
+    del state["fallbacks"]
+    fresh = small(per_round=4)
+    fresh.set_state(state)
+    assert fresh._fallbacks == {} and all(x.fallback is None for x in ask_all(ready(fresh), 4))
     s.close()
-    again = small(per_round=4)
-    again.set_state(json.loads(json.dumps(state)))  # resume keeps the record
-    assert again._by == {1: "random: gp round 1 failed (LinAlgError: not positive definite)"}
-    again.close()
-
-
-def test_a_computed_round_is_suggested_by_its_strategy():
-    s = ready(small(per_round=3))
-    assert {x.by for x in ask_all(s, 3)} == {"gp"}
-    s.close()
+    fresh.close()
 
 
 def test_tell_checks_the_index():

@@ -1,0 +1,25 @@
+"""Ray Tune internals gansweep reaches: the local tuner behind ``tune.Tuner``.
+
+Checked against ray 2.60.x: ``Tuner._local_tuner`` holds the ``TuneConfig`` (``_tune_config``,
+whose ``search_alg`` is our searcher wrapped by Tune) and the ``RunConfig`` (``get_run_config()``,
+which a restored Tuner brings back from its pickle).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TESTED = ("2.60", "2.61")
+"""Installed ray must satisfy ``TESTED[0] <= version < TESTED[1]``."""
+INTERNALS = ("Tuner._local_tuner", "TunerInternal._tune_config", "TunerInternal.get_run_config")
+
+
+def search_alg(tuner: Any) -> Any:
+    """The outermost search algorithm of ``tuner`` (None where the tuner has none)."""
+    config = getattr(getattr(tuner, "_local_tuner", None), "_tune_config", None)
+    return getattr(config, "search_alg", None)
+
+
+def run_config(tuner: Any) -> Any:
+    """The ``RunConfig`` a (restored) ``tuner`` will run with; mutable in place."""
+    return tuner._local_tuner.get_run_config()

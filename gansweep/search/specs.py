@@ -1,0 +1,45 @@
+"""The facts about each search strategy, importable without torch, scikit-optimize or optuna.
+
+:data:`STRATEGY_SPECS` is the one list of strategies a study may name. Each entry carries its
+schema fragment (the pydantic model of its ``search`` entry, whose ``strategy`` literal is the
+name), a label for tables and figures, and whether it learns from earlier rounds (``sequential``:
+its budget curve is a function of the order trials ran in). The study loader's error texts and
+the analysis read it; :data:`gansweep.search.STRATEGIES` holds the searcher factories under the
+same names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import get_args
+
+from pydantic import BaseModel
+
+from gansweep.registry import Registry
+from gansweep.study.schema import GPSearch, OptunaSearch, RandomSearch, Table1
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A search strategy: its study-file schema, its label and whether it is sequential."""
+
+    schema: type[BaseModel]
+    label: str
+    sequential: bool
+
+    @property
+    def name(self) -> str:
+        (name,) = get_args(self.schema.model_fields["strategy"].annotation)
+        return name
+
+
+STRATEGY_SPECS: Registry[StrategySpec] = Registry("strategy")
+for _spec in (
+    StrategySpec(Table1, "Table 1 settings", sequential=False),
+    StrategySpec(RandomSearch, "random search", sequential=False),
+    StrategySpec(GPSearch, "GP bandit", sequential=True),
+    StrategySpec(OptunaSearch, "Optuna", sequential=True),
+):
+    STRATEGY_SPECS.add(_spec.name, _spec)
+
+SEQUENTIAL_STRATEGIES = tuple(name for name, spec in STRATEGY_SPECS.items() if spec.sequential)
