@@ -90,4 +90,6 @@ def test_metrics_package_still_hands_out_torch_parts() -> None:
 def test_every_strategy_spec_has_a_searcher() -> None:
     from gansweep.search import STRATEGIES, STRATEGY_SPECS
 
-    assert STRATEGIES.names() == STRATEGY_SPECS.names()
+    from gansweep.study.schema import STRATEGY_MODELS
+
+    assert STRATEGIES.names() == STRATEGY_SPECS.names() == sorted(STRATEGY_MODELS)

@@ -101,3 +101,15 @@ def test_the_resolved_trial_is_the_study_models_and_reruns_through_them(tmp_path
     again = TrialContext.from_resolved(resolved, cache_dir=str(tmp_path))
     assert (again.training, again.metrics.extra, again.dry_run) == (context.training, ["modes"], True)
     assert again.eval_points() == [10, 20, 30]
+
+
+def test_tune_state_pickled_with_the_old_trial_settings_still_loads():
+    import pickle
+
+    # as gansweep before TrialContext wrote it into tuner.pkl: the store callback's resolve, a
+    # method of a TrialSettings instance (protocol 4: module, qualname, instance, its fields)
+    old = (b"\x80\x04\x8c\x17gansweep.trial.settings\x94\x8c\x15TrialSettings.resolve\x94\x93\x94"
+           b"\x8c\x17gansweep.trial.settings\x94\x8c\rTrialSettings\x94\x93\x94)\x81\x94"
+           b"}\x94\x8c\x05steps\x94K\x1esb\x86\x94.")
+    method, settings = pickle.loads(old)
+    assert callable(method) and settings.steps == 30

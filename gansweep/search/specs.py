@@ -4,7 +4,7 @@
 schema fragment (the pydantic model of its ``search`` entry, whose ``strategy`` literal is the
 name), a label for tables and figures, and whether it learns from earlier rounds (``sequential``:
 its budget curve is a function of the order trials ran in). The study loader's error texts and
-the analysis read it; :data:`gansweep.search.STRATEGIES` holds the searcher factories under the
+the analysis read it (the loader reads the names from :data:`gansweep.study.schema.STRATEGY_MODELS`); :data:`gansweep.search.STRATEGIES` holds the searcher factories under the
 same names.
 """
 
@@ -16,7 +16,7 @@ from typing import get_args
 from pydantic import BaseModel
 
 from gansweep.registry import Registry
-from gansweep.study.schema import GPSearch, OptunaSearch, RandomSearch, Table1
+from gansweep.study.schema import STRATEGY_MODELS
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,10 @@ class StrategySpec:
 
 STRATEGY_SPECS: Registry[StrategySpec] = Registry("strategy")
 for _spec in (
-    StrategySpec(Table1, "Table 1 settings", sequential=False),
-    StrategySpec(RandomSearch, "random search", sequential=False),
-    StrategySpec(GPSearch, "GP bandit", sequential=True),
-    StrategySpec(OptunaSearch, "Optuna", sequential=True),
+    StrategySpec(STRATEGY_MODELS["table1"], "Table 1 settings", sequential=False),
+    StrategySpec(STRATEGY_MODELS["random"], "random search", sequential=False),
+    StrategySpec(STRATEGY_MODELS["gp"], "GP bandit", sequential=True),
+    StrategySpec(STRATEGY_MODELS["optuna"], "Optuna", sequential=True),
 ):
     STRATEGY_SPECS.add(_spec.name, _spec)
 

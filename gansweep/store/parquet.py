@@ -487,7 +487,29 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
         df = _one_generator(df, study_dir)
+        df = _suggested_by_from_config(df)
     return df
+
+
+def _suggested_by_from_config(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows written while ``suggested_by`` lived only in the trial's config JSON get their column
+    from it; rows stored before either stay null."""
+    if "config" not in df.columns:
+        return df
+    missing = df.suggested_by.isna() & df.config.notna()
+    if missing.any():
+        df = df.copy()
+        df.loc[missing, "suggested_by"] = df.config[missing].map(_config_suggested_by)
+    return df
+
+
+def _config_suggested_by(text: str) -> str | None:
+    try:
+        value = json.loads(text)
+    except ValueError:  # a damaged config says nothing about who suggested the trial
+        return None
+    by = value.get("suggested_by") if isinstance(value, dict) else None
+    return by if isinstance(by, str) else None
 
 
 _RESOLVED_MARK = '"metrics": {'  # a row's config since rows describe one generator (resolved trial)

@@ -14,8 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from gansweep.errors import StudyError
-from gansweep.search.specs import STRATEGY_SPECS
-from gansweep.study.schema import Study
+from gansweep.study.schema import STRATEGY_MODELS, Study
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
@@ -23,7 +22,7 @@ MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB 
 MAX_LINE = 300  # an error line, value included
 MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", *STRATEGY_SPECS, "asha", "median"}
+UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, "asha", "median"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -142,7 +141,7 @@ def _validate(data: dict[str, Any], source: str) -> Study:
             msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
-            msg = f"unknown strategy {abbreviate(given)}; choose from {', '.join(STRATEGY_SPECS.names())}"
+            msg = f"unknown strategy {abbreviate(given)}; choose from {', '.join(STRATEGY_MODELS)}"
         elif err["type"] == "missing":
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
@@ -166,8 +165,8 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
         model = ann if isinstance(ann, type) and issubclass(ann, schema.Strict) else None
     if loc and loc[0] == "search" and len(loc) >= 3:
         entry = data["search"][loc[1]] if isinstance(data.get("search"), list) else {}
-        spec = STRATEGY_SPECS.get(entry.get("strategy")) if isinstance(entry, dict) else None
-        model = spec.schema if spec is not None else None
+        strategy = entry.get("strategy") if isinstance(entry, dict) else None
+        model = STRATEGY_MODELS.get(strategy) if isinstance(strategy, str) else None
         stopping = entry.get("stopping") if isinstance(entry, dict) else None
         if "stopping" in loc[:-1] and isinstance(stopping, dict):
             stoppers = {"asha": schema.AshaStopping, "median": schema.MedianStopping, "none": schema.NoStopping}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -202,6 +202,11 @@ class OptunaSearch(Strict):
 
 
 SearchEntry = Annotated[Union[Table1, RandomSearch, GPSearch, OptunaSearch], Field(discriminator="strategy")]
+STRATEGY_MODELS: dict[str, type[Strict]] = {
+    get_args(model.model_fields["strategy"].annotation)[0]: model
+    for model in get_args(get_args(SearchEntry)[0])
+}
+"""Each strategy name (its ``strategy`` literal) → the model of its ``search`` entry."""
 
 
 class Grid(Strict):

@@ -3,10 +3,12 @@ in its stored row; old studies, whose files lack the column, read it as null."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -97,15 +99,21 @@ def test_rows_stored_before_the_column_read_it_as_null(tmp_path):
         row, evals = trial_row({**config, "trial_id": tid, "index": i, "suggested_by": "random"}, result, "s", 0.0,
                                ["fd"])
         store.write(row, evals)
-    # the first two as an older gansweep wrote them: no suggested_by column
+    # the first two as older gansweeps wrote them: no suggested_by column; the second kept it in
+    # its config only (as gansweep did for a while), the first nowhere
     for tid in ids[:2]:
         path = tmp_path / "results" / "trials" / f"{tid}.parquet"
-        pq.write_table(pq.read_table(path).drop_columns(["suggested_by"]), path)
+        table = pq.read_table(path).drop_columns(["suggested_by"])
+        if tid == ids[0]:
+            plain = json.loads(table.column("config")[0].as_py())
+            del plain["suggested_by"]
+            table = table.set_column(table.schema.get_field_index("config"), "config", pa.array([json.dumps(plain)]))
+        pq.write_table(table, path)
     got = read_trials(tmp_path).set_index("trial_id")["suggested_by"]
-    assert got.isna().tolist() == [True, True, False] and got[ids[2]] == "random"
+    assert got.isna().tolist() == [True, False, False] and got[ids[1]] == got[ids[2]] == "random"
     # a resumed study compacts old and new small files together, keeping every row
     reopened = TrialStore(tmp_path / "results", ["fd"], ["lr"], fsync=False)
     assert reopened.compact() == 3
     assert not list((tmp_path / "results" / "trials").glob("ring8*.parquet"))
     again = read_trials(tmp_path).set_index("trial_id")["suggested_by"]
-    assert again.isna().tolist() == [True, True, False]
+    assert again.isna().tolist() == [True, False, False]
