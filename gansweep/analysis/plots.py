@@ -762,8 +762,10 @@ def plot_sensitivity(study: Study, out_dir: Path) -> list[Path]:
                 ax.set_xticks(range(len(levels)))
                 ax.set_xticklabels([f"{v:g}" for v in levels])
                 ax.set_xlim(-0.6, len(levels) - 0.4)
-            elif bool(d["log_x"].any()) and (d["value"] > 0).all():
+            elif bool(d["log_x"].any()) and len(d) and (d["value"] > 0).all():
                 ax.set_xscale("log")
+                # failure marks alone (every trial diverged) give the axis no data limits
+                ax.set_xlim(d["value"].min() / 1.5, d["value"].max() * 1.5)
             ax.set_xlabel(hp + (" (log scale)" if ax.get_xscale() == "log" else ""))
             if c == 0:
                 ax.set_ylabel(f"{study.panel} = {pv}\n{study.metric_label}", fontsize=9)

@@ -39,6 +39,13 @@ def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top:
     evaluation before it diverged, but counts as +inf everywhere else (budget curves, the report's
     best trials), so it is never "the best trial" of a cell.
     """
+    from gansweep.study.plan import is_trial_id
+
+    hostile = ~trials["trial_id"].map(is_trial_id).astype(bool)
+    if hostile.any():  # a stored row names no trial of the plan: never a file name
+        log.warning("%d stored rows have a trial_id outside the plan's grammar (e.g. %r); skipped",
+                    int(hostile.sum()), str(trials.loc[hostile, "trial_id"].iloc[0])[:80])
+        trials = trials[~hostile]
     if trial_ids:
         known = set(trials["trial_id"])
         unknown = [t for t in trial_ids if t not in known]

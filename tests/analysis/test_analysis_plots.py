@@ -154,3 +154,22 @@ def test_cells_without_any_result_and_single_trials(tmp_path: Path) -> None:
     bad = data[data.cell == "digits.dcgan.ns.none.none"]
     assert bad["median"].tolist() == [math.inf, math.inf] and bad["mean"].isna().all()
     assert data[data.cell == "digits.dcgan.ns.none.sn"]["median"].tolist() == [1.5]
+
+
+def test_plot_and_report_of_a_study_where_every_trial_diverged(study_dir: Path) -> None:
+    """No finite score anywhere (log axes with nothing to scale): one report, exit 0, no traceback."""
+    import subprocess
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part in (study_dir / "results" / "trials").rglob("*.parquet"):
+        t = pq.read_table(part)
+        t = t.set_column(t.schema.get_field_index("status"), t.schema.field("status"),
+                         pa.array(["diverged"] * len(t), t.schema.field("status").type))
+        t = t.set_column(t.schema.get_field_index("score"), t.schema.field("score"),
+                         pa.nulls(len(t), t.schema.field("score").type))
+        pq.write_table(t, part)
+    done = subprocess.run(["gansweep", "report", str(study_dir)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert (study_dir / "report.html").is_file() and (study_dir / "plots" / "verdicts.csv").is_file()

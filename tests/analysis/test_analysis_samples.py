@@ -204,3 +204,37 @@ def test_evaluate_cli_table_with_an_is_column(cli, monkeypatch, study_dir: Path)
     code, out, err = cli("evaluate", study_dir)
     assert code == 0, err
     assert "7.25" in out and "nan" in out and "evaluations.csv" in out
+
+
+def test_a_stored_trial_id_that_is_a_path_never_becomes_a_file_name(study_dir: Path, tmp_path: Path, caplog) -> None:
+    """A hostile row (trial_id ``../../../<tmp>/x``, best score of all) is skipped by samples and report."""
+    import shutil
+    import subprocess
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    best = best_per_cell(study_dir)
+    row = best.iloc[0]
+    keep_generator(study_dir, row.trial_id, row.dataset)
+    part = next((study_dir / "results" / "trials").rglob(f"{row.trial_id}*.parquet"))
+    table = pq.read_table(part)
+    evil_dir = tmp_path / "outside"
+    evil = "../../../../../../../.." + str(evil_dir / "x")
+    table = table.set_column(table.schema.get_field_index("trial_id"), table.schema.field("trial_id"),
+                             pa.array([evil] * len(table), table.schema.field("trial_id").type))
+    table = table.set_column(table.schema.get_field_index("score"), table.schema.field("score"),
+                             pa.array([-1.0] * len(table), table.schema.field("score").type))
+    pq.write_table(table, part.with_name("hostile-" + part.name))
+    # the generator of the hostile id sits where ../ would lead from generators/ (as an attacker would place it)
+    evil_dir.mkdir()
+    shutil.copy(study_dir / "generators" / f"{row.trial_id}.pt", evil_dir / "x.pt")
+    paths = write_samples(study_dir)
+    assert [p.name for p in paths] == [f"{row.trial_id}.png"]
+    assert "outside the plan's grammar" in caplog.text
+    with pytest.raises(GansweepError, match="no such trial"):
+        write_samples(study_dir, trial_ids=[evil])
+    done = subprocess.run(["gansweep", "report", str(study_dir)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in evil_dir.iterdir()) == ["x.pt"]  # nothing written beside it
