@@ -173,7 +173,7 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
     """Trials by cell, strategy and status, with the best score so far."""
     from gansweep.driver.run import summarize
     from gansweep.driver.studydir import fingerprint, require_study_dir
-    from gansweep.store import read_trials
+    from gansweep.store import SCORED, read_trials
     from gansweep.study import build_plan, study_from_data
 
     sd = require_study_dir(study_dir)
@@ -190,16 +190,16 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
         mode = " (dry run or real: unknown)"
     table = Table(title=f"{study.name}{mode}")
-    for col in ("cell", "strategy", "planned", "completed", "diverged", "failed", "best"):
+    for col in ("cell", "strategy", "planned", "completed", "stopped", "diverged", "failed", "best"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))
     for e in plan.entries:
         sub = df[(df.cell == e.cell.id) & (df.strategy == e.label)] if not df.empty else df
         n = sub.status.value_counts().to_dict() if not sub.empty else {}
-        ok = sub.score[sub.status == "completed"] if not sub.empty else []
+        ok = sub.score[sub.status.isin(SCORED)] if not sub.empty else []
         best = f"{min(ok):.4g}" if len(ok) else "–"
-        table.add_row(e.cell.id, e.label, str(e.trials), *(str(n.get(s, 0)) for s in ("completed", "diverged",
-                      "failed")), best)
+        table.add_row(e.cell.id, e.label, str(e.trials), *(str(n.get(s, 0)) for s in ("completed", "stopped",
+                      "diverged", "failed")), best)
     out.print(table)
     o = summarize(plan, sd)
     best = f"{o.best:.4g}" if math.isfinite(o.best) else "–"

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from gansweep.store import SCORED
+
 QUANTILES = {"lo": 0.025, "median": 0.5, "hi": 0.975}
 CURVE_COLUMNS = ["budget", "median", "lo", "hi", "mean"]
 # Metrics where a larger value is better; every other metric (and ``score``) is minimised.
@@ -197,7 +199,7 @@ def _metric_values(trials: pd.DataFrame, metric: str) -> tuple[np.ndarray, bool]
     if metric not in trials.columns:
         raise KeyError(f"no column {metric!r} in the trials; have {sorted(trials.columns)}")
     higher = metric in HIGHER_IS_BETTER
-    ok = (trials["status"] == "completed").to_numpy() if "status" in trials else None
+    ok = trials["status"].isin(SCORED).to_numpy() if "status" in trials else None  # stopped: the score it reached
     vals = pd.to_numeric(trials[metric], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return _minimisable(vals, ok, higher), higher
 
@@ -207,7 +209,8 @@ def budget_curves(trials: pd.DataFrame, by: Sequence[str] = ("cell", "strategy")
     """Budget curves of every group of ``trials`` (e.g. each cell and strategy), stacked.
 
     Columns: the ``by`` columns, then ``budget, median, lo, hi, mean`` (one row per k = 1..N of
-    the group). Trials whose status is not ``completed`` or whose ``metric`` is missing count as
+    the group). Stopped trials count at the score they reached; trials whose status is neither
+    ``completed`` nor ``stopped``, or whose ``metric`` is missing, count as
     nothing found. All groups are computed together, vectorised across groups and budgets.
     """
     by = list(by)

@@ -35,7 +35,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from gansweep.analysis.budget import HIGHER_IS_BETTER, budget_curves, running_best  # noqa: E402
 from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
 from gansweep.storage import StoragePath, location, refuse_links  # noqa: E402
-from gansweep.store import read_evals, read_trials  # noqa: E402
+from gansweep.store import SCORED, read_evals, read_trials  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,10 @@ class Study:
         return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
     def values(self, frame: pd.DataFrame | None = None) -> pd.Series:
-        """The plotted metric; NaN for trials that did not complete."""
+        """The plotted metric; NaN for trials that found nothing (stopped ones: what they reached)."""
         frame = self.trials if frame is None else frame
         v = pd.to_numeric(frame[self.metric], errors="coerce").astype(float)
-        return v.where(frame["status"] == "completed")
+        return v.where(frame["status"].isin(SCORED))
 
 
 def read_spec(study_dir: StoragePath) -> dict[str, Any]:
@@ -298,7 +298,8 @@ def status_counts(frame: pd.DataFrame) -> str:
     n = len(frame)
     div = int((frame["status"] == "diverged").sum())
     fail = int((frame["status"] == "failed").sum())
-    parts = [f"{n} trials"]
+    stopped = int((frame["status"] == "stopped").sum())
+    parts = [f"{n} trials"] + ([f"{stopped} stopped"] if stopped else [])
     if div:
         parts.append(f"{div} diverged")
     if fail:
@@ -510,7 +511,9 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
     sections.append(("", extras))
     finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact), one panel per cell",
            note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
-                "all k trials may have diverged; a median missing at small k means most likely did.")
+                "all k trials may have diverged; a median missing at small k means most likely did."
+                + (" Stopped trials (early stopping within their cell) count at the score they reached "
+                   "before they were stopped." if (trials["status"] == "stopped").any() else ""))
     return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
 
 
@@ -672,7 +675,12 @@ def compute_data(study: Study) -> pd.DataFrame:
 
 
 def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
+    from gansweep.analysis.compute import compute_curves
+
     data = compute_data(study)
+    sign = -1.0 if study.higher_is_better else 1.0
+    bands, _ = compute_curves(data.assign(score=sign * data["score"]), costs=data["gpu_hours"].to_numpy())
+    bands[["median", "lo", "hi"]] = sign * bands[["median", "lo", "hi"]]
     enc = encoding(study)
     panels = sorted(study.trials[study.panel].unique(), key=str)
     fig, axes = panel_grid(len(panels))
@@ -687,6 +695,10 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
             x = g["cumulative_gpu_hours"].to_numpy()
             ax.plot(x, y, color=c, linestyle=ls, drawstyle="steps-post", linewidth=1.6,
                     marker=mk, markevery=[len(x) - 1] if mk else None, markersize=6)
+            b = bands[(bands["cell"] == cell) & (bands["strategy"] == strat)].replace([np.inf, -np.inf], np.nan)
+            if len(b) > 1:  # any order of the same trials: median and 2.5–97.5 % of the best within x
+                ax.fill_between(b["compute"], b["lo"], b["hi"], color=c, alpha=0.08, linewidth=0)
+                ax.plot(b["compute"], b["median"], color=c, linestyle=ls, linewidth=0.8, alpha=0.7)
         if (sub["cumulative_gpu_hours"] > 0).any():
             pos = sub.loc[sub["cumulative_gpu_hours"] > 0, "cumulative_gpu_hours"]
             if pos.max() / pos.min() > 20:
@@ -703,9 +715,12 @@ def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
         ax.set_ylabel(f"best {study.metric_short} so far")
         ax.grid(True, alpha=0.3)
     finish(fig, enc.legend(), f"{study_name(study)}: best score versus compute",
-           note="Trials of each cell and strategy in the order the strategy suggested them; GPU-hours = "
-                "train_seconds × GPUs per trial / 3600, summed (a study without GPUs: train_seconds / 3600).")
-    return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv")]
+           note="Steps: trials of each cell and strategy in the order the strategy suggested them; thin line and "
+                "band: median and 2.5–97.5 % of the best within that compute over random orders of the same "
+                "trials. GPU-hours = train_seconds × GPUs per trial / 3600, summed (a study without GPUs: "
+                "train_seconds / 3600). Stopped trials count at the score they reached and cost what they ran.")
+    return [save_figure(fig, out_dir / "score_vs_compute.png"), save_csv(data, out_dir / "score_vs_compute.csv"),
+            save_csv(bands, out_dir / "score_vs_compute_bands.csv")]
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
 from gansweep.errors import GansweepError
+from gansweep.store import SCORED
 from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
                                      study_name, varying_axes)
 
@@ -30,7 +31,7 @@ SMALL_BUDGET = 10
 BEST_PER_CELL = 3
 SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
 MAX_FAILURES_LISTED = 200
-STATUSES = ("completed", "diverged", "failed")
+STATUSES = ("completed", "stopped", "diverged", "failed")
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;
@@ -248,7 +249,7 @@ def _verdicts_html(study: Study, plot_paths: Sequence[Path]) -> str:
 
 def _failures_html(study: Study) -> str:
     t = study.trials
-    bad = t[t["status"] != "completed"]
+    bad = t[~t["status"].isin(SCORED)]
     if bad.empty:
         return "<p>No trial diverged or failed.</p>"
     errors = bad["error"].fillna("") if "error" in bad else pd.Series("", index=bad.index)
@@ -317,6 +318,21 @@ def _stale_evaluations(study: Study, frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def _equal_compute_html(study: Study) -> str | None:
+    """Strategies of the same cell at equal compute (None when no cell has two strategies)."""
+    from gansweep.analysis.compute import at_equal_compute
+
+    eq = at_equal_compute(study.trials)
+    if eq.empty:
+        return None
+    unit = eq["unit"].iloc[0]
+    view = eq.drop(columns="unit").rename(columns={"compute": unit, "median": "median best", "lo": "2.5 %",
+                                                   "hi": "97.5 %"})
+    return (f"<p>Each strategy's best score within the compute ({esc(unit)}) that the cheapest strategy of the cell "
+            "spent in all, over random orders of its trials (lower is better). Stopped trials count at the "
+            "score they reached and cost the steps they ran.</p>" + table(view, left=["cell", "strategy"]))
+
+
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     t = study.trials
     name = study_name(study)
@@ -352,6 +368,10 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     ]
     links = [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
+    equal = _equal_compute_html(study)
+    if equal is not None:
+        sections.insert(2, _section("Strategies at equal compute", equal, "compute"))
+        links.insert(2, ("equal compute", "compute"))
     evaluations = _evaluations_html(study)
     if evaluations is not None:
         sections.insert(4, _section("Evaluated again", evaluations, "evaluations"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from gansweep.store import StoreWriteError, TrialStore
+from gansweep.store import SCORED, StoreWriteError, TrialStore
 
 log = logging.getLogger(__name__)
 CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
@@ -32,6 +32,9 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
     :meth:`TrialContext.resolve`): enough to rerun it.
     """
+    from gansweep.driver.scheduler import stopped_result
+
+    result = stopped_result(result) if error is None else result
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
     row["gpu"] = gpu
@@ -165,10 +168,12 @@ class ProgressCallback(Callback):
         return f"{self.best:.4g}" if math.isfinite(self.best) else "–"
 
     def _advance(self, trial: Any, failed: bool) -> None:
-        result = trial.last_result or {}
+        from gansweep.driver.scheduler import stopped_result
+
+        result = (trial.last_result if failed else stopped_result(trial.last_result)) or {}
         status = "failed" if failed else result.get("status", "failed")
         self.counts[status] = self.counts.get(status, 0) + 1
-        score = result.get("score", math.nan) if status == "completed" else math.nan
+        score = result.get("score", math.nan) if status in SCORED else math.nan
         if isinstance(score, (int, float)) and math.isfinite(score) and not score >= self.best:
             self.best = float(score)
         self.done += 1

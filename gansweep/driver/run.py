@@ -27,7 +27,7 @@ from gansweep.driver.studydir import StudyDir
 from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
-from gansweep.store import read_trials
+from gansweep.store import SCORED, read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialContext, metric_columns
 
@@ -44,11 +44,11 @@ class Outcome:
 
 
 def stored_scores(study_dir: str | StoragePath) -> dict[str, float]:
-    """Scores of the trials already stored (diverged and failed as +inf)."""
+    """Scores of the trials already stored (stopped ones at the score they reached; diverged and failed as +inf)."""
     df = read_trials(study_dir)
     if df.empty:
         return {}
-    return {t: (s if st == "completed" else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
+    return {t: (s if st in SCORED else math.inf) for t, s, st in zip(df.trial_id, df.score, df.status)}
 
 
 def study_dir_for(study: Study, out: str | None) -> StudyDir:
@@ -254,6 +254,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     from ray import tune
 
     from gansweep.driver.callbacks import ProgressCallback, StoreCallback
+    from gansweep.driver.scheduler import StudyScheduler, stored_evals
     from gansweep.driver.trust import signing_filesystem
     from gansweep.search.composite import StudySearcher
     from gansweep.trial.worker import run_trial
@@ -274,11 +275,13 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     root = sd.path.resolve()
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
+    scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
         _replace_callbacks(tuner, [store_cb, progress])
+        tuner._local_tuner._tune_config.scheduler = scheduler  # the pickled one holds the old path
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
@@ -287,6 +290,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                        scheduler=scheduler,
                                         trial_name_creator=trial_name, trial_dirname_creator=trial_name,
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
@@ -408,6 +412,6 @@ def summarize(plan: Plan, sd: StudyDir) -> Outcome:
     if not df.empty:
         df = df[df.trial_id.isin(planned)]
     counts = df.status.value_counts().to_dict() if not df.empty else {}
-    scores = df.score[df.status == "completed"] if not df.empty else []
+    scores = df.score[df.status.isin(SCORED)] if not df.empty else []
     best = float(min(scores)) if len(scores) else math.nan
     return Outcome(plan.total, len(df), counts, best, interrupted=len(df) < plan.total)

@@ -51,7 +51,10 @@ from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("completed", "diverged", "failed")
+STATUSES = ("completed", "stopped", "diverged", "failed")
+SCORED = ("completed", "stopped")
+"""Statuses whose score is a kept generator's: a ``stopped`` trial's is the best it reached before
+a stopping rule of its cell ended it (budget curves, searchers and ``status`` count it as found)."""
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file

@@ -36,6 +36,7 @@ from typing import Any
 from gansweep.errors import StudyError
 from gansweep.study.plan import DEFAULT_HPS, Plan, PlanEntry, table1_settings
 from gansweep.study.schema import Choice, Range, Table1
+from gansweep.study.stopping import expected_fraction
 
 TFLOPS = 30.0
 LAUNCH_SECONDS = 1 / 154  # per optimizer step, launch-bound: 77 (D + G) steps/s
@@ -243,7 +244,8 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float | None 
             if seconds is None:
                 seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
         trials, hours = per_cell.get(c.id, (0, 0.0))
-        hours = None if seconds is None or hours is None else hours + e.trials * steps * seconds / 3600
+        used_steps = steps * expected_fraction(getattr(e.search, "stopping", None), plan.study.training)
+        hours = None if seconds is None or hours is None else hours + e.trials * used_steps * seconds / 3600
         per_cell[c.id] = (trials + e.trials, hours)
     if measured is None:
         source = f"estimated from counted FLOPs at {rate}; measure with 'gansweep bench --csv' " \

@@ -22,7 +22,7 @@ MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB 
 MAX_LINE = 300  # an error line, value included
 MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", *STRATEGY_MODELS}
+UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, "asha", "median"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -136,6 +136,9 @@ def _validate(data: dict[str, Any], source: str) -> Study:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = _unknown_key_message(err["loc"], data)
+        elif err["type"] == "union_tag_invalid" and err["loc"][-1] == "stopping":
+            given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
+            msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
             msg = f"unknown strategy {abbreviate(given)}; choose from {', '.join(STRATEGY_MODELS)}"
@@ -164,6 +167,10 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
         entry = data["search"][loc[1]] if isinstance(data.get("search"), list) else {}
         strategy = entry.get("strategy") if isinstance(entry, dict) else None
         model = STRATEGY_MODELS.get(strategy) if isinstance(strategy, str) else None
+        stopping = entry.get("stopping") if isinstance(entry, dict) else None
+        if "stopping" in loc[:-1] and isinstance(stopping, dict):
+            stoppers = {"asha": schema.AshaStopping, "median": schema.MedianStopping, "none": schema.NoStopping}
+            model = stoppers.get(stopping.get("kind"))
     allowed = sorted(model.model_fields) if model is not None else []
     hint = difflib.get_close_matches(str(key)[:MAX_VALUE], allowed, n=1)
     did = f" (did you mean {hint[0]!r}?)" if hint else ""

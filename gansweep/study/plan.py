@@ -15,6 +15,7 @@ from typing import Any
 from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, dataset_kind
 from gansweep.errors import StudyError
 from gansweep.study.schema import AXES, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
+from gansweep.study.stopping import check_stopping
 
 # The vocabulary of DESIGN.md. A name here that no registry holds is "not implemented yet".
 VOCABULARY: dict[str, tuple[str, ...]] = {
@@ -198,6 +199,7 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
     ``weights``: also require the Inception weights its metrics need (a real run does; a dry run,
     ``status`` and the study-edit check do not)."""
     _check_names(study, source)
+    check_stopping(study, source)
     cells = [Cell(*combo) for combo in itertools.product(*(getattr(study.grid, a) for a in AXES))]
     cells = [c for c in cells if not _excluded(c, study.exclude)]
     if not cells:

@@ -118,6 +118,34 @@ def _check_space(space: Space) -> Space:
     return space
 
 
+class AshaStopping(Strict):
+    """Asynchronous successive halving within the entry's cell (Ray Tune's ``ASHAScheduler``).
+
+    Rungs at ``grace_steps × reduction^k`` generator steps; at each rung a trial goes on only if its
+    score is in the best ``1/reduction`` of the cell's trials that reached that rung before it.
+    """
+
+    kind: Literal["asha"]
+    grace_steps: int | None = Field(None, gt=0, description="first rung; None: the first evaluation")
+    reduction: float = Field(3.0, gt=1.0, le=100.0)
+
+
+class MedianStopping(Strict):
+    """Tune's ``MedianStoppingRule`` within the entry's cell: stop a trial whose best score is worse
+    than the median of the other trials' mean scores over the same steps."""
+
+    kind: Literal["median"]
+    grace_steps: int | None = Field(None, gt=0, description="no stopping before; None: the first evaluation")
+    min_samples: int = Field(3, ge=1, le=10_000, description="trials that must have reached a step first")
+
+
+class NoStopping(Strict):
+    kind: Literal["none"]
+
+
+Stopping = Annotated[Union[AshaStopping, MedianStopping, NoStopping], Field(discriminator="kind")]
+
+
 def _check_resource(value: float, name: str, high: float) -> float:
     """Ray takes a fraction of one unit or a whole number of units."""
     if value == 0:
@@ -134,11 +162,13 @@ class Table1(Strict):
 
     strategy: Literal["table1"]
     name: str | None = None
+    stopping: Stopping | None = None
 
 
 class RandomSearch(Strict):
     strategy: Literal["random"]
     name: str | None = None
+    stopping: Stopping | None = None
     trials: int = Field(gt=0)
     space: Space
 
@@ -150,6 +180,7 @@ class GPSearch(Strict):
 
     strategy: Literal["gp"]
     name: str | None = None
+    stopping: Stopping | None = None
     rounds: int = Field(12, gt=0)
     per_round: int = Field(10, gt=0)
     acquisition: Literal["gp_hedge", "EI", "LCB", "PI"] = "EI"
@@ -161,6 +192,7 @@ class GPSearch(Strict):
 class OptunaSearch(Strict):
     strategy: Literal["optuna"]
     name: str | None = None
+    stopping: Stopping | None = None
     trials: int = Field(gt=0)
     per_round: int = Field(10, gt=0)
     sampler: Literal["tpe", "gp"] = "tpe"

@@ -19,11 +19,15 @@ class TrialContext:
     cache_dir: str
     dry_run: bool = False
     study_dir: str | None = None     # where trials keep their best generator (None: nowhere)
+    stopping: tuple[str, ...] = ()   # search entries whose trials a scheduler may stop after any evaluation
 
     @classmethod
     def from_plan(cls, plan: Plan, cache_dir: str, dry_run: bool, study_dir: str | None = None) -> TrialContext:
+        from gansweep.study.stopping import is_active
+
         s = plan.study
-        return cls(s.training, s.metrics, s.data, s.resources, cache_dir, dry_run, study_dir)
+        stopping = tuple(e.name or e.strategy for e in s.search if is_active(getattr(e, "stopping", None)))
+        return cls(s.training, s.metrics, s.data, s.resources, cache_dir, dry_run, study_dir, stopping)
 
     def primary(self, dataset: str) -> str:
         """The metric a trial of ``dataset`` is scored by (the study's, else the data set's default)."""

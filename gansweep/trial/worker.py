@@ -146,6 +146,13 @@ def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int,
             "final": True}
 
 
+def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
+    """An evaluation's report: what a scheduler decides on, and all a stopped trial's row needs
+    (:func:`gansweep.driver.scheduler.stopped_result`), since Tune may stop the trial after any report."""
+    return {**history[-1], "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
+            "status": "running", "evals": list(history)}
+
+
 def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
     """The final report, with a checkpoint that holds the result and no weights.
 
@@ -182,18 +189,30 @@ def _restore(ckpt: Any, device: str, trial_id: str) -> dict[str, Any] | None:
 
 
 def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report | None = None) -> None:
-    """One report with the whole history: no training to checkpoint, no scheduler to inform."""
+    """One report with the whole history; one per evaluation when a scheduler may stop the trial."""
     report = report or _report
     primary = context.primary(config["dataset"])
+    stoppable = config.get("strategy") in context.stopping
     records, status = simulate(config, context.eval_points(), primary)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
             report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
                            error=f"{primary} is not finite at step {rec['step']}"))
             return
+        if stoppable and i < len(records) - 1:
+            report(_progress(records[: i + 1], primary))
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     report(_final(records, primary, status, steps, seconds))
+
+
+def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
+    from gansweep.store.generators import save_generator
+
+    try:
+        save_generator(study_dir, trial_id, best)
+    except OSError as exc:  # the result matters more than the model
+        log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
 def gan_config(config: dict[str, Any], training: Any) -> Any:
@@ -238,6 +257,7 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
     history: list[dict[str, Any]] = []
     seconds = 0.0
     best: dict[str, Any] | None = None  # the generator of the best evaluation so far
+    stoppable = bool(context.study_dir) and config.get("strategy") in context.stopping
     if restored is not None:
         trainer.load_state_dict(restored["trainer"])
         history, seconds, best = restored["history"], restored["seconds"], restored.get("best")
@@ -273,6 +293,8 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
         value = values.get(primary, math.nan)
         if math.isfinite(value) and (best is None or value < best["score"]):
             best = snapshot(trainer, value, primary, stream, (evaluator.samples, evaluator.options.batch_size))
+            if stoppable and point < context.training.steps:  # Tune may stop the trial after this report: keep it
+                _keep(context.study_dir, config["trial_id"], best)
         history.append(record)
         if not math.isfinite(value):
             final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
@@ -283,5 +305,4 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
-            report({**record, "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
-                     "status": "running"}, d)
+            report(_progress(history, primary), d)
