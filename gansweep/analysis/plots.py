@@ -437,6 +437,13 @@ def budget_curves_data(study: Study) -> pd.DataFrame:
     return curves
 
 
+def compact_x(ax: plt.Axes) -> None:
+    """At most ~4 integer x ticks, thousands as "25k", so small panels' tick labels never overlap."""
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda v, _: f"{v / 1000:g}k" if abs(v) >= 1000 else f"{v:g}"))
+
+
 def cell_titles(study: Study, frame: pd.DataFrame) -> dict[str, str]:
     """Per cell, a short title from the grid axes that vary (wrapped for small panels)."""
     axes = varying_axes(study.trials) or [study.panel]
@@ -492,6 +499,7 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
             ax.set_xlim(0.9, max(sub["budget"].max(), 2) * 1.1)
         else:
             ax.set_xlim(0.5, max(sub["budget"].max(), 2) + 0.5)
+            compact_x(ax)
         ax.set_title(f"{titles[cell]}\n{status_counts(trials[trials['cell'] == cell])}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, which="major", alpha=0.3)
@@ -848,6 +856,7 @@ def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
             ax.set_yscale("log")
             plain_log_ticks(ax.yaxis)
         ax.set_title(f"{titles[cell]}\n{sub['trial_id'].nunique()} trials", fontsize=8)
+        compact_x(ax)
         ax.tick_params(which="both", labelsize=7)
         if ax.get_yscale() == "log":  # minor labels (2, 5) only where a panel spans under a decade
             if sub["value"].max() / max(sub["value"].min(), 1e-300) > 10:
