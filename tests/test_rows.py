@@ -75,7 +75,7 @@ def test_samples_titles_say_what_the_row_says():
     trials = pd.DataFrame([{**row, "hp_lr": 1e-3, "config": "{}"}])
     assert row_metrics(trials) == COLUMNS
     kept = SimpleNamespace(trial_id=CONFIG["trial_id"], metric="fd", score=0.1, step=300)  # the kept generator
-    assert title(kept, trials[COLUMNS].iloc[0].to_dict()) == f"{CONFIG['trial_id']}\nfd 0.1 at step 300 · modes 5 · hq 0.2"
+    assert title(kept, trials[COLUMNS].iloc[0].to_dict()) == f"{CONFIG['trial_id']}\nfd 0.1 at step 300\nmodes 5 · hq 0.2"
 
 
 def test_tunes_pickle_of_the_store_callback_names_no_trial_context(tmp_path):
