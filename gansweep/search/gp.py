@@ -126,7 +126,6 @@ class GPSearcher(RoundSearcher):
     """GP bandit over one cell's space: ``rounds`` synchronous rounds of ``per_round``."""
 
     FALLBACK_SALT = 1
-    NAME = "gp"
 
     def __init__(self, space: dict[str, Choice | Range], rounds: int = 12, per_round: int = 10,
                  acquisition: str = "EI", seed: int = 0, n_points: int = N_POINTS) -> None:

@@ -102,7 +102,6 @@ class OptunaSearcher(RoundSearcher):
     """Optuna's TPE or GP sampler over one cell's space, in batches of ``per_round``."""
 
     FALLBACK_SALT = 2
-    NAME = "optuna"
 
     def __init__(self, space: dict[str, Choice | Range], trials: int, per_round: int = 10,
                  sampler: str = "tpe", seed: int = 0) -> None:
