@@ -104,7 +104,7 @@ def check_complete(study_file: Path, study_dir: Path, faults: dict[str, str] | N
             continue
         config = json.loads(row.config)
         records, status = simulate(config, EVAL_POINTS, "fd")
-        assert row.status == status, row.trial_id
+        assert row.status == status, (row.trial_id, row.status, status, row.error)
         if status == "completed":
             assert row.score == best_so_far(records, "fd"), row.trial_id
     ev = pd.read_parquet(study_dir / "results" / "evals")
