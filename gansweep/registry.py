@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from gansweep.errors import GansweepError
 
@@ -20,8 +20,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class Registry(Generic[T]):
     """A checked mapping from lowercase names to components of one kind."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, specs: Registry[Any] | None = None) -> None:
         self.kind = kind
+        self.specs = specs  # an implementation registry: only names with a spec (its facts) register
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -30,6 +31,8 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} name {name!r} must match {_NAME.pattern}")
         if name in self._items:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
+        if self.specs is not None and name not in self.specs:
+            raise ValueError(f"{self.kind} {name!r} has no spec: add it to the specs ({self.specs.kind}) first")
 
         def add(obj: T) -> T:
             self._items[name] = obj

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import gansweep
 
 ROOT = Path(gansweep.__file__).parent
@@ -93,3 +95,43 @@ def test_every_strategy_spec_has_a_searcher() -> None:
     from gansweep.study.schema import STRATEGY_MODELS
 
     assert STRATEGIES.names() == STRATEGY_SPECS.names() == sorted(STRATEGY_MODELS)
+
+
+def _small_study(root: Path) -> Path:
+    """A stored real (not dry-run) study of the demo's plan with one finished trial per cell, written
+    through the store as the driver writes it (no Ray: this is about what the readers import)."""
+    import json
+
+    from gansweep.store import TrialStore
+    from gansweep.study import build_plan, load_study
+
+    demo = Path(__file__).parents[1] / "studies" / "demo.yaml"
+    study_dir = root / "demo"
+    study_dir.mkdir()
+    (study_dir / "study.yaml").write_text(demo.read_text())
+    (study_dir / "gansweep.json").write_text(json.dumps({"dry_run": False}))
+    plan = build_plan(load_study(demo), weights=False)
+    store = TrialStore(study_dir / "results", metrics=["fd", "modes", "hq"], hps=plan.hp_names())
+    for i, entry in enumerate(plan.entries):
+        evals = [{"step": s, "seconds": s / 100, "fd": 1.0 / s + i, "modes": 8.0, "hq": 0.5} for s in (200, 400, 600)]
+        row = {**entry.cell.fields(), "trial_id": entry.trial_id(0), "study": "demo", "cell": entry.cell.id,
+               "strategy": entry.label, "round": None, "index": 0, "status": "completed",
+               "score": evals[-1]["fd"], "fd": evals[-1]["fd"], "modes": 8.0, "hq": 0.5, "hp_lr": 1e-3,
+               "steps": 600, "train_seconds": 6.0, "gpu": 0.0, "error": None, "config": {"cell": entry.cell.id}}
+        store.write(row, evals)
+    return study_dir
+
+
+@pytest.mark.parametrize("command", [["status", "DIR"], ["plot", "DIR", "--out", "OUT"]])
+def test_reading_commands_import_no_torch(tmp_path: Path, command: list[str]) -> None:
+    """``status`` and ``plot`` are run the way a user runs them, under ``python -X importtime``
+    (which names every module imported): torch (about 2 s of a 2-core machine's CPU, more than the
+    whole command) never loads. (``validate`` does: it prices a plan by the FLOPs of the networks.)"""
+    study_dir = _small_study(tmp_path)
+    argv = [{"DIR": str(study_dir), "OUT": str(tmp_path / "out")}.get(a, a) for a in command]
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "gansweep.cli", *argv],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"typer", "gansweep.errors"} <= imported  # the check sees what the command imports
+    assert not imported & {"torch", "ray", "sklearn", "skopt", "optuna"}, sorted(imported & {"torch", "ray"})

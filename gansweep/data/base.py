@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from gansweep.data.specs import DATA_SPECS
 from gansweep.registry import Registry
 
 
@@ -43,7 +44,7 @@ class Dataset:
 Loader = Callable[..., Dataset]
 """``loader(resolution: int | None, root: str | None) -> Dataset``; deterministic."""
 
-DATASETS: Registry[Loader] = Registry("dataset")
+DATASETS: Registry[Loader] = Registry("dataset", specs=DATA_SPECS)
 PATH_LOADERS: Registry[Loader] = Registry("data set path prefix")
 """Loaders for ``<prefix>:<path>`` names (:data:`gansweep.data.specs.PATH_PREFIXES`), called as
 ``PATH_LOADERS[prefix](name, resolution, root)``; :mod:`gansweep.data.real` fills it."""

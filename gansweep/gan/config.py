@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gansweep.errors import GansweepError
+from gansweep.gan.specs import DEFAULT_HPS
 
 PRIORS = ("normal", "uniform")
 
@@ -25,11 +26,11 @@ class GANConfig:
     loss: str = "ns"
     penalty: str = "none"
     normalization: str = "none"
-    lr: float = 2e-4
+    lr: float = DEFAULT_HPS["lr"]
     lr_g: float | None = None
-    beta1: float = 0.5
-    beta2: float = 0.999
-    n_disc: int = 1
+    beta1: float = DEFAULT_HPS["beta1"]
+    beta2: float = DEFAULT_HPS["beta2"]
+    n_disc: int = int(DEFAULT_HPS["n_disc"])
     penalty_weight: float = 0.0
     z_dim: int = 64
     batch_size: int = 64

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gansweep.gan.specs import LOSS_SPECS
 from gansweep.registry import Registry
 
 
@@ -25,7 +26,7 @@ class Loss(NamedTuple):
     g: Callable[[Tensor], Tensor]
 
 
-LOSSES: Registry[Loss] = Registry("loss")
+LOSSES: Registry[Loss] = Registry("loss", specs=LOSS_SPECS)
 
 
 def ns_d(real: Tensor, fake: Tensor) -> Tensor:

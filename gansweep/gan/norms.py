@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gansweep.gan.specs import NORM_SPECS
 from gansweep.registry import Registry
 
 EPS = 1e-12
@@ -223,7 +224,7 @@ class Norm:
     act: Callable[[int, nn.Module], nn.Module] = _plain_act
 
 
-NORMS: Registry[Norm] = Registry("normalization")
+NORMS: Registry[Norm] = Registry("normalization", specs=NORM_SPECS)
 NORMS.add("none", Norm("none"))
 NORMS.add("bn", Norm("bn", feature=batch_norm))
 NORMS.add("ln", Norm("ln", feature=layer_norm))

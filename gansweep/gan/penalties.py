@@ -17,10 +17,11 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from gansweep.gan.specs import PENALTY_SPECS
 from gansweep.registry import Registry
 
 Penalty = Callable[..., Tensor]
-PENALTIES: Registry[Penalty] = Registry("penalty")
+PENALTIES: Registry[Penalty] = Registry("penalty", specs=PENALTY_SPECS)
 
 NORM_EPS = 1e-4
 """Added under the square root of the gradient norm (compare_gan)."""

@@ -30,52 +30,21 @@ from typing import Any
 
 import torch
 
-CHECK_EVERY = 50
-"""Default generator steps between divergence checks (each one is a host sync)."""
-
-ADAM_IMPLS: dict[str, dict[str, bool]] = {
-    "fused": {"fused": True},
-    "foreach": {"foreach": True},
-    "loop": {"foreach": False},
-}
-"""``adam`` option → the implementation keywords of ``torch.optim.Adam``."""
-
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
-SPEED_OPTIONS: dict[str, Any] = {
-    "check_every": CHECK_EVERY,
-    "adam": "fused",
-    "cudnn_benchmark": True,
-    "tf32": True,
-    "device_data_gb": 2.0,
-    "compile": False,
-    "compile_mode": "default",
-    "compile_backend": "inductor",
-}
-"""Defaults of the speed-up options; every architecture accepts them (``TRAINING_OPTIONS``)."""
-
-SPEED_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "check_every": (lambda x: x >= 1, ">= 1"),
-    "adam": (lambda x: x in ADAM_IMPLS, f"one of {', '.join(ADAM_IMPLS)}"),
-    "device_data_gb": (lambda x: x >= 0, ">= 0"),
-    "compile_mode": (lambda x: x in COMPILE_MODES, f"one of {', '.join(COMPILE_MODES)}"),
-    "compile_backend": (lambda x: bool(x), "a torch.compile backend name"),
-}
-"""Range rules of the speed-up options, checked with the other training options."""
+from gansweep.gan.specs import ADAM_IMPLS, SPEED_OPTIONS
 
 
 @dataclass(frozen=True)
 class Speedups:
     """The speed-up options of one trainer, read from its resolved options."""
 
-    check_every: int = CHECK_EVERY
-    adam: str = "fused"
-    cudnn_benchmark: bool = True
-    tf32: bool = True
-    device_data_gb: float = 2.0
-    compile: bool = False
-    compile_mode: str = "default"
-    compile_backend: str = "inductor"
+    check_every: int = SPEED_OPTIONS["check_every"]
+    adam: str = SPEED_OPTIONS["adam"]
+    cudnn_benchmark: bool = SPEED_OPTIONS["cudnn_benchmark"]
+    tf32: bool = SPEED_OPTIONS["tf32"]
+    device_data_gb: float = SPEED_OPTIONS["device_data_gb"]
+    compile: bool = SPEED_OPTIONS["compile"]
+    compile_mode: str = SPEED_OPTIONS["compile_mode"]
+    compile_backend: str = SPEED_OPTIONS["compile_backend"]
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Speedups:

@@ -17,7 +17,7 @@ from typing import Any
 
 _WHERE = {
     "digits_classifier": "digits_net",
-    "EvalOptions": "evaluator", "Evaluator": "evaluator", "check_metrics": "evaluator",
+    "EvalOptions": "checks", "Evaluator": "evaluator", "check_metrics": "checks",
     "frechet_distance": "frechet", "gaussian_statistics": "frechet",
     "INCEPTION_WEIGHTS_ENV": "inception", "find_inception_weights": "inception",
     **{name: "specs" for name in (

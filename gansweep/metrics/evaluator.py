@@ -25,6 +25,7 @@ from gansweep.data.base import Dataset
 from gansweep.errors import GansweepError
 from gansweep.metrics import inception as inc
 from gansweep.metrics import is_kid, msssim, prd, recon
+from gansweep.metrics.checks import EvalOptions, applicable, check_metrics, needs_inception  # noqa: F401  (part of this API)
 from gansweep.metrics import specs as S
 from gansweep.metrics.cache import cache_key, load_or_compute, resolve_cache_dir, tensor_digest
 from gansweep.metrics.features import (
@@ -46,80 +47,6 @@ REFERENCE_SPLIT = "test"
 REFERENCE_FORMAT = 1
 STATS = "stats"
 FEATURES = "features"
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-    """Tunables of the metrics; defaults are the published protocols (torch-fidelity's for IS/KID)."""
-
-    batch_size: int = 200
-    is_splits: int = is_kid.IS_SPLITS
-    kid_subsets: int = is_kid.KID_SUBSETS
-    kid_subset_size: int = is_kid.KID_SUBSET_SIZE
-    prc_neighborhood: int = prd.NEIGHBORHOOD
-    msssim_pairs: int = msssim.PAIRS
-    recon_images: int = recon.IMAGES
-    recon_steps: int = recon.STEPS
-    recon_lr: float = recon.LR
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, Any] | None) -> EvalOptions:
-        """Options from a mapping; unknown keys and non-positive values are refused."""
-        options = dict(options or {})
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in options.items():
-            if key not in fields:
-                hint = difflib.get_close_matches(key, fields, n=1)
-                did = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise GansweepError(f"unknown metrics option {key!r}{did}; choose from {', '.join(fields)}")
-            kind = float if fields[key].type in (float, "float") else int
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                kind is int and not float(value).is_integer()) or value <= 0:
-                raise GansweepError(f"metrics option {key} must be a positive {kind.__name__}, got {value!r}")
-            options[key] = kind(value)
-        return cls(**options)
-
-
-def _check_applicable(names: list[str], dataset_kind: str, dataset_name: str | None) -> list[S.MetricSpec]:
-    if dataset_kind not in (S.IMAGE, S.POINTS):
-        raise GansweepError(f"unknown data kind {dataset_kind!r}; expected image or points")
-    specs = [S.METRICS[name] for name in names]
-    where = f"data set {dataset_name!r}" if dataset_name else f"{dataset_kind} data"
-    for spec in specs:
-        if dataset_kind not in spec.kinds:
-            allowed = " or ".join(sorted(spec.kinds))
-            raise GansweepError(f"metric {spec.name!r} applies to {allowed} data sets, not to {where} ({dataset_kind})")
-        if spec.name == S.KEY_FD and dataset_kind == S.IMAGE and dataset_name not in (None, "digits"):
-            raise GansweepError(
-                f"metric 'fd' on images is defined for 'digits' only (its classifier's feature space), "
-                f"not for {where}; use 'fid'"
-            )
-    return specs
-
-
-def _needs_inception(specs: list[S.MetricSpec], dataset_kind: str) -> bool:
-    return dataset_kind == S.IMAGE and any(spec.inception for spec in specs)
-
-
-def check_metrics(
-    names: list[str], dataset_kind: str, inception_weights: str | None, *, dataset_name: str | None = None,
-    weights: bool = True,
-) -> None:
-    """Refuse, with one line, metrics a study cannot compute — before anything runs.
-
-    Unknown names (with did-you-mean), metrics that do not apply to ``dataset_kind`` (``image`` or
-    ``points``), ``fd`` on images other than ``digits`` (when ``dataset_name`` is given), an
-    explicit weights path that does not exist, and Inception metrics with no weights file found
-    offline (see :mod:`gansweep.metrics.inception` for where it is looked for).
-    """
-    specs = _check_applicable(list(names), dataset_kind, dataset_name)
-    if not weights or not _needs_inception(specs, dataset_kind):  # dry runs and readers need no weights
-        return
-    if inc.find_inception_weights(inception_weights) is None and not inc.is_online():
-        which = ", ".join(s.name for s in specs if s.inception)
-        raise GansweepError(
-            f"metrics {which} need the Inception-v3 weights and none were found offline: {inc.where_to_put_it()}"
-        )
 
 
 def _is_conditional(trainer: Any) -> bool:
@@ -165,7 +92,7 @@ class Evaluator:
     ) -> None:
         self.dataset = dataset
         self.names = list(dict.fromkeys(names))
-        self.specs = _check_applicable(self.names, dataset.kind, dataset.name)
+        self.specs = applicable(self.names, dataset.kind, dataset.name)
         if int(samples) < 2:
             raise GansweepError(f"metrics.samples must be at least 2, got {samples}")
         self.samples = int(samples)
@@ -191,7 +118,7 @@ class Evaluator:
                 self.domain = DigitsSpace(dataset.resolution, self.device, self.cache_dir)
                 self.info["digits_classifier_accuracy"] = self.domain.test_accuracy
         self.inception: InceptionSpace | None = None
-        if _needs_inception(self.specs, self.kind):
+        if needs_inception(self.specs, self.kind):
             weights = inc.resolve_inception_weights(inception_weights)
             self.inception = InceptionSpace(weights, self.device, self.cache_dir)
             self.info["inception_weights"] = str(weights)

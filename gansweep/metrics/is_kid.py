@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gansweep.metrics.checks import EvalOptions
+
 RNG_SEED = 2020
-IS_SPLITS = 10
-KID_SUBSETS = 100
-KID_SUBSET_SIZE = 1000
+IS_SPLITS = EvalOptions.is_splits
+KID_SUBSETS = EvalOptions.kid_subsets
+KID_SUBSET_SIZE = EvalOptions.kid_subset_size
 KID_DEGREE = 3
 KID_COEF0 = 1.0
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from gansweep.metrics.checks import EvalOptions
+
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW = 11
 SIGMA = 1.5
 MIN_SIDE = 4
 K1, K2 = 0.01, 0.03
-PAIRS = 1000
+PAIRS = EvalOptions.msssim_pairs
 
 
 def levels_for(side: int) -> int:

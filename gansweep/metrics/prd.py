@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import torch
 
-NEIGHBORHOOD = 3
+from gansweep.metrics.checks import EvalOptions
+
+NEIGHBORHOOD = EvalOptions.prc_neighborhood
 
 
 def knn_radii(x: torch.Tensor, k: int = NEIGHBORHOOD, block: int = 4096) -> torch.Tensor:

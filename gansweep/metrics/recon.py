@@ -17,9 +17,11 @@ import copy
 
 import torch
 
-STEPS = 200
-LR = 0.01
-IMAGES = 256
+from gansweep.metrics.checks import EvalOptions
+
+STEPS = EvalOptions.recon_steps
+LR = EvalOptions.recon_lr
+IMAGES = EvalOptions.recon_images
 
 
 def reconstruction_error(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gansweep.search.specs import STRATEGY_SPECS
 from gansweep.registry import Registry
 from gansweep.search.base import CellSearcher
 from gansweep.search.random import make_random
@@ -12,7 +13,7 @@ from gansweep.search.table1 import make_table1
 StrategyFactory = Callable[..., CellSearcher]
 """``factory(entry: PlanEntry, seed: int) -> CellSearcher``."""
 
-STRATEGIES: Registry[StrategyFactory] = Registry("search strategy")
+STRATEGIES: Registry[StrategyFactory] = Registry("search strategy", specs=STRATEGY_SPECS)
 STRATEGIES.add("table1", make_table1)
 STRATEGIES.add("random", make_random)
 

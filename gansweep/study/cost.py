@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.errors import StudyError
-from gansweep.study.plan import DEFAULT_HPS, Plan, PlanEntry, table1_settings
+from gansweep.gan.specs import DEFAULT_HPS, PENALTY_SPECS
+from gansweep.study.plan import Plan, PlanEntry, table1_settings
 from gansweep.study.schema import Choice, Range, Table1
 from gansweep.study.stopping import expected_fraction
 
@@ -61,7 +62,6 @@ DEVICES = {"gpu": Device("GPU", TFLOPS, LAUNCH_SECONDS, 1.0),
 def device_of(plan: Plan) -> Device:
     """A study that asks for no GPU runs on CPUs and is priced in CPU-hours."""
     return DEVICES["gpu" if plan.study.resources.gpu > 0 else "cpu"]
-GRADIENT_PENALTIES = frozenset({"gp", "dragan", "r1"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class FlopModel:
 
     def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, n_disc: float) -> float:
         g, d = self.forward_flops(arch, shape)
-        penalised = penalty in GRADIENT_PENALTIES
+        penalised = PENALTY_SPECS[penalty].input_gradient
         d_step = g + 6 * d + (4 * d if penalised else 0.0)
         flops = n_disc * d_step + 3 * (g + d)
         floor = (n_disc * (self.device.penalty_floor if penalised else 1.0) + 1) * self.device.step_seconds

@@ -12,21 +12,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, dataset_kind
-from gansweep.errors import StudyError
+from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, POINTS, dataset_kind
+from gansweep.errors import GansweepError, StudyError
+from gansweep.gan.specs import ARCH_SPECS, AXIS_SPECS, DEFAULT_HPS, PENALTY_SPECS, resolve_options
+from gansweep.metrics.checks import EvalOptions, check_metrics
+from gansweep.metrics.specs import METRICS, default_primary
+from gansweep.registry import Registry
 from gansweep.study.schema import AXES, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
 from gansweep.study.stopping import check_stopping
 
-# The vocabulary of DESIGN.md. A name here that no registry holds is "not implemented yet".
-VOCABULARY: dict[str, tuple[str, ...]] = {
-    "dataset": tuple(DATA_SPECS),
-    "architecture": ("mlp", "dcgan", "sndcgan", "resnet_cifar", "resnet19", "biggan"),
-    "loss": ("ns", "mm", "wgan", "ls", "hinge"),
-    "penalty": ("none", "gp", "dragan", "l2", "r1"),
-    "normalization": ("none", "bn", "ln", "sn", "wn"),
-}
-DEFAULT_HPS: dict[str, float] = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
-DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "dragan": 10.0, "r1": 10.0, "l2": 1.0, "none": 0.0}
+SPECS: dict[str, Registry[Any]] = {"dataset": DATA_SPECS, **AXIS_SPECS}
+"""Each grid axis → the specs of the names it may take (what gansweep implements)."""
 
 
 TRIAL_ID = re.compile(r"[a-z0-9_]{1,64}(?:\.[a-z0-9_]{1,64}){4}-[a-z0-9_]{1,64}-[0-9]{4,8}")
@@ -127,7 +123,7 @@ def entry_trials(entry: SearchEntry, cell: Cell) -> int:
 def resolve_hps(cell: Cell, params: dict[str, Any]) -> dict[str, float]:
     """Complete suggested hyperparameters with defaults; no penalty weight without a penalty."""
     hp = dict(DEFAULT_HPS)
-    hp["penalty_weight"] = DEFAULT_PENALTY_WEIGHT.get(cell.penalty, 1.0)
+    hp["penalty_weight"] = PENALTY_SPECS[cell.penalty].default_weight
     hp.update(params)
     if cell.penalty == "none":
         hp.pop("penalty_weight", None)
@@ -136,22 +132,14 @@ def resolve_hps(cell: Cell, params: dict[str, Any]) -> dict[str, float]:
 
 
 def _check_names(study: Study, source: str) -> None:
-    from gansweep.data import DATASETS
-    from gansweep.gan import ARCHITECTURES, LOSSES, NORMS, PENALTIES
-
-    registries = {"dataset": DATASETS, "architecture": ARCHITECTURES, "loss": LOSSES,
-                  "penalty": PENALTIES, "normalization": NORMS}
-    for axis, registry in registries.items():
+    for axis, specs in SPECS.items():
         for i, name in enumerate(getattr(study.grid, axis)):
-            if name in registry:
+            if name in specs:
                 continue
-            if axis == "dataset" and name.partition(":")[0] in PATH_PREFIXES and name.partition(":")[2]:
+            prefix, _, path = name.partition(":")
+            if axis == "dataset" and prefix in PATH_PREFIXES and path:
                 continue
-            where = f"{source}: grid.{axis}[{i}]"
-            if name in VOCABULARY[axis] or name.partition(":")[0] in PATH_PREFIXES:
-                raise StudyError(f"{where}: {axis} {name!r} is not implemented in this version of gansweep; "
-                                 f"available: {', '.join(registry.names())}")
-            raise StudyError(f"{where}: {registry.unknown_message(name)}")
+            raise StudyError(f"{source}: grid.{axis}[{i}]: {specs.unknown_message(name)}")
     _check_options(study, source)
     for i, rule in enumerate(study.exclude):
         for axis, value in rule.items():
@@ -163,9 +151,6 @@ def _check_names(study: Study, source: str) -> None:
 
 def _check_options(study: Study, source: str) -> None:
     """``training.options`` against every architecture of the grid: a typo fails here, not in each trial."""
-    from gansweep.errors import GansweepError
-    from gansweep.gan.archs import resolve_options
-
     for arch in study.grid.architecture:
         try:
             resolve_options(arch, study.training.options)
@@ -205,14 +190,11 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
     if not cells:
         raise StudyError(f"{source}: exclude: every cell of the grid is excluded; nothing would run")
     for c in cells:
-        if (c.architecture == "mlp") != (c.kind == "points"):
-            want = "mlp" if c.kind == "points" else "an image architecture (not mlp)"
+        if ARCH_SPECS[c.architecture].kind != c.kind:
+            fits = ", ".join(a for a, spec in ARCH_SPECS.items() if spec.kind == c.kind)
+            want = f"{'a point' if c.kind == POINTS else 'an image'} architecture ({fits})"
             raise StudyError(f"{source}: grid.architecture: {c.architecture!r} cannot train on {c.dataset!r}; "
                              f"{c.dataset} needs {want} (use exclude to drop such cells)")
-    from gansweep.metrics import check_metrics, default_primary
-    from gansweep.metrics.evaluator import EvalOptions
-    from gansweep.metrics.specs import METRICS
-
     primary = study.metrics.primary
     if primary in METRICS and METRICS[primary].higher_is_better:  # an unknown name is refused below
         raise StudyError(f"{source}: metrics.primary: {primary!r} is higher-is-better, but the score is what every "

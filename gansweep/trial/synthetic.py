@@ -15,14 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from gansweep.gan.specs import AXIS_SPECS, PENALTY_SPECS
+
 BASE = 40.0
-EFFECT = {  # additive effect of each choice on the base score
-    "normalization": {"none": 0.0, "bn": -3.0, "ln": -5.0, "wn": -4.0, "sn": -12.0},
-    "penalty": {"none": 0.0, "gp": -8.0, "dragan": -6.0, "l2": -1.0, "r1": -7.0},
-    "loss": {"ns": 0.0, "mm": 6.0, "wgan": 3.0, "ls": 1.0, "hinge": -1.0},
-    "architecture": {"mlp": 0.0, "dcgan": 0.0, "sndcgan": -2.0, "resnet_cifar": -4.0, "resnet19": -5.0,
-                     "biggan": -7.0},
-}
 STEP_SECONDS = 0.05  # simulated seconds per generator step
 
 
@@ -40,7 +35,7 @@ def optimum(cell: dict[str, Any]) -> dict[str, float]:
 def final_score(config: dict[str, Any]) -> float:
     """The noiseless score the trial converges to."""
     hp, opt = config["hp"], optimum(config)
-    base = BASE + sum(EFFECT[axis].get(config[axis], 0.0) for axis in EFFECT)
+    base = BASE + sum(specs[config[axis]].dry_run for axis, specs in AXIS_SPECS.items())
     bowl = 15.0 * (math.log10(hp["lr"]) - opt["log_lr"]) ** 2
     bowl += 12.0 * (hp["beta1"] - opt["beta1"]) ** 2 + 10.0 * (hp["beta2"] - opt["beta2"]) ** 2
     bowl += 4.0 * (hp["n_disc"] != opt["n_disc"])
@@ -63,7 +58,7 @@ def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tu
     diverge_at = total + 1
     if rng.random() < divergence_probability(config):
         diverge_at = int(rng.integers(1, total + 1))
-    cost = STEP_SECONDS * (2.0 if config["penalty"] in ("gp", "dragan", "r1") else 1.0)
+    cost = STEP_SECONDS * (2.0 if PENALTY_SPECS[config["penalty"]].input_gradient else 1.0)
     cost *= config["hp"].get("n_disc", 1)
     records = []
     for step in eval_points:

@@ -14,74 +14,20 @@ An architecture is a builder ``build(cfg, shape, num_classes, norm) -> (G, D)``:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor, nn
 
+from gansweep.data.specs import IMAGE
 from gansweep.errors import GansweepError
 from gansweep.gan.norms import Norm
-from gansweep.gan.speed import SPEED_OPTIONS, SPEED_RULES
+from gansweep.gan.specs import ARCH_SPECS, resolve_options
 from gansweep.registry import Registry
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]
-ARCHITECTURES: Registry[Builder] = Registry("architecture")
-
-TRAINING_OPTIONS: dict[str, Any] = {
-    "ema_decay": 0.0,  # 0: no EMA generator
-    "ema_start": 0,  # generator steps before the average starts (BigGAN: 20k)
-    "truncation": None,  # |z| threshold for sampling; None: no truncation
-    "orth_reg": 0.0,  # weight of BigGAN's orthogonal regularisation of G
-    **SPEED_OPTIONS,  # the trainer's speed-ups (gansweep.gan.speed)
-}
-"""Options every architecture accepts; the trainer reads them from ``G.options``."""
-
-
-ARCH_OPTIONS: Registry[Mapping[str, Any]] = Registry("architecture options")
-"""Each architecture's options with their defaults: one table for its builder and for validation."""
-
-
-def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The architecture's defaults updated with ``given``; unknown keys and wrongly typed values are
-    refused. Called when a study is validated (no GPU spent on a typo) and when a model is built."""
-    defaults = ARCH_OPTIONS[arch]
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise GansweepError(
-            f"architecture {arch!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(defaults))}"
-        )
-    out = dict(defaults)
-    for key, value in given.items():
-        default = defaults[key]
-        if default is not None and not _same_kind(value, default):
-            raise GansweepError(
-                f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
-            )
-        out[key] = value
-    for key, (ok, rule) in _TRAINING_RULES.items():
-        if key in out and not ok(out[key]):
-            raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {out[key]!r}")
-    return out
-
-
-_TRAINING_RULES = {
-    "ema_decay": (lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
-    "ema_start": (lambda x: x >= 0, ">= 0"),
-    "truncation": (lambda x: x is None or (isinstance(x, (int, float)) and x > 0), "None or a number > 0"),
-    "orth_reg": (lambda x: x >= 0, ">= 0"),
-    **SPEED_RULES,
-}
-
-
-def _same_kind(value: Any, default: Any) -> bool:
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, type(default))
+ARCHITECTURES: Registry[Builder] = Registry("architecture", specs=ARCH_SPECS)
+"""Builders by name; each name's facts (data kind, options) are its :data:`ARCH_SPECS` entry."""
 
 
 def check_image(arch: str, shape: tuple[int, ...], multiple: int) -> tuple[int, int]:
@@ -111,12 +57,12 @@ def init_xavier(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def image_architecture(name: str, multiple: int, init: Callable[[nn.Module], None],
-                       options: Mapping[str, Any] = TRAINING_OPTIONS) -> Callable[[Callable], Callable]:
-    """Register ``make(cfg, channels, resolution, num_classes, norm, options) -> (G, D)`` as an image
-    architecture: the option table, the shape check, the initialisation and ``G.options`` are done
-    here once for every such architecture."""
-    ARCH_OPTIONS.add(name, options)
+def image_architecture(name: str, multiple: int, init: Callable[[nn.Module], None]) -> Callable[[Callable], Callable]:
+    """Register ``make(cfg, channels, resolution, num_classes, norm, options) -> (G, D)`` as the image
+    architecture of spec ``name``: the options, the shape check, the initialisation and ``G.options``
+    are done here once for every such architecture."""
+    if ARCH_SPECS[name].kind != IMAGE:
+        raise ValueError(f"architecture {name!r}: its spec is not an image architecture")
 
     def register(make: Callable[..., tuple[nn.Module, nn.Module]]) -> Callable:
         def build(cfg: Any, shape: tuple[int, ...], num_classes: int, norm: Any) -> tuple[nn.Module, nn.Module]:

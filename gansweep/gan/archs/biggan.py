@@ -22,23 +22,12 @@ from __future__ import annotations
 from torch import nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCH_OPTIONS, ARCHITECTURES, TRAINING_OPTIONS, check_image, resolve_options
+from gansweep.gan.archs.base import ARCHITECTURES, check_image
 from gansweep.gan.archs.layers import identity
 from gansweep.gan.archs.resnet import ResDiscriminator, ResGenerator, conditioning
 from gansweep.gan.norms import Norm, spectral_norm
+from gansweep.gan.specs import resolve_options
 
-DEFAULTS = {
-    **TRAINING_OPTIONS,
-    "ema_decay": 0.9999,
-    "ema_start": 20_000,
-    "orth_reg": 1e-4,
-    "conditional": True,
-    "skip_z": True,
-    "shared_embedding": True,
-    "shared_dim": 128,
-    "attention_resolution": None,
-    "g_sn": True,
-}
 
 # resolution → (G channel multipliers, D channel multipliers, number of D blocks that downsample)
 ARCH = {
@@ -68,7 +57,6 @@ def attention_index(resolutions: list[int], wanted: int | None, default: int) ->
     return resolutions.index(res)
 
 
-ARCH_OPTIONS.add("biggan", DEFAULTS)
 
 
 @ARCHITECTURES.register("biggan")

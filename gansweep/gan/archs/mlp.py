@@ -10,10 +10,10 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCH_OPTIONS, ARCHITECTURES, TRAINING_OPTIONS, Projection, resolve_options
+from gansweep.gan.archs.base import ARCHITECTURES, Projection
 from gansweep.gan.norms import Norm
+from gansweep.gan.specs import resolve_options
 
-DEFAULTS = {**TRAINING_OPTIONS, "depth": 3}
 
 
 class MLPGenerator(nn.Module):
@@ -50,7 +50,6 @@ class MLPDiscriminator(nn.Module):
         return self.head(self.net(x))
 
 
-ARCH_OPTIONS.add("mlp", DEFAULTS)
 
 
 @ARCHITECTURES.register("mlp")

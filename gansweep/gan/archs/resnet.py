@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import TRAINING_OPTIONS, Projection, image_architecture, init_xavier
+from gansweep.gan.archs.base import Projection, image_architecture, init_xavier
 from gansweep.gan.archs.layers import DBlock, GBlock, SelfAttention, Wrap, identity
 from gansweep.gan.norms import Norm
 
@@ -143,10 +143,7 @@ def conditioning(arch: str, options: dict, num_classes: int, user_options) -> in
     return num_classes if options["conditional"] else 0
 
 
-RESNET_OPTIONS = {**TRAINING_OPTIONS, "conditional": False}
-
-
-@image_architecture("resnet_cifar", multiple=16, init=init_xavier, options=RESNET_OPTIONS)
+@image_architecture("resnet_cifar", multiple=16, init=init_xavier)
 def build_resnet_cifar(cfg, channels: int, res: int, num_classes: int, norm: Norm,
                        options) -> tuple[nn.Module, nn.Module]:
     _power_of_two("resnet_cifar", res)
@@ -159,7 +156,7 @@ def build_resnet_cifar(cfg, channels: int, res: int, num_classes: int, norm: Nor
     return g, d
 
 
-@image_architecture("resnet19", multiple=16, init=init_xavier, options=RESNET_OPTIONS)
+@image_architecture("resnet19", multiple=16, init=init_xavier)
 def build_resnet19(cfg, channels: int, res: int, num_classes: int, norm: Norm,
                    options) -> tuple[nn.Module, nn.Module]:
     _power_of_two("resnet19", res)

@@ -1,0 +1,198 @@
+"""The facts about each GAN component a study may name, importable without torch.
+
+The study is checked (``gansweep validate``, ``status``, the plan) against these tables, and the
+torch registries of :mod:`gansweep.gan` are keyed by the same names (a test keeps both equal), so
+a new loss, penalty, normalization or architecture is one spec here plus its implementation:
+nothing else lists it. What lives here is what code without torch needs: names, the data an
+architecture trains on, its options and their defaults and rules, a penalty's default weight and
+whether it differentiates through the discriminator's input gradient (twice the cost per step),
+and each choice's effect on the dry-run trial's score (spectral norm and gradient penalties help,
+as the paper found).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from gansweep.data.specs import IMAGE, POINTS
+from gansweep.errors import GansweepError
+from gansweep.registry import Registry
+
+DEFAULT_HPS: Mapping[str, float] = MappingProxyType({"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1})
+"""Adam and discriminator steps of a trial whose search does not set them (the paper's defaults)."""
+
+# -- training options every architecture accepts ------------------------------------------------
+
+CHECK_EVERY = 50
+"""Default generator steps between divergence checks (each one is a host sync)."""
+
+ADAM_IMPLS: Mapping[str, Mapping[str, bool]] = MappingProxyType({
+    "fused": {"fused": True},
+    "foreach": {"foreach": True},
+    "loop": {"foreach": False},
+})
+"""``adam`` option → the implementation keywords of ``torch.optim.Adam``."""
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+SPEED_OPTIONS: Mapping[str, Any] = MappingProxyType({
+    "check_every": CHECK_EVERY,
+    "adam": "fused",
+    "cudnn_benchmark": True,
+    "tf32": True,
+    "device_data_gb": 2.0,
+    "compile": False,
+    "compile_mode": "default",
+    "compile_backend": "inductor",
+})
+"""Defaults of the trainer's speed-up options (:mod:`gansweep.gan.speed`)."""
+
+TRAINING_OPTIONS: Mapping[str, Any] = MappingProxyType({
+    "ema_decay": 0.0,  # 0: no EMA generator
+    "ema_start": 0,  # generator steps before the average starts (BigGAN: 20k)
+    "truncation": None,  # |z| threshold for sampling; None: no truncation
+    "orth_reg": 0.0,  # weight of BigGAN's orthogonal regularisation of G
+    **SPEED_OPTIONS,
+})
+"""Options every architecture accepts; the trainer reads them from ``G.options``."""
+
+Rule = tuple[Callable[[Any], bool], str]
+TRAINING_RULES: Mapping[str, Rule] = MappingProxyType({
+    "ema_decay": (lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
+    "ema_start": (lambda x: x >= 0, ">= 0"),
+    "truncation": (lambda x: x is None or (isinstance(x, (int, float)) and x > 0), "None or a number > 0"),
+    "orth_reg": (lambda x: x >= 0, ">= 0"),
+    "check_every": (lambda x: x >= 1, ">= 1"),
+    "adam": (lambda x: x in ADAM_IMPLS, f"one of {', '.join(ADAM_IMPLS)}"),
+    "device_data_gb": (lambda x: x >= 0, ">= 0"),
+    "compile_mode": (lambda x: x in COMPILE_MODES, f"one of {', '.join(COMPILE_MODES)}"),
+    "compile_backend": (lambda x: bool(x), "a torch.compile backend name"),
+})
+"""Range rules of the training options, checked with their types by :func:`resolve_options`."""
+
+
+# -- the components ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """An architecture: the kind of data it trains on and its options with their defaults."""
+
+    name: str
+    kind: str  # IMAGE or POINTS (gansweep.data.specs)
+    options: Mapping[str, Any] = field(default_factory=lambda: TRAINING_OPTIONS)
+    dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    label: str
+    dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
+
+
+@dataclass(frozen=True)
+class PenaltySpec:
+    """A penalty: its default weight λ and whether it needs the discriminator's gradient at its
+    input (a double backward: about twice the cost of a step; GP, DRAGAN, R1)."""
+
+    name: str
+    label: str
+    default_weight: float
+    input_gradient: bool
+    dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
+
+
+@dataclass(frozen=True)
+class NormSpec:
+    name: str
+    label: str
+    dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
+
+
+_RESNET = {**TRAINING_OPTIONS, "conditional": False}
+_BIGGAN = {
+    **TRAINING_OPTIONS,
+    "ema_decay": 0.9999,
+    "ema_start": 20_000,
+    "orth_reg": 1e-4,
+    "conditional": True,
+    "skip_z": True,
+    "shared_embedding": True,
+    "shared_dim": 128,
+    "attention_resolution": None,
+    "g_sn": True,
+}
+
+ARCH_SPECS: Registry[ArchSpec] = Registry("architecture")
+for _a in (
+    ArchSpec("mlp", POINTS, MappingProxyType({**TRAINING_OPTIONS, "depth": 3})),
+    ArchSpec("dcgan", IMAGE),
+    ArchSpec("sndcgan", IMAGE, dry_run=-2.0),
+    ArchSpec("resnet_cifar", IMAGE, MappingProxyType(_RESNET), dry_run=-4.0),
+    ArchSpec("resnet19", IMAGE, MappingProxyType(_RESNET), dry_run=-5.0),
+    ArchSpec("biggan", IMAGE, MappingProxyType(_BIGGAN), dry_run=-7.0),
+):
+    ARCH_SPECS.add(_a.name, _a)
+
+LOSS_SPECS: Registry[LossSpec] = Registry("loss")
+for _l in (LossSpec("ns", "NS"), LossSpec("mm", "MM", 6.0), LossSpec("wgan", "WGAN", 3.0),
+           LossSpec("ls", "LS", 1.0), LossSpec("hinge", "hinge", -1.0)):
+    LOSS_SPECS.add(_l.name, _l)
+
+PENALTY_SPECS: Registry[PenaltySpec] = Registry("penalty")
+for _p in (
+    PenaltySpec("none", "none", 0.0, input_gradient=False),
+    PenaltySpec("gp", "GP", 10.0, input_gradient=True, dry_run=-8.0),
+    PenaltySpec("dragan", "DRAGAN", 10.0, input_gradient=True, dry_run=-6.0),
+    PenaltySpec("l2", "L2", 1.0, input_gradient=False, dry_run=-1.0),
+    PenaltySpec("r1", "R1", 10.0, input_gradient=True, dry_run=-7.0),
+):
+    PENALTY_SPECS.add(_p.name, _p)
+
+NORM_SPECS: Registry[NormSpec] = Registry("normalization")
+for _n in (NormSpec("none", "none"), NormSpec("bn", "BN", -3.0), NormSpec("ln", "LN", -5.0),
+           NormSpec("sn", "SN", -12.0), NormSpec("wn", "WN", -4.0)):
+    NORM_SPECS.add(_n.name, _n)
+
+AXIS_SPECS: Mapping[str, Registry[Any]] = MappingProxyType({
+    "architecture": ARCH_SPECS, "loss": LOSS_SPECS, "penalty": PENALTY_SPECS, "normalization": NORM_SPECS,
+})
+"""The GAN axes of a study's grid → the specs of the names each may take."""
+
+
+def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The architecture's defaults updated with ``given``; unknown keys and wrongly typed values are
+    refused. Called when a study is validated (no GPU spent on a typo), when a trial's resolved
+    configuration is stored, and when a model is built."""
+    defaults = ARCH_SPECS[arch].options
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise GansweepError(
+            f"architecture {arch!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(defaults))}"
+        )
+    out = dict(defaults)
+    for key, value in given.items():
+        default = defaults[key]
+        if default is not None and not _same_kind(value, default):
+            raise GansweepError(
+                f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
+            )
+        out[key] = value
+    for key, (ok, rule) in TRAINING_RULES.items():
+        if key in out and not ok(out[key]):
+            raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {out[key]!r}")
+    return out
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, type(default))

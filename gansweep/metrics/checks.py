@@ -1,0 +1,92 @@
+"""What a study may ask of the metrics, checked without torch: their options and applicability.
+
+``gansweep validate``, ``status`` and the plan call :func:`check_metrics` and
+:meth:`EvalOptions.from_mapping` on every study; the networks (:mod:`gansweep.metrics.evaluator`)
+are imported only where a metric is computed or the Inception weights are looked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from gansweep.errors import GansweepError
+from gansweep.metrics import specs as S
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalOptions:
+    """Tunables of the metrics; defaults are the published protocols (torch-fidelity's for IS/KID)."""
+
+    batch_size: int = 200
+    is_splits: int = 10  # torch-fidelity's protocol
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    prc_neighborhood: int = 3  # Kynkäänniemi et al. (2019)
+    msssim_pairs: int = 1000
+    recon_images: int = 256
+    recon_steps: int = 200
+    recon_lr: float = 0.01
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> EvalOptions:
+        """Options from a mapping; unknown keys and non-positive values are refused."""
+        options = dict(options or {})
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in options.items():
+            if key not in fields:
+                hint = difflib.get_close_matches(key, fields, n=1)
+                did = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise GansweepError(f"unknown metrics option {key!r}{did}; choose from {', '.join(fields)}")
+            kind = float if fields[key].type in (float, "float") else int
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not float(value).is_integer()) or value <= 0:
+                raise GansweepError(f"metrics option {key} must be a positive {kind.__name__}, got {value!r}")
+            options[key] = kind(value)
+        return cls(**options)
+
+
+def applicable(names: list[str], dataset_kind: str, dataset_name: str | None) -> list[S.MetricSpec]:
+    if dataset_kind not in (S.IMAGE, S.POINTS):
+        raise GansweepError(f"unknown data kind {dataset_kind!r}; expected image or points")
+    specs = [S.METRICS[name] for name in names]
+    where = f"data set {dataset_name!r}" if dataset_name else f"{dataset_kind} data"
+    for spec in specs:
+        if dataset_kind not in spec.kinds:
+            allowed = " or ".join(sorted(spec.kinds))
+            raise GansweepError(f"metric {spec.name!r} applies to {allowed} data sets, not to {where} ({dataset_kind})")
+        if spec.name == S.KEY_FD and dataset_kind == S.IMAGE and dataset_name not in (None, "digits"):
+            raise GansweepError(
+                f"metric 'fd' on images is defined for 'digits' only (its classifier's feature space), "
+                f"not for {where}; use 'fid'"
+            )
+    return specs
+
+
+def needs_inception(specs: list[S.MetricSpec], dataset_kind: str) -> bool:
+    return dataset_kind == S.IMAGE and any(spec.inception for spec in specs)
+
+
+def check_metrics(
+    names: list[str], dataset_kind: str, inception_weights: str | None, *, dataset_name: str | None = None,
+    weights: bool = True,
+) -> None:
+    """Refuse, with one line, metrics a study cannot compute — before anything runs.
+
+    Unknown names (with did-you-mean), metrics that do not apply to ``dataset_kind`` (``image`` or
+    ``points``), ``fd`` on images other than ``digits`` (when ``dataset_name`` is given), an
+    explicit weights path that does not exist, and Inception metrics with no weights file found
+    offline (see :mod:`gansweep.metrics.inception` for where it is looked for).
+    """
+    specs = applicable(list(names), dataset_kind, dataset_name)
+    if not weights or not needs_inception(specs, dataset_kind):  # dry runs and readers need no weights
+        return
+    from gansweep.metrics import inception as inc  # torch: only where the weights are looked for
+
+    if inc.find_inception_weights(inception_weights) is None and not inc.is_online():
+        which = ", ".join(s.name for s in specs if s.inception)
+        raise GansweepError(
+            f"metrics {which} need the Inception-v3 weights and none were found offline: {inc.where_to_put_it()}"
+        )
