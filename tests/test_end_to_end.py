@@ -52,10 +52,15 @@ def test_tiny_real_study(cli, tmp_path):
         scored = mine.loc[mine.fd.idxmin()]
         assert (row.fd, row.modes, row.hq) == (scored.fd, scored.modes, scored.hq), row.trial_id
     # the row's config is the whole resolved trial: alone, it reruns the trial to the same score
+    from gansweep.gan.specs import ARCH_SPECS
+    from gansweep.metrics.checks import EvalOptions
+
     resolved = json.loads(trials.config[0])
     assert resolved["training"] == {**{k: STUDY["training"][k] for k in ("steps", "eval_every", "batch_size",
                                                                           "z_dim", "width")},
-                                    "resolution": None, "prior": "normal", "options": {}, "timeout": None}
+                                    "resolution": None, "prior": "normal", "timeout": None,
+                                    "options": dict(ARCH_SPECS["mlp"].options)}  # every option, defaults too
+    assert resolved["metrics"]["options"] == EvalOptions().__dict__
     assert resolved["metrics"]["primary"] == "fd" and resolved["metrics"]["extra"] == ["modes", "hq"]
     assert resolved["metrics"]["samples"] == 500 and resolved["dry_run"] is False
     from gansweep.trial.worker import rerun

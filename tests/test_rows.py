@@ -94,12 +94,21 @@ def test_the_resolved_trial_is_the_study_models_and_reruns_through_them(tmp_path
     from gansweep.study.schema import Data, Metrics, Resources, Training
     from gansweep.trial.settings import TrialContext
 
-    context = TrialContext(Training(steps=30, eval_every=10, options={"x": 1}), Metrics(extra=["modes"]), Data(),
+    from gansweep.gan.specs import ARCH_SPECS
+    from gansweep.metrics.checks import EvalOptions
+
+    context = TrialContext(Training(steps=30, eval_every=10, options={"depth": 2}),
+                           Metrics(extra=["modes"], options={"is_splits": 5}), Data(),
                            Resources(), cache_dir=str(tmp_path), dry_run=True)
     resolved = json.loads(json.dumps(context.resolve(CONFIG)))  # as stored in the row
     assert resolved["metrics"]["primary"] == "fd"  # ring8's default, resolved per data set
+    # options complete with today's defaults: a later version's defaults cannot change the row
+    assert resolved["training"]["options"] == {**ARCH_SPECS["mlp"].options, "depth": 2}
+    assert resolved["metrics"]["options"] == {**EvalOptions().__dict__, "is_splits": 5}
     again = TrialContext.from_resolved(resolved, cache_dir=str(tmp_path))
-    assert (again.training, again.metrics.extra, again.dry_run) == (context.training, ["modes"], True)
+    assert (again.training.steps, again.metrics.extra, again.dry_run) == (30, ["modes"], True)
+    assert again.training.options == resolved["training"]["options"]
+    assert again.resolve(CONFIG) == context.resolve(CONFIG)  # resolving is idempotent
     assert again.eval_points() == [10, 20, 30]
 
 

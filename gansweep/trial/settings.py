@@ -42,15 +42,21 @@ class TrialContext:
 
     def resolve(self, config: dict[str, Any]) -> dict[str, Any]:
         """The fully resolved trial: its config (cell, hyperparameters, seed) with the training,
-        metrics and data settings it runs with, so that one stored row reruns its trial
+        metrics and data settings it runs with, options completed with their defaults (a later
+        version's defaults cannot change what a stored row means), so that one stored row reruns its trial
         (:func:`gansweep.trial.worker.rerun`). Paths of this machine (cache, study) are left out."""
-        return {
-            **config,
-            "training": self.training.model_dump(mode="json"),
-            "metrics": {**self.metrics.model_dump(mode="json"), "primary": self.primary(config["dataset"])},
-            "data": self.data.model_dump(mode="json"),
-            "dry_run": self.dry_run,
-        }
+        import dataclasses
+
+        from gansweep.gan.specs import resolve_options
+        from gansweep.metrics.checks import EvalOptions
+
+        training = self.training.model_dump(mode="json")
+        training["options"] = resolve_options(config["architecture"], self.training.options)
+        metrics = self.metrics.model_dump(mode="json")
+        metrics["primary"] = self.primary(config["dataset"])
+        metrics["options"] = dataclasses.asdict(EvalOptions.from_mapping(self.metrics.options))
+        return {**config, "training": training, "metrics": metrics, "data": self.data.model_dump(mode="json"),
+                "dry_run": self.dry_run}
 
     @classmethod
     def from_resolved(cls, resolved: dict[str, Any], cache_dir: str, study_dir: str | None = None) -> TrialContext:
