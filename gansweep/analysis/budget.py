@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from gansweep.metrics import specs as metric_specs
+from gansweep.search.specs import SEQUENTIAL_STRATEGIES
 from gansweep.store import SCORED
 
 QUANTILES = {"lo": 0.025, "median": 0.5, "hi": 0.975}
 CURVE_COLUMNS = ["budget", "median", "lo", "hi", "mean"]
 # Metrics where a larger value is better; every other metric (and ``score``) is minimised.
-HIGHER_IS_BETTER = frozenset({"is", "modes", "hq", "precision", "recall"})
-SEQUENTIAL_STRATEGIES = ("gp", "optuna")
 _BLOCK = 1 << 18  # elements per (k x i) block of the mean computation (2 MiB: stays in cache)
 
 
@@ -198,7 +198,7 @@ def budget_curve(scores: Sequence[float] | np.ndarray, higher_is_better: bool = 
 def _metric_values(trials: pd.DataFrame, metric: str) -> tuple[np.ndarray, bool]:
     if metric not in trials.columns:
         raise KeyError(f"no column {metric!r} in the trials; have {sorted(trials.columns)}")
-    higher = metric in HIGHER_IS_BETTER
+    higher = metric_specs.higher_is_better(metric)
     ok = trials["status"].isin(SCORED).to_numpy() if "status" in trials else None  # stopped: the score it reached
     vals = pd.to_numeric(trials[metric], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return _minimisable(vals, ok, higher), higher

@@ -32,24 +32,21 @@ import matplotlib.ticker  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from gansweep.analysis.budget import HIGHER_IS_BETTER, budget_curves, running_best  # noqa: E402
+from gansweep.analysis.budget import budget_curves, running_best  # noqa: E402
 from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
 from gansweep.storage import StoragePath, location, refuse_links  # noqa: E402
+from gansweep.metrics import specs as metric_specs  # noqa: E402
 from gansweep.store import SCORED, read_evals, read_trials  # noqa: E402
+from gansweep.study.schema import AXES  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-GRID_AXES = ("dataset", "architecture", "loss", "penalty", "normalization")
+GRID_AXES = AXES
 # Okabe & Ito (2008), ordered so the first colours contrast most on white; yellow last.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442"]
 STRATEGY_STYLES = {"random": "-", "gp": "--", "optuna": "-.", "table1": (0, (1, 1.5))}
 EXTRA_STYLES = [(0, (5, 1, 1, 1, 1, 1)), (0, (3, 3)), (0, (8, 2))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-METRIC_LABELS = {
-    "fid": "FID", "fd": "Fréchet distance (FD)", "is": "Inception score", "kid": "KID",
-    "modes": "modes covered", "hq": "high-quality samples (share)", "precision": "precision",
-    "recall": "recall", "msssim": "MS-SSIM", "recon": "reconstruction error",
-}
 PLOTS = ("budget_curves", "distributions", "score_vs_compute", "sensitivity", "learning_curves")
 TOP_SHARE = 0.15
 MAX_DRAWN = 300  # points drawn per budget curve
@@ -85,12 +82,12 @@ class Study:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric in HIGHER_IS_BETTER
+        return metric_specs.higher_is_better(self.primary if self.metric == "score" else self.metric)
 
     @property
     def metric_label(self) -> str:
         name = self.primary if self.metric == "score" else self.metric
-        label = METRIC_LABELS.get(name, name)
+        label = metric_specs.label(name)
         return f"{label} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
     @property
@@ -182,6 +179,14 @@ def varying_axes(trials: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
     return sorted(axes, key=lambda a: -trials[a].nunique())
 
 
+def _default_primary(trials: pd.DataFrame) -> str:
+    """The metric the score is, when the study names none: each data set's default; ``score`` when
+    its data sets' defaults differ (digits' fd beside cifar10's fid: no one name is right)."""
+    datasets = trials["dataset"].dropna().unique() if "dataset" in trials else []
+    defaults = {metric_specs.default_primary(str(d)) for d in datasets}
+    return defaults.pop() if len(defaults) == 1 else "score"
+
+
 def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str | None = None,
                metric: str | None = None, out: str | Path | None = None) -> Study:
     """Read a study directory and resolve the layout; GansweepError on bad options or no results."""
@@ -191,7 +196,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
     metrics_spec = spec.get("metrics") if isinstance(spec.get("metrics"), dict) else {}
-    primary = str(metrics_spec.get("primary") or ("fd" if "fd" in trials else "fid"))
+    primary = str(metrics_spec.get("primary") or _default_primary(trials))
     metric = metric or "score"
     numeric = [c for c in trials.columns if c == "score" or (
         c not in GRID_AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
@@ -837,7 +842,7 @@ def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
     every = learning_data(study, evals, per_cell=10**9)
     enc = encoding(study)
     metric = data["metric"].iloc[0]
-    label = METRIC_LABELS.get(metric, metric)
+    label = metric_specs.label(metric)
     cells = sorted(every["cell"].unique(), key=str)
     titles = cell_titles(study, every)
     cols = 3 if len(cells) <= 9 else 4 if len(cells) <= 16 else 5

@@ -16,10 +16,10 @@ from typing import Any
 from ray.tune import Callback
 
 from gansweep.store import SCORED, StoreWriteError, TrialStore
+from gansweep.study.schema import AXES
 
 log = logging.getLogger(__name__)
-CELL_FIELDS = ("trial_id", "cell", "dataset", "architecture", "loss", "penalty", "normalization",
-               "strategy", "round", "index", "suggested_by")
+CELL_FIELDS = ("trial_id", "cell", *AXES, "strategy", "round", "index", "suggested_by")
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,

@@ -32,7 +32,7 @@ class MetricSpec:
     """A metric a study may request.
 
     ``keys`` are the result keys it reports (``is`` → ``is``, ``is_std``); ``inception`` says
-    whether it needs the Inception-v3 weights file on image data.
+    whether it needs the Inception-v3 weights file on image data; ``label`` names it on figures.
     """
 
     name: str
@@ -41,10 +41,13 @@ class MetricSpec:
     doc: str
     keys: tuple[str, ...] = ()
     inception: bool = False
+    label: str = ""
 
     def __post_init__(self) -> None:
         if not self.keys:
             object.__setattr__(self, "keys", (self.name,))
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
         if not self.kinds or not self.kinds <= {IMAGE, POINTS}:
             raise ValueError(f"metric {self.name!r}: kinds must be a non-empty subset of image, points")
 
@@ -60,22 +63,32 @@ for _spec in (
         KEY_FD, False, _BOTH,
         "Fréchet distance in the data set's own feature space: the 64-d penultimate layer of "
         "gansweep's digits classifier for `digits`, the raw 2-D coordinates for mixtures.",
+        label="Fréchet distance (FD)",
     ),
-    MetricSpec(KEY_MODES, True, _PTS, "Mixture modes with at least one generated sample within 3 std."),
-    MetricSpec(KEY_HQ, True, _PTS, "Share of generated samples within 3 std of some mixture mode."),
+    MetricSpec(
+        KEY_MODES, True, _PTS, "Mixture modes with at least one generated sample within 3 std.",
+        label="modes covered",
+    ),
+    MetricSpec(
+        KEY_HQ, True, _PTS, "Share of generated samples within 3 std of some mixture mode.",
+        label="high-quality samples (share)",
+    ),
     MetricSpec(
         KEY_FID, False, _IMG,
         "Fréchet Inception Distance, Inception-v3 pool3 (2048-d), exactly as torch-fidelity.",
         inception=True,
+        label="FID",
     ),
     MetricSpec(
         KEY_IS, True, _IMG, "Inception Score (mean and std over splits), as torch-fidelity.",
         keys=(KEY_IS, KEY_IS_STD), inception=True,
+        label="Inception score",
     ),
     MetricSpec(
         KEY_KID, False, _IMG,
         "Kernel Inception Distance: unbiased cubic-polynomial MMD² over random subsets (mean, std).",
         keys=(KEY_KID, KEY_KID_STD), inception=True,
+        label="KID",
     ),
     MetricSpec(
         KEY_PRECISION, True, _BOTH,
@@ -92,11 +105,13 @@ for _spec in (
     MetricSpec(
         KEY_MSSSIM, False, _IMG,
         "Mean MS-SSIM between random pairs of generated samples (lower = more diverse).",
+        label="MS-SSIM",
     ),
     MetricSpec(
         KEY_RECON, False, _BOTH,
         "Test-set reconstruction error (Xiang & Li 2017): mean squared error after optimising the "
         "latent of each test sample with RMSprop; unconditional generators only.",
+        label="reconstruction error",
     ),
 ):
     METRICS.add(_spec.name, _spec)
@@ -110,3 +125,16 @@ def default_primary(dataset_name: str) -> str:
 def result_keys(names: list[str]) -> list[str]:
     """The result keys reported for the metric ``names``, in order (``kid`` → kid, kid_std)."""
     return [key for name in names for key in METRICS[name].keys]
+
+
+def higher_is_better(column: str) -> bool:
+    """Whether a larger value of a result column is better (the score, ``*_std`` and unknown
+    columns: no, as the searchers minimise the score)."""
+    spec = METRICS.get(column)
+    return bool(spec and spec.higher_is_better)
+
+
+def label(column: str) -> str:
+    """A result column's name on figures (its metric's label, else the column itself)."""
+    spec = METRICS.get(column)
+    return spec.label if spec else column

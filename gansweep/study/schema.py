@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from gansweep.gan.specs import AXIS_SPECS
+
 # Names become directory and file names: fully anchored (``fullmatch``, so no trailing newline) and short
 # enough for every file system once a trial id is appended.
 NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
@@ -24,7 +26,8 @@ MAX_CPU = 1024.0
 MAX_GPU = 64.0
 MIN_FRACTION = 0.01  # Ray rounds fractional resources to 1e-4; a smaller share is a mistake
 
-AXES = ("dataset", "architecture", "loss", "penalty", "normalization")
+AXES = ("dataset", *AXIS_SPECS)
+"""The grid's axes, in cell-id order: the data set, then the GAN axes of :mod:`gansweep.gan.specs`."""
 AXIS_DEFAULTS: dict[str, list[str]] = {
     "dataset": ["digits"],
     "architecture": ["dcgan"],

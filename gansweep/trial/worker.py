@@ -221,9 +221,10 @@ def gan_config(config: dict[str, Any], training: Any) -> Any:
     import dataclasses
 
     from gansweep.gan import GANConfig
+    from gansweep.gan.specs import AXIS_SPECS
 
     fields = {f.name for f in dataclasses.fields(GANConfig)}
-    given = {**{k: config[k] for k in ("architecture", "loss", "penalty", "normalization")},
+    given = {**{k: config[k] for k in AXIS_SPECS},
              **{k: v for k, v in config["hp"].items() if k in fields},
              **{k: v for k, v in training.model_dump().items() if k in fields}}
     return GANConfig(**given)
