@@ -274,7 +274,7 @@ def _samples_html(study: Study) -> str:
     from gansweep.analysis.samples import write_samples
 
     try:
-        paths = write_samples(study.path, out=study.out_dir, cells=SAMPLE_CELLS)
+        paths = write_samples(study.path, out=study.out_dir, cells=SAMPLE_CELLS, reuse=True)
     except GansweepError as exc:
         return f"<p>No samples: {esc(exc)}</p>"
     note = (f'<p class="muted">The best trial of each of the {len(paths)} best cells, from the generator of '

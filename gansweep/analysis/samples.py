@@ -128,12 +128,14 @@ def _real_points(dataset: str, n: int):
 
 def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = None, top: int | None = None,
                   n: int | None = None, out: str | Path | None = None, device: str = "cpu",
-                  cells: int | None = None) -> list[Path]:
+                  cells: int | None = None, reuse: bool = False) -> list[Path]:
     """Write ``samples/<trial_id>.png`` for the chosen trials (see :func:`choose_trials`); return the paths.
 
     ``samples/`` is in ``out``, by default the study directory (``./<name>`` for a study in a bucket).
     Trials chosen by default that kept no generator are skipped; a trial named in ``trial_ids``
-    that kept none is an error.
+    that kept none is an error. ``reuse``: a trial whose picture is there already is not drawn
+    again (a stored trial's generator never changes), so a report after ``gansweep samples``
+    loads no generator and imports no torch.
     """
     from gansweep.store.generators import generator_path, load_generator
 
@@ -145,6 +147,13 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     written, missing = [], []
     metrics = row_metrics(trials)
     for row in chosen.itertuples(index=False):
+        drawn = target / f"{row.trial_id}.png"
+        if reuse and drawn.is_file() and not drawn.is_symlink():
+            written.append(drawn)
+            continue
+        if not trial_ids and not generator_path(path, row.trial_id).is_file():
+            missing.append(row.trial_id)  # known without loading torch
+            continue
         try:
             stored = load_generator(path, row.trial_id, device)
         except GansweepError as exc:
@@ -156,7 +165,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
                 missing.append(row.trial_id)
             continue
         mine = chosen.loc[chosen.trial_id == row.trial_id, metrics].iloc[0].to_dict()
-        written.append(render(stored, row.dataset, target / f"{row.trial_id}.png", n, mine))
+        written.append(render(stored, row.dataset, drawn, n, mine))
     if missing:
         log.warning("%d chosen trials kept no generator (trained before gansweep kept them?): %s",
                     len(missing), ", ".join(missing[:5]))
@@ -182,9 +191,11 @@ def open_trained_study(study_dir: str | StoragePath, top: int | None, device: st
 
 
 def check_device(device: str) -> None:
-    import torch
-
     if device not in ("cpu", "cuda") and not re.fullmatch(r"cuda:\d+", device):
         raise GansweepError(f"--device {device!r}: choose cpu or cuda")
-    if device != "cpu" and not torch.cuda.is_available():
+    if device == "cpu":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
         raise GansweepError(f"--device {device}: no CUDA device here; use --device cpu")

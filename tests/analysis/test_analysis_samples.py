@@ -96,6 +96,24 @@ def test_report_shows_samples_when_generators_were_kept(study_dir: Path) -> None
     assert f'<img alt="{row.trial_id}"' in page and "No samples:" not in page
 
 
+def test_a_report_after_the_samples_were_drawn_imports_no_torch(study_dir: Path) -> None:
+    """The report drew every best trial's samples again, loading torch (~2 s) each time: a stored
+    trial's generator never changes, so a picture already drawn (``gansweep samples``, an earlier
+    report) is shown as it is. Run as a user runs it, under ``-X importtime``."""
+    import subprocess
+    import sys
+
+    row = best_per_cell(study_dir).iloc[0]
+    keep_generator(study_dir, row.trial_id, row.dataset)
+    write_samples(study_dir, cells=3)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "gansweep.cli", "report", str(study_dir)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in done.stderr.splitlines() if ln.startswith("import time:")}
+    assert "gansweep.analysis.report" in imported and "torch" not in imported
+    assert f'<img alt="{row.trial_id}"' in (study_dir / "report.html").read_text()
+
+
 @pytest.mark.parametrize("where", ["file", "file/below"])
 def test_an_out_that_is_a_file_is_one_line(study_dir: Path, tmp_path: Path, where: str) -> None:
     from gansweep.analysis.report import write_report
