@@ -21,23 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.patches
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure  # the object API: no pyplot state, no backend chosen for the user
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")  # files only; never a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import matplotlib.patches  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import yaml  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from gansweep.analysis.budget import budget_curves, running_best  # noqa: E402
-from gansweep.errors import GansweepError, NotAStudyError  # noqa: E402
-from gansweep.storage import StoragePath, location, refuse_links  # noqa: E402
-from gansweep.metrics import specs as metric_specs  # noqa: E402
-from gansweep.store import SCORED, read_evals, read_trials  # noqa: E402
-from gansweep.study.schema import AXES  # noqa: E402
+from gansweep.analysis.budget import budget_curves, running_best
+from gansweep.errors import GansweepError, NotAStudyError
+from gansweep.storage import StoragePath, location, refuse_links
+from gansweep.metrics import specs as metric_specs
+from gansweep.store import SCORED, read_evals, read_trials
+from gansweep.study.schema import AXES
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +234,8 @@ def atomic_write_bytes(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def save_figure(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
     atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
     return path
 
 
@@ -250,7 +247,7 @@ def colours(values: Sequence[Any]) -> dict[Any, str]:
     vals = sorted(set(values), key=str)
     if len(vals) <= len(PALETTE):
         return {v: PALETTE[i] for i, v in enumerate(vals)}
-    cmap = plt.get_cmap("tab20")
+    cmap = matplotlib.colormaps["tab20"]
     return {v: matplotlib.colors.to_hex(cmap(i % 20)) for i, v in enumerate(vals)}
 
 
@@ -289,10 +286,11 @@ def read_dry_run(study_dir: StoragePath) -> bool:
 
 
 def panel_grid(n: int, width: float = 5.2, height: float = 3.9, max_cols: int = 3
-               ) -> tuple[plt.Figure, list[plt.Axes]]:
+               ) -> tuple[Figure, list[Axes]]:
     cols = min(n, max_cols)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig = Figure(figsize=(width * cols, height * rows))  # object API: no pyplot state, no backend switch
+    axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -321,7 +319,7 @@ def cell_label(row: pd.Series | dict, axes: Sequence[str]) -> str:
     return " · ".join(f"{row[a]}" for a in axes) if axes else ""
 
 
-def finish(fig: plt.Figure, sections: list[tuple[str, list[Any]]], title: str, note: str | None = None
+def finish(fig: Figure, sections: list[tuple[str, list[Any]]], title: str, note: str | None = None
            ) -> None:
     """Lay out the panels, one sectioned legend to their right, the title above, a note below.
 
@@ -373,7 +371,7 @@ def _finite_range(arrays: Sequence[np.ndarray]) -> tuple[float, float] | None:
     return float(vals.min()), float(vals.max())
 
 
-def _set_value_scale(ax: plt.Axes, lo_hi: tuple[float, float] | None, log: bool) -> tuple[float, float]:
+def _set_value_scale(ax: Axes, lo_hi: tuple[float, float] | None, log: bool) -> tuple[float, float]:
     """Set y limits with a margin; return them (bands that reach +inf are drawn to the top)."""
     if lo_hi is None:
         lo_hi = (0.0, 1.0)
@@ -442,7 +440,7 @@ def budget_curves_data(study: Study) -> pd.DataFrame:
     return curves
 
 
-def compact_x(ax: plt.Axes) -> None:
+def compact_x(ax: Axes) -> None:
     """At most ~4 integer x ticks, thousands as "25k", so small panels' tick labels never overlap."""
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
@@ -540,18 +538,18 @@ def cell_order(study: Study, frame: pd.DataFrame) -> list[str]:
     return frame.drop_duplicates("cell").sort_values(cols)["cell"].tolist()
 
 
-def mark_failures_on_top(ax: plt.Axes, xs: np.ndarray, colour: str) -> None:
+def mark_failures_on_top(ax: Axes, xs: np.ndarray, colour: str) -> None:
     """Diverged/failed trials as x at the top edge of the axes (they have no score)."""
     if len(xs):
         ax.scatter(xs, np.full(len(xs), 0.97), transform=ax.get_xaxis_transform(), marker="x",
                    s=22, color=colour, linewidths=1.0, alpha=0.8, clip_on=False, zorder=3)
 
 
-def no_data(ax: plt.Axes, what: str = "no completed trial yet") -> None:
+def no_data(ax: Axes, what: str = "no completed trial yet") -> None:
     ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
-def headroom(ax: plt.Axes, share: float = 0.1) -> None:
+def headroom(ax: Axes, share: float = 0.1) -> None:
     """Free the top edge of the axes for the failure markers."""
     lo, hi = ax.get_ylim()
     if ax.get_yscale() == "log":
@@ -764,8 +762,8 @@ def plot_sensitivity(study: Study, out_dir: Path) -> list[Path]:
     enc = encoding(study)
     panels = sorted(study.trials[study.panel].unique(), key=str)
     hps = list(dict.fromkeys(data["hp"]))
-    fig, axes = plt.subplots(len(panels), len(hps), figsize=(3.3 * len(hps) + 1.0, 3.0 * len(panels) + 0.6),
-                             squeeze=False, sharey="row")
+    fig = Figure(figsize=(3.3 * len(hps) + 1.0, 3.0 * len(panels) + 0.6))
+    axes = fig.subplots(len(panels), len(hps), squeeze=False, sharey="row")
     for r, pv in enumerate(panels):
         sub = data[data[study.panel] == pv]
         log_y = spans_orders(sub["score"].to_numpy())

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from gansweep.analysis.plots import check_study_dir, output_dir, plt, read_dry_run, save_figure
+from gansweep.analysis.plots import check_study_dir, output_dir, read_dry_run, save_figure
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath
 from gansweep.store import read_trials
@@ -93,7 +94,8 @@ def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str
     x = stored.sample(n).float().cpu()
     heading = title(stored, row)
     if flat:
-        fig, ax = plt.subplots(figsize=(4.6, 4.6))
+        fig = Figure(figsize=(4.6, 4.6))
+        ax = fig.subplots()
         real = _real_points(dataset, n)
         if real is not None:
             # the data on top, dark and small, so the generated cloud never hides it
@@ -107,7 +109,8 @@ def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str
 
         grid = make_grid(((x + 1) / 2).clamp(0, 1), nrow=math.ceil(math.sqrt(n)), padding=1, pad_value=1.0)
         side = min(8.0, 1.0 + 0.9 * math.ceil(math.sqrt(n)))
-        fig, ax = plt.subplots(figsize=(side, side + 0.4))
+        fig = Figure(figsize=(side, side + 0.4))
+        ax = fig.subplots()
         ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.axis("off")
     ax.set_title(heading, fontsize=8)

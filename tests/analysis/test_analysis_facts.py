@@ -28,3 +28,15 @@ def test_directions_labels_and_axes_come_from_the_registries() -> None:
         assert is_higher == (name in higher), name
     assert plots.GRID_AXES == AXES
     assert set(SEQUENTIAL_STRATEGIES) == {"gp", "optuna"}
+
+
+def test_the_analysis_leaves_matplotlibs_backend_and_pyplot_alone() -> None:
+    """plots.py called ``matplotlib.use("Agg")`` at import: a notebook's backend changed under its
+    user. Figures are drawn on matplotlib's object API, so pyplot is never imported."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import gansweep.analysis.report, gansweep.analysis.samples;"
+            "import sys; print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["svg", "False"]
