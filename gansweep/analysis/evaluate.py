@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from gansweep.analysis.plots import atomic_write_bytes, output_dir, read_spec
+from gansweep.analysis.plots import atomic_write_bytes, output_dir
+from gansweep.driver.studydir import StudyDir
 from gansweep.analysis.samples import choose_trials, open_trained_study
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, scratch_dir
@@ -46,17 +47,16 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
     if samples is not None and not 2 <= samples <= MAX_SAMPLES:
         raise GansweepError(f"--samples {samples}: choose 2 to {MAX_SAMPLES:,}")
     path, trials = open_trained_study(study_dir, top, device, "there is nothing to evaluate")
-    spec = read_spec(path)
-    metrics_spec, training, data = (spec.get(k) if isinstance(spec.get(k), dict) else {}
-                                    for k in ("metrics", "training", "data"))
+    study, _ = StudyDir(path).load()  # validated: every default is the schema's own
+    m = study.metrics
     chosen = choose_trials(trials, trial_ids, top)
     if chosen.empty:
         raise GansweepError(f"{path}: no completed trial yet")
-    n = samples or int(metrics_spec.get("samples") or 10_000)
-    weights = metrics_spec.get("inception_weights")
+    n = samples or m.samples
+    weights = m.inception_weights
     names_for = {}
     for dataset in chosen["dataset"].unique():
-        names = metrics or [metrics_spec.get("primary") or default_primary(dataset), *(metrics_spec.get("extra") or [])]
+        names = metrics or [m.primary or default_primary(dataset), *m.extra]
         try:
             check_metrics(names, dataset_kind(dataset), weights, dataset_name=dataset)
         except GansweepError as exc:
@@ -75,10 +75,10 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
             log.warning("skipped: %s", exc)
             continue
         if row.dataset not in evaluators:
-            data_set = load_dataset(row.dataset, resolution=training.get("resolution"), root=data.get("root"))
+            data_set = load_dataset(row.dataset, resolution=study.training.resolution, root=study.data.root)
             evaluators[row.dataset] = Evaluator(data_set, names_for[row.dataset], n, device=device,
                                                 cache_dir=cache, inception_weights=weights,
-                                                options=metrics_spec.get("options") or {})
+                                                options=m.options)
         evaluator = evaluators[row.dataset]
         evaluator.seed = _trial_seed(row)  # pair MS-SSIM samples as the trial's evaluations did (cheaper than
         # an evaluator per trial, which would load the feature networks again)
