@@ -23,6 +23,7 @@ import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
 from gansweep.errors import GansweepError
+from gansweep.metrics.specs import METRICS
 from gansweep.store import SCORED
 from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
                                      study_name, varying_axes)
@@ -150,12 +151,37 @@ def best_trials(study: Study, per_cell: int = BEST_PER_CELL) -> pd.DataFrame:
     t = study.trials.assign(_v=study.values())
     t = t[t["_v"].notna()].sort_values("_v", ascending=not study.higher_is_better, kind="stable")
     best = t.groupby("cell", sort=True).head(per_cell)
-    metrics = [c for c in ("score", "fid", "fd", "is", "kid", "modes", "hq", "precision", "recall",
-                           "msssim", "recon") if c in best and best[c].notna().any()]
+    metrics = [c for c in ("score", *METRICS.names()) if c in best and best[c].notna().any()]
     hps = [c for c in best.columns if c.startswith("hp_") and best[c].notna().any()]
-    cols = ["cell", "strategy", "trial_id", *metrics, *hps, "steps"]
+    who = ["suggested_by"] if "suggested_by" in best and best["suggested_by"].notna().any() else []
+    cols = ["cell", "strategy", *who, "trial_id", *metrics, *hps, "steps"]
     out = best.sort_values(["cell", "_v"], ascending=[True, not study.higher_is_better])
     return out[[c for c in cols if c in out]].rename(columns={h: h[3:] for h in hps})
+
+
+def fallbacks(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and search entry, the trials a sequential searcher could not suggest (its round
+    failed) and that were drawn at random instead, with the first reason (``suggested_by``)."""
+    if "suggested_by" not in trials:
+        return pd.DataFrame(columns=["cell", "strategy", "fallback", "trials", "reason"])
+    who = trials["suggested_by"].astype("string")
+    fell = trials.assign(_fell=who.str.startswith("random fallback").fillna(False).astype(bool), _who=who)
+    rows = []
+    for (cell, strategy), g in fell.groupby(["cell", "strategy"], sort=True):
+        n = int(g["_fell"].sum())
+        if n:
+            rows.append({"cell": cell, "strategy": strategy, "fallback": n, "trials": len(g),
+                         "reason": str(g.loc[g["_fell"], "_who"].iloc[0])})
+    return pd.DataFrame(rows, columns=["cell", "strategy", "fallback", "trials", "reason"])
+
+
+def _fallbacks_html(study: Study) -> str:
+    f = fallbacks(study.trials)
+    if f.empty:
+        return ""
+    return ("<h3>Random fallbacks</h3><p>Trials of a GP/Optuna entry that its searcher could not suggest "
+            "(a failed round) and that were drawn at random instead (<code>suggested_by</code>):</p>"
+            + table(f, left=["cell", "strategy", "reason"]))
 
 
 def _img(path: Path) -> str:
@@ -357,9 +383,10 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
         _section("Which cell wins", _ranking_html(study, ranking(study)), "ranking"),
         _section("Is the difference real? Verdicts between cells", _verdicts_html(study, plot_paths), "verdicts"),
         _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
-                 + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"]), "progress"),
+                 + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"])
+                 + _fallbacks_html(study), "progress"),
         _section(f"Best {BEST_PER_CELL} trials per cell",
-                 table(best, left=["cell", "strategy", "trial_id"]) if not best.empty
+                 table(best, left=["cell", "strategy", "suggested_by", "trial_id"]) if not best.empty
                  else "<p>No completed trial yet.</p>", "best"),
         _section("Plots", plots_html or "<p>No plots.</p>", "plots"),
         _section("Samples", _samples_html(study), "samples"),

@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gansweep.analysis.report import ranking, write_report
@@ -110,3 +111,34 @@ def test_verdicts_csv_agrees_with_brute_force_and_the_report_shows_them(reported
     won = v[v.verdict.isin(["A better", "B better"]) & (v.k == v.groupby(["dataset", "strategy"])["k"].transform("max"))]
     assert not won.empty
     assert " beats " in page and "with probability" in page
+
+
+def test_the_report_says_who_suggested_each_best_trial_and_where_gp_fell_back(study_dir: Path, tmp_path: Path) -> None:
+    """``suggested_by`` was stored but shown nowhere: a GP entry whose rounds failed looked like GP."""
+    import json
+    import shutil
+
+    from gansweep.store import TrialStore, read_evals, read_trials
+
+    trials, evals = read_trials(study_dir), read_evals(study_dir)
+    gp = trials.strategy == "gp"
+    reason = "random fallback: gp round 0 failed (ValueError: singular)"
+    first_cell = sorted(trials.cell)[0]
+    fell = gp & (trials.cell == first_cell) & (trials["round"] == 0)
+    trials["suggested_by"] = trials.strategy.where(~fell, reason)
+    again = tmp_path / "again"  # the same study, its rows stored again as the driver stores them
+    again.mkdir()
+    shutil.copy(study_dir / "study.yaml", again / "study.yaml")
+    store = TrialStore(again / "results", metrics=["fd", "modes"], hps=[c[3:] for c in trials if c.startswith("hp_")])
+    for row in trials.drop(columns=["written_at"]).to_dict("records"):
+        row = {k: None if k != "config" and not pd.api.types.is_float_dtype(trials[k]) and pd.isna(v) else v
+               for k, v in row.items()}
+        row["config"] = json.loads(row["config"])
+        row["round"] = None if pd.isna(row["round"]) else int(row["round"])
+        store.write(row, evals[evals.trial_id == row["trial_id"]].drop(columns=["trial_id"]).to_dict("records"))
+    page = write_report(again).read_text()
+    assert '<th class="l">suggested_by</th>' in page
+    section = page[page.index("Random fallbacks"):]
+    row = re.search(r"<tr>(.*?)</tr>", section[section.index("<tbody>"):]).group(1)
+    assert first_cell in row and html.escape(reason) in row
+    assert f">{int(fell.sum())}<" in row and f">{int((gp & (trials.cell == first_cell)).sum())}<" in row
