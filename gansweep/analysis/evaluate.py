@@ -18,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from gansweep.analysis.plots import atomic_write_bytes, output_dir
-from gansweep.driver.studydir import StudyDir
+from gansweep.analysis.figures.common import atomic_write_bytes
+from gansweep.analysis.loading import output_dir
 from gansweep.analysis.samples import choose_trials, open_trained_study
+from gansweep.driver.studydir import StudyDir
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, scratch_dir
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from gansweep.analysis.plots import atomic_write_bytes, check_study_dir, output_dir
+from gansweep.analysis.figures.common import atomic_write_bytes
+from gansweep.analysis.loading import check_study_dir, output_dir
 from gansweep.errors import GansweepError
 from gansweep.store import read_evals, read_trials
 

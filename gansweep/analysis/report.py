@@ -22,14 +22,15 @@ import numpy as np
 import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
+from gansweep.analysis.figures.common import atomic_write_bytes
+from gansweep.analysis.loading import Study, load_study, study_name, varying_axes
+from gansweep.analysis.plots import PLOTS, render_all
+from gansweep.analysis.tables import BEST_PER_CELL
 from gansweep.errors import GansweepError
 from gansweep.metrics.specs import METRICS
 from gansweep.store import SCORED
-from gansweep.analysis.plots import (PLOTS, Study, atomic_write_bytes, load_study, render_all,
-                                     study_name, varying_axes)
 
 SMALL_BUDGET = 10
-BEST_PER_CELL = 3
 SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
 MAX_FAILURES_LISTED = 200
 STATUSES = ("completed", "stopped", "diverged", "failed")

@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gansweep.analysis.plots import check_study_dir, output_dir, read_dry_run, save_figure
+from gansweep.analysis.figures.common import save_figure
+from gansweep.analysis.loading import check_study_dir, output_dir, read_dry_run
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath
 from gansweep.store import read_trials

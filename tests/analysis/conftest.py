@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from synthetic_study import DATASETS, ERROR, HPS, METRICS, NORMS, PENALTIES
 
 from gansweep.store import TrialStore
-
-from synthetic_study import DATASETS, ERROR, HPS, METRICS, NORMS, PENALTIES
 
 STUDY_YAML = {
     "name": "synthetic",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gansweep.analysis import budget, plots
+from gansweep.analysis import budget, loading
 from gansweep.metrics.specs import METRICS
 from gansweep.search.specs import SEQUENTIAL_STRATEGIES
 from gansweep.study.schema import AXES
@@ -14,19 +14,19 @@ def test_the_primary_metric_is_each_data_sets_default_and_never_guessed_from_col
     """A digits + cifar10 study without ``metrics.primary`` used to label every panel FD (the guess
     ``"fd" if "fd" in trials``): its score is fd on digits and fid on cifar10."""
     mixed = pd.DataFrame({"dataset": ["digits", "cifar10"], "fd": [1.0, float("nan")]})
-    assert plots._default_primary(mixed) == "score"
-    assert plots._default_primary(pd.DataFrame({"dataset": ["cifar10"], "fd": [1.0]})) == "fid"
-    assert plots._default_primary(pd.DataFrame({"dataset": ["ring8", "digits"]})) == "fd"
+    assert loading._default_primary(mixed) == "score"
+    assert loading._default_primary(pd.DataFrame({"dataset": ["cifar10"], "fd": [1.0]})) == "fid"
+    assert loading._default_primary(pd.DataFrame({"dataset": ["ring8", "digits"]})) == "fd"
 
 
 def test_directions_labels_and_axes_come_from_the_registries() -> None:
-    assert not hasattr(budget, "HIGHER_IS_BETTER") and not hasattr(plots, "METRIC_LABELS")
+    assert not hasattr(budget, "HIGHER_IS_BETTER") and not hasattr(loading, "METRIC_LABELS")
     higher = {name for name, spec in METRICS.items() if spec.higher_is_better}
     frame = pd.DataFrame({m: [1.0, 2.0] for m in METRICS.names()} | {"status": ["completed"] * 2})
     for name in METRICS.names():
         values, is_higher = budget._metric_values(frame, name)
         assert is_higher == (name in higher), name
-    assert plots.GRID_AXES == AXES
+    assert loading.GRID_AXES == AXES
     assert set(SEQUENTIAL_STRATEGIES) == {"gp", "optuna"}
 
 

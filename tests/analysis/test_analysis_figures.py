@@ -6,20 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from gansweep.analysis import plots
-from gansweep.analysis.plots import load_study
+from gansweep.analysis.figures import budget_curves, learning_curves
+from gansweep.analysis.loading import load_study
 
 
 @pytest.fixture()
 def captured(monkeypatch: pytest.MonkeyPatch) -> dict:
     figs: dict = {}
-    real = plots.save_figure
+    real = budget_curves.save_figure
 
     def keep(fig, path: Path):
         figs[Path(path).stem] = fig
         return real(fig, path)
 
-    monkeypatch.setattr(plots, "save_figure", keep)
+    for module in (budget_curves, learning_curves):  # each figure module writes through its own import
+        monkeypatch.setattr(module, "save_figure", keep)
     return figs
 
 
@@ -30,7 +31,7 @@ def visible_axes(fig) -> list:
 def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir: Path, tmp_path: Path,
                                                                        captured: dict) -> None:
     study = load_study(study_dir)
-    plots.plot_budget_curves(study, tmp_path)
+    budget_curves.plot_budget_curves(study, tmp_path)
     fig = captured["budget_curves"]
     axes = visible_axes(fig)
     assert len(axes) == study.trials["cell"].nunique() == 8
@@ -45,7 +46,7 @@ def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir
 
 def test_learning_curves_one_panel_per_cell_with_median(study_dir: Path, tmp_path: Path, captured: dict) -> None:
     study = load_study(study_dir)
-    plots.plot_learning_curves(study, tmp_path)
+    learning_curves.plot_learning_curves(study, tmp_path)
     fig = captured["learning_curves"]
     axes = visible_axes(fig)
     assert len(axes) == study.trials["cell"].nunique() == 8

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_study import HPS
 
 from gansweep.analysis.budget import budget_curve
-from gansweep.analysis.plots import PLOTS, load_study, plot_study
+from gansweep.analysis.loading import load_study
+from gansweep.analysis.plots import PLOTS, plot_study
 from gansweep.errors import GansweepError, NotAStudyError
-
-from synthetic_study import HPS
 
 AXES = ["dataset", "architecture", "loss", "penalty", "normalization"]
 CSV_COLUMNS = {
@@ -65,7 +65,7 @@ def test_sensitivity_marks_log_hyperparameters(reported_study: Path) -> None:
 
 
 def test_sensitivity_only_for_searched_hyperparameters() -> None:
-    from gansweep.analysis.plots import searched_hps
+    from gansweep.analysis.loading import searched_hps
 
     spec = {"search": [{"strategy": "table1"},
                        {"strategy": "random", "space": {

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from gansweep.analysis.report import ranking, write_report
-from gansweep.analysis.plots import load_study
-from gansweep.errors import GansweepError, NotAStudyError
-
 from synthetic_study import DATASETS, ERROR, NORMS, PENALTIES
+
+from gansweep.analysis.loading import load_study
+from gansweep.analysis.report import ranking, write_report
+from gansweep.errors import GansweepError, NotAStudyError
 
 
 def test_report_is_self_contained_and_complete(reported_study: Path) -> None:

@@ -1,0 +1,1 @@
+"""One module per figure; :data:`gansweep.analysis.plots.PLOTTERS` is their registry."""

@@ -1,0 +1,104 @@
+"""Best score within a budget of k trials, per cell: the figure of "The GAN Landscape"."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from gansweep.analysis.figures.common import (
+    MAX_DRAWN,
+    compact_x,
+    encoding,
+    finish,
+    finite_range,
+    no_data,
+    panel_grid,
+    plain_log_ticks,
+    save_csv,
+    save_figure,
+    set_value_scale,
+    spans_orders,
+    strategy_styles,
+)
+from gansweep.analysis.loading import Study, study_name
+from gansweep.analysis.tables import budget_curves_data, cell_titles, status_counts
+
+log = logging.getLogger(__name__)
+
+
+def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
+    """Small multiples: one axes per cell, so 8-30 cells stay legible (issue 18)."""
+    data = budget_curves_data(study)
+    trials = study.trials
+    enc = encoding(study)
+    cells = sorted(data["cell"].unique(), key=str)
+    titles = cell_titles(study, data)
+    strategies = sorted(data["strategy"].unique(), key=str)
+    styles = strategy_styles(strategies)
+    sequential = set(data.loc[data["running_best"].notna(), "strategy"])
+    log_x = data["budget"].max() >= 20
+    band_alpha = 0.18 if len(strategies) == 1 else 0.1
+    good, bad_edge = ("hi", "bottom") if study.higher_is_better else ("lo", "top")
+    cols = 3 if len(cells) <= 9 else 4 if len(cells) <= 16 else 5
+    fig, axes = panel_grid(len(cells), 3.4, 2.7, max_cols=cols)
+    for ax, cell in zip(axes, cells):
+        sub = data[data["cell"] == cell]
+        rng = finite_range([sub[good], sub["median"], sub["running_best"]])
+        if rng is None:
+            no_data(ax)
+        log_y = spans_orders(np.concatenate([sub["median"].to_numpy(), sub[good].to_numpy()]))
+        bottom, top = set_value_scale(ax, rng, log_y)
+        above = top * 10 if log_y else top + (top - bottom)
+        below = bottom / 10 if log_y else bottom - (top - bottom)
+        for strat, g in sub.groupby("strategy", sort=True):
+            c = enc.of(g.iloc[0])[0]
+            ls = styles.get(strat, "-")
+            if len(g) > MAX_DRAWN:  # drawing only: log-spaced budgets (the CSV keeps every k)
+                g = g.iloc[np.unique(np.geomspace(1, len(g), MAX_DRAWN).astype(int) - 1)]
+            k = g["budget"].to_numpy()
+            med = g["median"].replace([np.inf, -np.inf], np.nan).to_numpy()
+            lo = g["lo"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+            hi = g["hi"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+            if len(k) == 1:  # a single trial: a point, no band
+                ax.plot(k, med, marker="o", color=c, linestyle="none")
+                continue
+            ax.fill_between(k, lo, hi, color=c, alpha=band_alpha, linewidth=0, zorder=1)
+            ax.plot(k, med, color=c, linestyle=ls, linewidth=1.8, zorder=3, label=f"median {strat}")
+            if strat in sequential:
+                rbv = g["running_best"].replace([np.inf, -np.inf], np.nan).to_numpy()
+                ax.plot(k, rbv, color=c, linestyle=ls, linewidth=0.9, alpha=0.8, drawstyle="steps-post",
+                        zorder=2)
+        if log_x:
+            ax.set_xscale("log")
+            plain_log_ticks(ax.xaxis)
+            ax.set_xlim(0.9, max(sub["budget"].max(), 2) * 1.1)
+        else:
+            ax.set_xlim(0.5, max(sub["budget"].max(), 2) + 0.5)
+            compact_x(ax)
+        ax.set_title(f"{titles[cell]}\n{status_counts(trials[trials['cell'] == cell])}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in axes:
+        if ax.get_subplotspec().is_last_row() or ax is axes[-1]:
+            ax.set_xlabel("budget k (trials)", fontsize=8)
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(f"best {study.metric_short}", fontsize=8)
+    sections: list[tuple[str, list[Any]]] = []
+    if len(strategies) > 1:  # one strategy needs no legend entry
+        sections.append(("strategy", [Line2D([], [], color="0.3", linestyle=styles[s], linewidth=1.8, label=s)
+                                      for s in strategies]))
+    extras = [Line2D([], [], color="0.3", linewidth=1.8, label="median"),
+              Line2D([], [], color="0.3", linewidth=8, alpha=band_alpha, label="2.5–97.5 %")]
+    if sequential:
+        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post", label="running best"))
+    sections.append(("", extras))
+    finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact), one panel per cell",
+           note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
+                "all k trials may have diverged; a median missing at small k means most likely did."
+                + (" Stopped trials (early stopping within their cell) count at the score they reached "
+                   "before they were stopped." if (trials["status"] == "stopped").any() else ""))
+    return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]

@@ -1,0 +1,203 @@
+"""A study directory as the analysis reads it: its trials, its study file, the layout chosen
+(panels, colours, metric) and where figures go. Every read goes through the safety gateway
+(:mod:`gansweep.storage`): a study directory may come from someone else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from gansweep.errors import GansweepError, NotAStudyError
+from gansweep.metrics import specs as metric_specs
+from gansweep.storage import StoragePath, location, refuse_links
+from gansweep.store import SCORED, read_trials
+from gansweep.study.schema import AXES
+
+log = logging.getLogger(__name__)
+
+
+GRID_AXES = AXES
+
+
+@dataclass
+class Study:
+    """What every plot needs: the stored trials, the study file, and the chosen layout.
+
+    ``path`` is where the study is (a directory or ``s3://…``); ``out`` the local directory the
+    figures and the report go to (see :func:`output_dir`).
+    """
+
+    path: StoragePath
+    spec: dict[str, Any]
+    trials: pd.DataFrame
+    metric: str  # column plotted ("score" or a metric column)
+    primary: str  # primary metric's name, for labels
+    panel: str
+    by: str
+    log_hps: set[str] = field(default_factory=set)
+    out: Path | None = None
+    dry_run: bool = False  # synthetic trials: every title says so
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else output_dir(self.path)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return metric_specs.higher_is_better(self.primary if self.metric == "score" else self.metric)
+
+    @property
+    def metric_label(self) -> str:
+        name = self.primary if self.metric == "score" else self.metric
+        label = metric_specs.label(name)
+        return f"{label} ({'higher' if self.higher_is_better else 'lower'} is better)"
+
+    @property
+    def metric_short(self) -> str:
+        """E.g. 'FD (lower is better)': short enough for an axis label."""
+        name = self.primary if self.metric == "score" else self.metric
+        short = name.upper() if name in ("fid", "fd", "is", "kid") else name.replace("_", " ")
+        return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
+
+    def values(self, frame: pd.DataFrame | None = None) -> pd.Series:
+        """The plotted metric; NaN for trials that found nothing (stopped ones: what they reached)."""
+        frame = self.trials if frame is None else frame
+        v = pd.to_numeric(frame[self.metric], errors="coerce").astype(float)
+        return v.where(frame["status"].isin(SCORED))
+
+
+def read_spec(study_dir: StoragePath) -> dict[str, Any]:
+    """study.yaml as a dict ({} when absent); a broken file is a one-line error."""
+    path = study_dir / "study.yaml"
+    if not path.is_file():
+        return {}
+    from gansweep.study.load import parse_yaml, study_text
+
+    try:  # the study loader's reading: size, UTF-8 and alias-expansion limits (a shared study may be hostile)
+        spec = parse_yaml(study_text(path.read_bytes(), str(path)), str(path))
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" line {line + 1}" if line is not None else ""
+        raise GansweepError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return spec if isinstance(spec, dict) else {}
+
+
+def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
+    path = location(study_dir)
+    if not path.is_dir() or not ((path / "study.yaml").is_file() or (path / "results").is_dir()):
+        raise NotAStudyError(f"{path} is not a study directory (it has neither study.yaml nor results/)")
+    refuse_links(path)  # a link inside (plots/, results/) would lead the writes out of it
+    return path
+
+
+def output_dir(study_dir: StoragePath, out: str | Path | None = None) -> Path:
+    """Where figures, the report and exports go: ``out``, else the study directory itself, or
+    ``./<study name>`` for a study in a bucket (plots are written locally, never into the bucket)."""
+    if out is not None:
+        out = Path(out)
+        for p in (out, *out.parents):  # a file on the way would be a traceback at the first write
+            if p.exists():
+                if not p.is_dir():
+                    raise GansweepError(f"--out {out}: {p} is a file; give a directory (it is created if missing)")
+                break
+        return out
+    return study_dir if isinstance(study_dir, Path) else Path(study_dir.name)
+
+
+def log_scale_hps(spec: dict[str, Any]) -> set[str]:
+    """Hyperparameters that any search entry samples on a log scale."""
+    out = set()
+    for entry in spec.get("search") or []:
+        space = entry.get("space") if isinstance(entry, dict) else None
+        for name, dom in (space or {}).items() if isinstance(space, dict) else ():
+            if isinstance(dom, dict) and dom.get("log") is True:
+                out.add(name)
+    return out
+
+
+def searched_hps(spec: dict[str, Any], trials: pd.DataFrame) -> dict[str, str]:
+    """Hyperparameters some search entry varies, with their axis kind: 'choice' (categorical or
+    integer choices, drawn as categories), 'log' or 'linear'. A hyperparameter fixed by every
+    entry (a single value, one choice) is not searched and gets no sensitivity panel."""
+    kinds: dict[str, str] = {}
+    for entry in spec.get("search") or []:
+        space = entry.get("space") if isinstance(entry, dict) else None
+        for name, dom in (space or {}).items() if isinstance(space, dict) else ():
+            if not isinstance(dom, dict):
+                continue
+            if isinstance(dom.get("choices"), list) and len(dom["choices"]) > 1:
+                kinds[name] = "choice"
+            elif "low" in dom and "high" in dom and dom["low"] != dom["high"]:
+                is_int = all(isinstance(dom[b], int) and not isinstance(dom[b], bool) for b in ("low", "high"))
+                kinds.setdefault(name, "choice" if is_int and dom["high"] - dom["low"] <= 12
+                                 else "log" if dom.get("log") is True else "linear")
+    # table1 and other fixed-value strategies vary nothing; keep only what the trials show varying
+    return {n: k for n, k in kinds.items() if f"hp_{n}" in trials and trials[f"hp_{n}"].nunique() > 1}
+
+
+def varying_axes(trials: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    """Grid axes with more than one value, the one with most values first."""
+    axes = [a for a in GRID_AXES if a in trials and a not in exclude and trials[a].nunique() > 1]
+    return sorted(axes, key=lambda a: -trials[a].nunique())
+
+
+def _default_primary(trials: pd.DataFrame) -> str:
+    """The metric the score is, when the study names none: each data set's default; ``score`` when
+    its data sets' defaults differ (digits' fd beside cifar10's fid: no one name is right)."""
+    datasets = trials["dataset"].dropna().unique() if "dataset" in trials else []
+    defaults = {metric_specs.default_primary(str(d)) for d in datasets}
+    return defaults.pop() if len(defaults) == 1 else "score"
+
+
+def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str | None = None,
+               metric: str | None = None, out: str | Path | None = None) -> Study:
+    """Read a study directory and resolve the layout; GansweepError on bad options or no results."""
+    path = check_study_dir(study_dir)
+    spec = read_spec(path)
+    trials = read_trials(path)
+    if trials.empty:
+        raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
+    metrics_spec = spec.get("metrics") if isinstance(spec.get("metrics"), dict) else {}
+    primary = str(metrics_spec.get("primary") or _default_primary(trials))
+    metric = metric or "score"
+    numeric = [c for c in trials.columns if c == "score" or (
+        c not in GRID_AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
+        and c not in ("train_seconds", "gpu", "round"))]
+    if metric not in numeric:
+        raise GansweepError(f"unknown metric {metric!r}; this study has: {', '.join(numeric)}")
+    choices = [a for a in GRID_AXES if a in trials]
+    panel = panel or "dataset"
+    if panel not in choices:
+        raise GansweepError(f"--panel {panel!r}: choose one of {', '.join(choices)}")
+    if by is None:
+        axes = varying_axes(trials, exclude=[panel])
+        by = axes[0] if axes else next(a for a in ("normalization", "penalty", *choices) if a != panel)
+    if by not in choices or by == panel:
+        allowed = [a for a in choices if a != panel]
+        raise GansweepError(f"--by {by!r}: choose one of {', '.join(allowed)} (not the panel axis)")
+    for col in GRID_AXES:  # tolerate stores written before an axis existed
+        if col not in trials:
+            trials[col] = "-"
+    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec), output_dir(path, out),
+                 read_dry_run(path))
+
+
+def read_dry_run(study_dir: StoragePath) -> bool:
+    """Whether the study ran synthetic trials (``gansweep.json``); False when unknown."""
+    import json
+
+    try:
+        return bool(json.loads((study_dir / "gansweep.json").read_text()).get("dry_run"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def study_name(study: "Study") -> str:
+    name = str(study.spec.get("name") or study.path.name)
+    return f"{name} (DRY RUN: synthetic trials, not trained GANs)" if study.dry_run else name
