@@ -8,16 +8,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import yaml
 
 from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.metrics import specs as metric_specs
 from gansweep.storage import StoragePath, location, refuse_links
 from gansweep.store import SCORED, read_trials
-from gansweep.study.schema import AXES
+from gansweep.study.plan import Plan
+from gansweep.study.schema import AXES, HYPERPARAMETERS, Choice, Range
+from gansweep.study.schema import Study as StudyFile
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ class Study:
     """
 
     path: StoragePath
-    spec: dict[str, Any]
+    file: StudyFile | None  # study.yaml as validated by the schema (None: no study.yaml)
+    plan: Plan | None  # its plan (None: no study.yaml, or one this version would not plan)
     trials: pd.DataFrame
     metric: str  # column plotted ("score" or a metric column)
     primary: str  # primary metric's name, for labels
@@ -72,20 +73,22 @@ class Study:
         return v.where(frame["status"].isin(SCORED))
 
 
-def read_spec(study_dir: StoragePath) -> dict[str, Any]:
-    """study.yaml as a dict ({} when absent); a broken file is a one-line error."""
-    path = study_dir / "study.yaml"
-    if not path.is_file():
-        return {}
-    from gansweep.study.load import parse_yaml, study_text
+def read_study_file(study_dir: StoragePath) -> tuple[StudyFile | None, Plan | None]:
+    """The study as run, validated by the schema, and its plan (no torch, no weights); (None, None)
+    when the directory holds no study.yaml (a ``results/`` copied alone). A file that does not
+    validate is a one-line error naming the file and the field; a study this version would no
+    longer plan (a check added since it ran) is still read, without its plan."""
+    if not (study_dir / "study.yaml").is_file():
+        return None, None
+    from gansweep.driver.studydir import StudyDir
+    from gansweep.study import build_plan
 
-    try:  # the study loader's reading: size, UTF-8 and alias-expansion limits (a shared study may be hostile)
-        spec = parse_yaml(study_text(path.read_bytes(), str(path)), str(path))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" line {line + 1}" if line is not None else ""
-        raise GansweepError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return spec if isinstance(spec, dict) else {}
+    study, _ = StudyDir(study_dir).load()
+    try:
+        return study, build_plan(study, str(study_dir / "study.yaml"), weights=False)
+    except GansweepError as exc:
+        log.warning("%s; the figures go on without the plan (planned trials unknown)", exc)
+        return study, None
 
 
 def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
@@ -110,33 +113,28 @@ def output_dir(study_dir: StoragePath, out: str | Path | None = None) -> Path:
     return study_dir if isinstance(study_dir, Path) else Path(study_dir.name)
 
 
-def log_scale_hps(spec: dict[str, Any]) -> set[str]:
+def _spaces(study: StudyFile | None) -> list[dict[str, Choice | Range]]:
+    return [getattr(entry, "space", None) or {} for entry in (study.search if study else [])]
+
+
+def log_scale_hps(study: StudyFile | None) -> set[str]:
     """Hyperparameters that any search entry samples on a log scale."""
-    out = set()
-    for entry in spec.get("search") or []:
-        space = entry.get("space") if isinstance(entry, dict) else None
-        for name, dom in (space or {}).items() if isinstance(space, dict) else ():
-            if isinstance(dom, dict) and dom.get("log") is True:
-                out.add(name)
-    return out
+    return {name for space in _spaces(study) for name, dom in space.items() if isinstance(dom, Range) and dom.log}
 
 
-def searched_hps(spec: dict[str, Any], trials: pd.DataFrame) -> dict[str, str]:
+def searched_hps(study: StudyFile | None, trials: pd.DataFrame) -> dict[str, str]:
     """Hyperparameters some search entry varies, with their axis kind: 'choice' (categorical or
     integer choices, drawn as categories), 'log' or 'linear'. A hyperparameter fixed by every
     entry (a single value, one choice) is not searched and gets no sensitivity panel."""
     kinds: dict[str, str] = {}
-    for entry in spec.get("search") or []:
-        space = entry.get("space") if isinstance(entry, dict) else None
-        for name, dom in (space or {}).items() if isinstance(space, dict) else ():
-            if not isinstance(dom, dict):
-                continue
-            if isinstance(dom.get("choices"), list) and len(dom["choices"]) > 1:
+    for space in _spaces(study):
+        for name, dom in space.items():
+            if isinstance(dom, Choice) and len(dom.choices) > 1:
                 kinds[name] = "choice"
-            elif "low" in dom and "high" in dom and dom["low"] != dom["high"]:
-                is_int = all(isinstance(dom[b], int) and not isinstance(dom[b], bool) for b in ("low", "high"))
-                kinds.setdefault(name, "choice" if is_int and dom["high"] - dom["low"] <= 12
-                                 else "log" if dom.get("log") is True else "linear")
+            elif isinstance(dom, Range):
+                integer = HYPERPARAMETERS.get(name, (0, 0, False))[2]
+                kinds.setdefault(name, "choice" if integer and dom.high - dom.low <= 12
+                                 else "log" if dom.log else "linear")
     # table1 and other fixed-value strategies vary nothing; keep only what the trials show varying
     return {n: k for n, k in kinds.items() if f"hp_{n}" in trials and trials[f"hp_{n}"].nunique() > 1}
 
@@ -159,12 +157,11 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
                metric: str | None = None, out: str | Path | None = None) -> Study:
     """Read a study directory and resolve the layout; GansweepError on bad options or no results."""
     path = check_study_dir(study_dir)
-    spec = read_spec(path)
     trials = read_trials(path)
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
-    metrics_spec = spec.get("metrics") if isinstance(spec.get("metrics"), dict) else {}
-    primary = str(metrics_spec.get("primary") or _default_primary(trials))
+    file, plan = read_study_file(path)
+    primary = (file.metrics.primary if file else None) or _default_primary(trials)
     metric = metric or "score"
     numeric = [c for c in trials.columns if c == "score" or (
         c not in GRID_AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
@@ -184,7 +181,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     for col in GRID_AXES:  # tolerate stores written before an axis existed
         if col not in trials:
             trials[col] = "-"
-    return Study(path, spec, trials, metric, primary, panel, by, log_scale_hps(spec), output_dir(path, out),
+    return Study(path, file, plan, trials, metric, primary, panel, by, log_scale_hps(file), output_dir(path, out),
                  read_dry_run(path))
 
 
@@ -199,5 +196,5 @@ def read_dry_run(study_dir: StoragePath) -> bool:
 
 
 def study_name(study: "Study") -> str:
-    name = str(study.spec.get("name") or study.path.name)
+    name = study.file.name if study.file else study.path.name
     return f"{name} (DRY RUN: synthetic trials, not trained GANs)" if study.dry_run else name

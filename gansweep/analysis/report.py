@@ -29,6 +29,7 @@ from gansweep.analysis.tables import BEST_PER_CELL
 from gansweep.errors import GansweepError
 from gansweep.metrics.specs import METRICS
 from gansweep.store import SCORED
+from gansweep.study.plan import Plan
 
 SMALL_BUDGET = 10
 SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
@@ -79,17 +80,9 @@ def table(frame: pd.DataFrame, left: Iterable[str] = (), row_class: Sequence[str
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def planned_trials(spec: dict[str, Any]) -> dict[str, int]:
-    """Trials per cell each strategy of study.yaml plans, where the file says (not table1)."""
-    out = {}
-    for entry in spec.get("search") or []:
-        if not isinstance(entry, dict) or "strategy" not in entry:
-            continue
-        if isinstance(entry.get("trials"), int):
-            out[entry["strategy"]] = entry["trials"]
-        elif isinstance(entry.get("rounds"), int) and isinstance(entry.get("per_round"), int):
-            out[entry["strategy"]] = entry["rounds"] * entry["per_round"]
-    return out
+def planned_trials(plan: Plan | None) -> dict[tuple[str, str], int]:
+    """Trials each (cell, search entry) of the plan holds, Table 1 included; {} without a study file."""
+    return {(e.cell.id, e.label): e.trials for e in plan.entries} if plan else {}
 
 
 def progress(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,14 +91,16 @@ def progress(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     overall = (t.groupby("strategy")["status"].value_counts().unstack(fill_value=0)
                .reindex(columns=list(STATUSES), fill_value=0))
     overall["stored"] = overall.sum(axis=1)
-    plan = planned_trials(study.spec)
-    n_cells = t["cell"].nunique()
-    overall["planned"] = [plan[s] * n_cells if s in plan else np.nan for s in overall.index]
+    plan = planned_trials(study.plan)
+    per_label: dict[str, int] = {}
+    for (_, label), n in plan.items():
+        per_label[label] = per_label.get(label, 0) + n
+    overall["planned"] = [per_label.get(s, np.nan) for s in overall.index]
     overall = overall.reset_index()
     per_cell = (t.groupby(["cell", "strategy"])["status"].value_counts().unstack(fill_value=0)
                 .reindex(columns=list(STATUSES), fill_value=0))
     per_cell["stored"] = per_cell.sum(axis=1)
-    per_cell["planned"] = [plan.get(s, np.nan) for _, s in per_cell.index]
+    per_cell["planned"] = [plan.get(key, np.nan) for key in per_cell.index]
     return overall, per_cell.reset_index()
 
 

@@ -101,11 +101,10 @@ def distributions_data(study: Study) -> tuple[pd.DataFrame, dict[tuple[str, str]
 
 
 def default_gpu(study: Study) -> float:
-    res = study.spec.get("resources") if isinstance(study.spec.get("resources"), dict) else {}
-    try:
-        return float(res.get("gpu", 1.0))
-    except (TypeError, ValueError):
-        return 1.0
+    """GPUs a trial held, for rows stored without it: the study's ``resources.gpu`` when it says,
+    else 1 (GPU-hours are per GPU)."""
+    res = study.file.resources if study.file else None
+    return float(res.gpu) if res is not None and "gpu" in res.model_fields_set else 1.0
 
 
 def compute_data(study: Study) -> pd.DataFrame:
@@ -135,7 +134,7 @@ def sensitivity_data(study: Study) -> pd.DataFrame:
     t = study.trials
     base = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].assign(score=study.values())
     frames = []
-    for name, kind in searched_hps(study.spec, t).items():
+    for name, kind in searched_hps(study.file, t).items():
         f = base.assign(hp=name, value=pd.to_numeric(t[f"hp_{name}"], errors="coerce"),
                         log_x=kind == "log", kind=kind)
         frames.append(f[f["value"].notna()])

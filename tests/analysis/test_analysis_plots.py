@@ -65,16 +65,20 @@ def test_sensitivity_marks_log_hyperparameters(reported_study: Path) -> None:
 
 
 def test_sensitivity_only_for_searched_hyperparameters() -> None:
+    """Read from the typed study: a one-value choice is not searched, an integer range (n_disc) is
+    drawn as categories, a range the trials did not vary gets no panel."""
     from gansweep.analysis.loading import searched_hps
+    from gansweep.study import study_from_data
 
-    spec = {"search": [{"strategy": "table1"},
-                       {"strategy": "random", "space": {
-                           "lr": {"low": 1e-4, "high": 1e-2, "log": True}, "beta2": {"low": 0.999, "high": 0.999},
-                           "beta1": {"choices": [0.5]}, "n_disc": {"choices": [1, 2]},
-                           "steps_d": {"low": 1, "high": 4}}}]}
+    study = study_from_data({"name": "s", "search": [
+        {"strategy": "table1"},
+        {"strategy": "random", "trials": 2, "space": {
+            "lr": {"low": 1e-4, "high": 1e-2, "log": True}, "beta2": {"low": 0.9, "high": 0.999},
+            "beta1": {"choices": [0.5]}, "n_disc": {"low": 1, "high": 4}}}]}, "s.yaml")
     trials = pd.DataFrame({"hp_lr": [1e-3, 2e-3], "hp_beta2": [0.999, 0.999], "hp_beta1": [0.5, 0.5],
-                           "hp_n_disc": [1, 2], "hp_steps_d": [1, 3]})
-    assert searched_hps(spec, trials) == {"lr": "log", "n_disc": "choice", "steps_d": "choice"}
+                           "hp_n_disc": [1, 3]})
+    assert searched_hps(study, trials) == {"lr": "log", "n_disc": "choice"}
+    assert searched_hps(None, trials) == {}
 
 
 def test_distributions_top_share(reported_study: Path) -> None:

@@ -141,3 +141,25 @@ def test_the_report_says_who_suggested_each_best_trial_and_where_gp_fell_back(st
     row = re.search(r"<tr>(.*?)</tr>", section[section.index("<tbody>"):]).group(1)
     assert first_cell in row and html.escape(reason) in row
     assert f">{int(fell.sum())}<" in row and f">{int((gp & (trials.cell == first_cell)).sum())}<" in row
+
+
+def test_planned_trials_come_from_the_plan_table1_included(tmp_path: Path) -> None:
+    """The report counted planned trials from raw study.yaml keys: Table 1 (12 or 24 settings per
+    cell, by penalty) showed none, and cells not started yet were left out of the totals."""
+    from gansweep.analysis.loading import Study
+    from gansweep.analysis.report import progress
+    from gansweep.study import build_plan, study_from_data
+
+    file = study_from_data({"name": "p", "grid": {"dataset": ["digits"], "penalty": ["none", "gp"]},
+                            "search": [{"strategy": "table1"}, {"strategy": "random", "trials": 5,
+                                                                   "space": {"lr": {"low": 1e-4, "high": 1e-2}}}]}, "p.yaml")
+    plan = build_plan(file, "p.yaml", weights=False)
+    stored = pd.DataFrame({"cell": ["digits.dcgan.ns.none.none"], "strategy": ["random"], "status": ["completed"]})
+    study = Study(tmp_path, file, plan, stored, "score", "fd", "dataset", "penalty")
+    overall, per_cell = progress(study)
+    assert dict(zip(overall.strategy, overall.planned)) == {"random": 10}
+    assert per_cell.planned.tolist() == [5]
+    from gansweep.analysis.report import planned_trials
+
+    assert planned_trials(plan) == {("digits.dcgan.ns.gp.none", "table1"): 24, ("digits.dcgan.ns.gp.none", "random"): 5,
+                                    ("digits.dcgan.ns.none.none", "table1"): 12, ("digits.dcgan.ns.none.none", "random"): 5}
