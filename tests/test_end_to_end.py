@@ -82,7 +82,7 @@ def test_tiny_real_study(cli, tmp_path):
     # every trial kept the generator of its best evaluation: it draws exactly what was scored
     from gansweep.data import load_dataset
     from gansweep.metrics import Evaluator
-    from gansweep.store.generators import load_generator
+    from gansweep.store.generators import DRAWN_POINTS, load_drawn, load_generator
 
     for row in trials.itertuples():
         g = load_generator(study_dir, row.trial_id)
@@ -91,6 +91,9 @@ def test_tiny_real_study(cli, tmp_path):
         evaluator = Evaluator(load_dataset("ring8"), ["fd"], STUDY["metrics"]["samples"],
                               cache_dir=str(tmp_path / "cache"), seed=json.loads(row.config)["seed"])
         assert evaluator(g.sampler)["fd"] == row.fd
+        kept = load_drawn(study_dir, row.trial_id)  # its first scored samples, kept beside it (no torch to read)
+        assert (kept.step, kept.score, kept.metric) == (g.step, g.score, g.metric)
+        assert (kept.samples == g.sample(DRAWN_POINTS).numpy()).all()
 
     code, out, err = cli("samples", study_dir)  # the best trial of each cell
     assert code == 0, err

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -23,11 +24,13 @@ from gansweep.analysis.loading import check_study_dir, output_dir, read_dry_run
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath
 from gansweep.store import read_trials
+from gansweep.store.generators import DRAWN_IMAGES, DRAWN_POINTS
 
 log = logging.getLogger(__name__)
 
-IMAGES = 64  # an 8 x 8 grid
-POINTS = 2000  # enough to see every mode of a 2-D mixture
+# IMAGES: an 8 x 8 grid; POINTS: enough to see every mode of a 2-D mixture. A trial stores this many
+# beside its generator when it keeps it, so the default picture needs no torch.
+IMAGES, POINTS = DRAWN_IMAGES, DRAWN_POINTS
 MAX_IMAGES, MAX_POINTS = 1024, 100_000  # -n beyond: a 32 x 32 grid in 8 inches, a scatter of 100k points
 REAL_COLOUR, FAKE_COLOUR = "#111111", "#56b4e9"
 
@@ -85,14 +88,16 @@ def row_metrics(trials: pd.DataFrame) -> list[str]:
 
 
 def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str, Any] | None = None) -> Path:
-    """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` into ``path`` (PNG);
-    ``row``: the trial's metric columns, shown in the title."""
+    """Draw ``n`` samples of a :class:`~gansweep.store.generators.StoredGenerator` (or of the
+    :class:`~gansweep.store.generators.DrawnSamples` kept beside it) into ``path`` (PNG); ``row``:
+    the trial's metric columns, shown in the title."""
     flat = len(stored.shape) == 1
     n = n or (POINTS if flat else IMAGES)
     if not flat and n > MAX_IMAGES:
         raise GansweepError(f"-n {n}: at most {MAX_IMAGES} images per trial (an image grid); "
                             f"up to {MAX_POINTS} points for 2-D data")
-    x = stored.sample(n).float().cpu()
+    x = stored.sample(n)
+    x = x.float().cpu().numpy() if hasattr(x, "cpu") else np.asarray(x, dtype=np.float32)
     heading = title(stored, row)
     if flat:
         fig = Figure(figsize=(4.6, 4.6))
@@ -106,28 +111,41 @@ def render(stored, dataset: str, path: Path, n: int | None = None, row: dict[str
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(loc="upper right", fontsize=7, markerscale=3)
     else:
-        from torchvision.utils import make_grid
-
-        grid = make_grid(((x + 1) / 2).clamp(0, 1), nrow=math.ceil(math.sqrt(n)), padding=1, pad_value=1.0)
+        grid = image_grid(np.clip((x + 1) / 2, 0, 1), per_row=math.ceil(math.sqrt(n)))
         side = min(8.0, 1.0 + 0.9 * math.ceil(math.sqrt(n)))
         fig = Figure(figsize=(side, side + 0.4))
         ax = fig.subplots()
-        ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.imshow(grid, interpolation="nearest")
         ax.axis("off")
     ax.set_title(heading, fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
 
 
-def _real_points(dataset: str, n: int):
-    """Real samples of a 2-D data set to draw beneath the generated ones (None if unavailable)."""
-    from gansweep.data import load_dataset
+def image_grid(images: np.ndarray, per_row: int, pad: int = 1) -> np.ndarray:
+    """(n, C, H, W) images in [0, 1] → one (rows·(H+pad)+pad, cols·(W+pad)+pad, 3) picture on white,
+    as torchvision's ``make_grid`` lays them out (grey images drawn as RGB)."""
+    n, c, h, w = images.shape
+    if c == 1:
+        images = np.repeat(images, 3, axis=1)
+    cols = min(per_row, n)
+    rows = math.ceil(n / cols)
+    grid = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), dtype=np.float32)
+    for i, img in enumerate(images[:, :3]):
+        r, col = divmod(i, cols)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        grid[top:top + h, left:left + w] = img.transpose(1, 2, 0)
+    return grid
 
-    try:
-        return load_dataset(dataset).test[:n].float()
-    except Exception as exc:  # a missing data set only costs the grey background
-        log.info("no real points for %s: %s", dataset, exc)
+
+def _real_points(dataset: str, n: int) -> np.ndarray | None:
+    """Real samples of a 2-D data set to draw on top of the generated ones (its test split, as the
+    evaluation saw it; numpy, no torch); None for a data set that is not a known mixture."""
+    from gansweep.data.points import MIXTURES, mixture_split
+
+    if dataset not in MIXTURES:
         return None
+    return mixture_split(dataset, "test")[0][:n].astype(np.float32)
 
 
 def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = None, top: int | None = None,
@@ -141,7 +159,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
     again (a stored trial's generator never changes), so a report after ``gansweep samples``
     loads no generator and imports no torch.
     """
-    from gansweep.store.generators import generator_path, load_generator
+    from gansweep.store.generators import generator_path, load_drawn, load_generator
 
     if n is not None and not 1 <= n <= MAX_POINTS:
         raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
@@ -158,6 +176,11 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
         if not trial_ids and not generator_path(path, row.trial_id).is_file():
             missing.append(row.trial_id)  # known without loading torch
             continue
+        mine = chosen.loc[chosen.trial_id == row.trial_id, metrics].iloc[0].to_dict()
+        kept = load_drawn(path, row.trial_id)
+        if kept is not None and (n or (POINTS if len(kept.shape) == 1 else IMAGES)) <= len(kept.samples):
+            written.append(render(kept, row.dataset, drawn, n, mine))  # the draw kept with the generator: no torch
+            continue
         try:
             stored = load_generator(path, row.trial_id, device)
         except GansweepError as exc:
@@ -168,7 +191,6 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
             else:
                 missing.append(row.trial_id)
             continue
-        mine = chosen.loc[chosen.trial_id == row.trial_id, metrics].iloc[0].to_dict()
         written.append(render(stored, row.dataset, drawn, n, mine))
     if missing:
         log.warning("%d chosen trials kept no generator (trained before gansweep kept them?): %s",

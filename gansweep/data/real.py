@@ -422,7 +422,9 @@ def cifar10_source(root: Path, resolution: int | None, download: bool | None) ->
                                 "them (needs internet)")
         where = root / "cifar10"
         where.mkdir(parents=True, exist_ok=True)
-    from torchvision.datasets import CIFAR10  # seconds to import: only once the files are there
+    from torchvision.datasets import (
+        CIFAR10,  # seconds to import: only once the files are there
+    )
 
     try:
         sets = {s: CIFAR10(str(where), train=s == "train", download=download_allowed(download))

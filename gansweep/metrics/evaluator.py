@@ -10,8 +10,6 @@ batch, and computes the metrics in the staged form features → statistics → m
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import logging
 import math
 import time

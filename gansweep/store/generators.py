@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 GENERATORS_DIR = "generators"
 FORMAT = 1
+DRAWN_IMAGES, DRAWN_POINTS = 64, 2000  # what `gansweep samples` and the report draw by default
 
 
 def generator_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
@@ -40,6 +41,65 @@ def generator_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
         raise UnsafePathError(f"{str(trial_id)[:80]!r}: not a trial id of this study's plan; refusing to use it "
                               "as a file name")
     return child(location(study_dir) / GENERATORS_DIR, f"{trial_id}.pt")
+
+
+def drawn_path(study_dir: str | StoragePath, trial_id: str) -> StoragePath:
+    """``generators/<trial_id>.samples.npz``: the first samples the kept generator scored, drawn
+    when the trial kept it, so that the report and ``gansweep samples`` show them without torch."""
+    path = generator_path(study_dir, trial_id)  # refuses an id outside the plan's grammar
+    return path.parent / f"{trial_id}.samples.npz"
+
+
+@dataclass
+class DrawnSamples:
+    """A kept generator's first scored samples, as :func:`save_drawn` stored them (numpy, no torch)."""
+
+    trial_id: str
+    step: int
+    score: float
+    metric: str
+    shape: tuple[int, ...]
+    samples: Any  # numpy array (n, *shape)
+
+    def sample(self, n: int) -> Any:
+        if n > len(self.samples):
+            raise ValueError(f"{n} samples asked, {len(self.samples)} drawn")
+        return self.samples[:n]
+
+
+def save_drawn(study_dir: str | StoragePath, stored: StoredGenerator) -> StoragePath:
+    """Draw the default number of samples of ``stored`` (what its evaluation drew first) and store
+    them beside the generator: plain arrays, read back with ``allow_pickle=False``."""
+    import numpy as np
+
+    n = DRAWN_POINTS if len(stored.shape) == 1 else DRAWN_IMAGES
+    x = stored.sample(n).float().cpu().numpy()
+    path = drawn_path(study_dir, stored.trial_id)
+    atomic_write(path, lambda f: np.savez(f, samples=x.astype(np.float32), step=np.int64(stored.step),
+                                          score=np.float64(stored.score), metric=np.str_(stored.metric),
+                                          shape=np.asarray(stored.shape, dtype=np.int64)))
+    return path
+
+
+def load_drawn(study_dir: str | StoragePath, trial_id: str) -> DrawnSamples | None:
+    """The drawn samples of ``trial_id``, or None when there are none or they cannot be read (the
+    generator is then loaded instead). Never unpickles: a study may come from someone else."""
+    import numpy as np
+
+    path = drawn_path(study_dir, trial_id)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+            x = np.asarray(z["samples"], dtype=np.float32)
+            shape = tuple(int(v) for v in z["shape"])
+            if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+                raise ValueError(f"samples of shape {x.shape} for a generator of shape {shape}")
+            return DrawnSamples(trial_id, int(z["step"]), float(z["score"]), str(z["metric"]), shape, x)
+    except Exception as exc:  # damaged or foreign: fall back to the generator
+        log.warning("%s: not readable drawn samples (%s: %s); drawing from the generator", path,
+                    type(exc).__name__, str(exc)[:200])
+        return None
 
 
 def snapshot(trainer: Any, score: float, metric: str, eval_rng_state: Any,

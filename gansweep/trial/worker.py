@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gansweep.errors import GansweepError
 from gansweep.trial.settings import TrialContext
 from gansweep.trial.synthetic import simulate
 
@@ -207,11 +208,13 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
 
 
 def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
-    from gansweep.store.generators import save_generator
+    """Keep the best generator and its first scored samples (which the report shows without torch)."""
+    from gansweep.store.generators import load_generator, save_drawn, save_generator
 
     try:
         save_generator(study_dir, trial_id, best)
-    except OSError as exc:  # the result matters more than the model
+        save_drawn(study_dir, load_generator(study_dir, trial_id))
+    except (OSError, GansweepError) as exc:  # the result matters more than the model
         log.error("trial %s: could not keep its generator (%s)", trial_id, exc)
 
 
@@ -238,7 +241,7 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
     from gansweep.data import load_dataset
     from gansweep.gan import Diverged, GANTrainer
     from gansweep.metrics import Evaluator
-    from gansweep.store.generators import save_generator, snapshot
+    from gansweep.store.generators import snapshot
 
     training, metrics = context.training, context.metrics
     torch.set_num_threads(max(1, int(context.resources.cpu)))
@@ -271,10 +274,7 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
             log.warning("trial %s: its best evaluation's generator was not checkpointed; keeping none",
                         config["trial_id"])
         elif best is not None and context.study_dir:
-            try:
-                save_generator(context.study_dir, config["trial_id"], best)
-            except OSError as exc:  # the result matters more than the model: report it all the same
-                log.error("trial %s: could not keep its generator (%s)", config["trial_id"], exc)
+            _keep(context.study_dir, config["trial_id"], best)  # reported all the same if it cannot
         _report_final(_final(history, primary, status, step, seconds, error=error), report)
 
     for point in context.eval_points():

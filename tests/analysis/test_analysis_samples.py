@@ -15,11 +15,12 @@ from gansweep.data import Dataset
 from gansweep.errors import GansweepError
 from gansweep.gan import GANConfig, GANTrainer
 from gansweep.store import read_trials
-from gansweep.store.generators import save_generator, snapshot
+from gansweep.store.generators import load_generator, save_drawn, save_generator, snapshot
 
 
-def keep_generator(study_dir: Path, trial_id: str, dataset: str) -> None:
-    """Store a (briefly trained) generator for a trial of the synthetic study, as a trial would."""
+def keep_generator(study_dir: Path, trial_id: str, dataset: str, drawn: bool = False) -> None:
+    """Store a (briefly trained) generator for a trial of the synthetic study, as a trial would;
+    ``drawn``: with its first samples beside it, as a trial keeps them since they are kept."""
     if dataset == "ring8":
         cfg, x = GANConfig("mlp", width=8, batch_size=8, z_dim=4), torch.randn(32, 2)
     else:
@@ -27,6 +28,8 @@ def keep_generator(study_dir: Path, trial_id: str, dataset: str) -> None:
     t = GANTrainer(cfg, Dataset(dataset, x, x), seed=0)
     t.train(2)
     save_generator(study_dir, trial_id, snapshot(t, 1.0, "fd", t.eval_rng.get_state()))
+    if drawn:
+        save_drawn(study_dir, load_generator(study_dir, trial_id))
 
 
 def best_per_cell(study_dir: Path) -> pd.DataFrame:
@@ -112,6 +115,45 @@ def test_a_report_after_the_samples_were_drawn_imports_no_torch(study_dir: Path)
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in done.stderr.splitlines() if ln.startswith("import time:")}
     assert "gansweep.analysis.report" in imported and "torch" not in imported
     assert f'<img alt="{row.trial_id}"' in (study_dir / "report.html").read_text()
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+def test_the_report_draws_kept_samples_without_torch_and_as_the_generator_would(study_dir: Path, tmp_path: Path,
+                                                                               dataset: str) -> None:
+    """A trial keeps its first scored samples beside its generator: the report (and ``samples``
+    with the default ``-n``) draws them with numpy and matplotlib alone, the same picture as from
+    the generator."""
+    import subprocess
+    import sys
+
+    from gansweep.analysis.samples import render
+
+    row = best_per_cell(study_dir).query("dataset == @dataset").iloc[0]
+    keep_generator(study_dir, row.trial_id, row.dataset, drawn=True)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "gansweep.cli", "report", str(study_dir)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in done.stderr.splitlines() if ln.startswith("import time:")}
+    assert "gansweep.analysis.samples" in imported and "torch" not in imported
+    assert f'<img alt="{row.trial_id}"' in (study_dir / "report.html").read_text()
+    import matplotlib.image
+
+    from gansweep.store.generators import load_drawn
+
+    a = matplotlib.image.imread(render(load_generator(study_dir, row.trial_id), dataset, tmp_path / "g.png"))
+    b = matplotlib.image.imread(render(load_drawn(study_dir, row.trial_id), dataset, tmp_path / "d.png"))
+    assert a.shape == b.shape and abs(a - b).max() < 1e-6
+
+
+def test_image_grid_lays_images_out_as_torchvision() -> None:
+    from torchvision.utils import make_grid
+
+    from gansweep.analysis.samples import image_grid
+
+    for c, n, per_row in ((1, 7, 3), (3, 4, 2), (1, 64, 8)):
+        x = torch.rand(n, c, 5, 6)
+        want = make_grid(x, nrow=per_row, padding=1, pad_value=1.0).permute(1, 2, 0).numpy()
+        assert (image_grid(x.numpy(), per_row) == want).all(), (c, n, per_row)
 
 
 @pytest.mark.parametrize("where", ["file", "file/below"])
