@@ -249,6 +249,16 @@ def default_concurrency(res: dict[str, float], planned: int, source: str, cluste
     return n
 
 
+def _has_experiment_state(sd: StudyDir) -> bool:
+    """Whether Tune wrote its experiment state. A driver killed while Tune started leaves
+    ``tuner.pkl`` without it (``Tuner.can_restore`` says yes), and restoring that fails: start
+    afresh from the store instead."""
+    try:
+        return any(p.name.startswith("experiment_state-") and p.name.endswith(".json") for p in sd.tune_dir.iterdir())
+    except OSError:
+        return False
+
+
 def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | None, dry_run: bool,
          restore: bool) -> Outcome:
     from ray import tune
@@ -277,7 +287,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     tune_path = arrow_source(root / "tune")[0]
     scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
-            and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
+            and _has_experiment_state(sd) and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
         _replace_callbacks(tuner, [store_cb, progress])

@@ -79,3 +79,19 @@ def test_two_real_drivers_on_one_study(tmp_path):
     finally:
         drivers.close()
     check_complete(study_file, study_dir)
+
+
+def test_a_tune_dir_without_experiment_state_is_not_restored(tmp_path):
+    """A driver killed while Tune started leaves tune/tuner.pkl but no experiment state; Tune's
+    ``can_restore`` says yes and the restore then failed ('not finished', exit 1, in the test
+    above once under load). Resume now starts Tune afresh from the store."""
+    from gansweep.driver.run import _has_experiment_state
+    from gansweep.driver.studydir import StudyDir
+
+    sd = StudyDir(tmp_path / "rel")
+    assert not _has_experiment_state(sd)  # no tune/ at all
+    (sd.tune_dir).mkdir(parents=True)
+    (sd.tune_dir / "tuner.pkl").write_bytes(b"x")
+    assert not _has_experiment_state(sd)
+    (sd.tune_dir / "experiment_state-2026-11-24_01-45-55.json").write_text("{}")
+    assert _has_experiment_state(sd)
