@@ -59,7 +59,7 @@ def check_complete(study_file: Path, study_dir: Path) -> pd.DataFrame:
     return df
 
 
-def test_dry_run_end_to_end(cli, tmp_path):
+def test_dry_run_end_to_end(cli, tmp_path, monkeypatch):
     # a GPU study rehearsed on this CPU-only machine: dry-run trials ask for one CPU, no GPU
     study_file = write_study(tmp_path, resources={"gpu": 1, "cpu": 4})
     code, out, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
@@ -77,9 +77,14 @@ def test_dry_run_end_to_end(cli, tmp_path):
     # a second run refuses and points to resume; resume of a finished study does nothing new
     code, _, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
     assert code == 2 and "gansweep resume" in err
+    stored = (study_dir / "results").rglob("*")
+    before = {p: p.stat().st_mtime_ns for p in stored}
+    monkeypatch.setattr("gansweep.driver.run._fit", None)  # every trial stored: Tune and Ray are not started
     code, out, err = cli("resume", study_dir)
     assert code == 0, err
     assert len(pd.read_parquet(study_dir / "results" / "trials")) == len(df)
+    assert {p: p.stat().st_mtime_ns for p in (study_dir / "results").rglob("*")} == before  # nothing rewritten
+    assert f"{len(df)}/{len(df)} trials stored" in " ".join(out.split())
 
 
 def test_a_study_this_machine_cannot_hold_is_refused_before_anything_is_written(cli, tmp_path):

@@ -100,6 +100,10 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
     with study_lock(sd.path, on_lost=_stop_driver):
         for note in sd.prepare_resume(study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
+        outcome = summarize(plan, sd)
+        if not outcome.interrupted:  # every planned trial stored: nothing for Ray to do (`make demo` twice)
+            log.info("%s: every planned trial is stored; nothing to run", sd.path)
+            return outcome
         return _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
 
 

@@ -211,14 +211,29 @@ class Marker:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    """A finished dry-run study, run by 'this user' (config dir ``me``), whose Tune state is signed."""
+    """An interrupted dry-run study, run by 'this user' (config dir ``me``), whose Tune state is signed:
+    its third trial never ends (the test-only ``block`` fault), so Ctrl-C stops the driver with two
+    trials stored and the third in Tune's saved experiment. (Resuming a study whose every trial is
+    stored loads nothing of Tune's: it runs nothing.)"""
+    import signal
     import yaml
+
+    from _reliab import fault_env, wait_for
 
     root = tmp_path_factory.mktemp("trust")
     (root / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    code, out, err = gansweep("run", root / "tiny.yaml", "--out", root / "runs", "--dry-run", "--yes",
-                              env={"XDG_CONFIG_HOME": str(root / "me")})
-    assert code == 0, err
+    env = {**os.environ, **fault_env({"block": "*-random-0002"}), "XDG_CONFIG_HOME": str(root / "me")}
+    proc = subprocess.Popen([GANSWEEP, "run", str(root / "tiny.yaml"), "--out", str(root / "runs"), "--dry-run",
+                             "--yes"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        trials = root / "runs" / "tiny" / "results" / "trials"
+        assert wait_for(lambda: proc.poll() is not None or len(list(trials.glob("*.parquet"))) >= 2, timeout=120)
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "2/3 trials stored" in " ".join(out.split()), out + err
     assert (root / "me" / "gansweep" / "tune.key").stat().st_mode & 0o777 == 0o600
     return root
 
@@ -262,6 +277,8 @@ def test_own_signed_state_restores_and_trust_overrides(finished, tmp_path):
     code, out, err = gansweep("resume", study, env={"XDG_CONFIG_HOME": str(finished / "me")})
     assert code == 0, err
     assert "not loaded" not in err and "tune_stale" not in json.loads((study / "gansweep.json").read_text())
+    assert "3/3 trials stored" in out
+    study = copy_of(finished, tmp_path / "again")
     tamper(study, marker)
     code, out, err = gansweep("resume", study, "--trust", env={"XDG_CONFIG_HOME": str(finished / "me")})
     assert marker.exists()
