@@ -164,8 +164,22 @@ def _init_ray(address: str | None) -> None:
         return
     check_reachable(address)
     with join_deadline(address):
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
-                 configure_logging=True)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+                     configure_logging=True)
+        except ConnectionError as exc:
+            raise GansweepError(f"Ray address {address}: {_join_refusal(exc)} (--address, RAY_ADDRESS)") from None
+
+
+def _join_refusal(exc: BaseException) -> str:
+    """Why joining a cluster failed, in words: Ray 2.60 clusters want a token by default."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 8:
+        chain.append(chain[-1].__cause__)
+    if any("auth" in type(e).__name__.lower() or "InvalidAuthToken" in str(e) for e in chain):
+        return ("the cluster refused this driver's token: set RAY_AUTH_MODE=token and give the cluster's token "
+                "(RAY_AUTH_TOKEN, or ~/.ray/auth_token); see docs/CLUSTER.md")
+    return f"could not join the Ray cluster ({str(exc).splitlines()[0][:200]})"
 
 
 CONNECT_DEADLINE_S = 10.0

@@ -105,3 +105,30 @@ def test_a_malformed_ray_address_is_one_line(cli, tmp_path, monkeypatch, address
 def test_validate_refuses_an_infinite_tflops(cli):
     code, out, err = cli("validate", ROOT / "studies" / "demo.yaml", "--tflops", "inf")
     assert code == 2 and "--tflops" in err, (out, err)
+
+
+def test_a_cluster_that_refuses_the_token_is_one_line(cli, tmp_path, monkeypatch):
+    """Ray 2.60 clusters want a token: a driver without RAY_AUTH_MODE=token got a traceback after 20 s.
+    (ray.init is replaced by what it raises then; the real refusal was seen with a local head.)"""
+    import ray
+    from ray.exceptions import AuthenticationError
+
+    def refused(**_):
+        try:
+            raise AuthenticationError("RPC error: InvalidAuthToken: Authentication token is missing or incorrect")
+        except AuthenticationError as exc:
+            raise ConnectionError("Failed to connect to Ray cluster") from exc
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    with socket.socket() as listener:  # check_reachable: something answers there
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        code, out, err = cli("run", ROOT / "studies" / "demo.yaml", "--dry-run", "--yes", "--out", tmp_path / "runs",
+                             "--address", address)
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: Ray address {address}: the cluster refused this driver's token: set "
+                          "RAY_AUTH_MODE=token"), err
+    assert not (tmp_path / "runs").exists()
