@@ -116,26 +116,31 @@ def test_status_and_resume_refuse_non_study(cli, tmp_path):
         assert code == 2 and "not a study directory" in err
 
 
-def _gansweep(*args: str) -> subprocess.Popen:
+def _gansweep(*args: str, address: str | None = None) -> subprocess.Popen:
+    """The driver in a new session; with ``address`` it joins that Ray (``--address``), as on a cluster."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if address:
+        args, env["RAY_AUTH_MODE"] = (*args, "--address", address), "token"
     return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
 def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
-    """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed."""
-    search = [dict(STUDY["search"][0], trials=60), *STUDY["search"][1:]]
+    """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed.
+    The driver's own Ray dies with it (a laptop); tests/reliability/test_resume.py kills drivers on a
+    cluster that stays up, at chosen points of storing and compacting."""
+    search = [dict(STUDY["search"][0], trials=40), *STUDY["search"][1:]]
     study_file = write_study(tmp_path, search=search)
     runs = tmp_path / "runs"
     study_dir = runs / "dry"
     rng = random.Random(0)
     kills = 0
     proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run")
-    for _ in range(5):
+    for _ in range(4):
         deadline = time.monotonic() + 120
         while not (study_dir / "study.yaml").exists() and time.monotonic() < deadline:
             time.sleep(0.2)  # a driver killed before it created the study has nothing to resume
-        time.sleep(rng.uniform(4.0, 12.0))
+        time.sleep(rng.uniform(1.0, 8.0))  # in Ray's start, Tune's, a GP round, storing
         if proc.poll() is not None:
             break
         os.killpg(proc.pid, signal.SIGKILL)
@@ -148,11 +153,12 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     check_complete(study_file, study_dir)
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
+    """Ctrl-C of a driver on a cluster (the shared head); the local case is the SIGKILL test above."""
     search = [dict(STUDY["search"][0], trials=100), *STUDY["search"][1:]]
     study_file = write_study(tmp_path, search=search)
     study_dir = tmp_path / "runs" / "dry"
-    proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run")
+    proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", address=ray_head)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not any((study_dir / "results" / "trials").glob("*.parquet")):
         time.sleep(0.2)  # stop it mid-study: some trials stored
@@ -163,7 +169,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert f"not finished: continue with 'gansweep resume {study_dir}'" in text and "Traceback" not in text
     stored = len(pd.read_parquet(study_dir / "results" / "trials"))
     assert 0 < stored < len(build_plan(load_study(study_file)).trial_ids())
-    proc = _gansweep("resume", str(study_dir))
+    proc = _gansweep("resume", str(study_dir), address=ray_head)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()[-2000:]
     check_complete(study_file, study_dir)

@@ -50,13 +50,20 @@ def write_study(directory: Path, **changes: Any) -> Path:
 # -- drivers in their own process group --------------------------------------------------------
 
 class Drivers:
-    """Starts ``python -m gansweep.cli ...`` in new sessions and kills every one left at the end."""
+    """Starts ``python -m gansweep.cli ...`` in new sessions and kills every one left at the end.
 
-    def __init__(self) -> None:
+    With ``address`` (the ``ray_head`` fixture) ``run`` and ``resume`` join that Ray as a cluster's
+    driver does; a kill then takes the driver, not Ray. Without it each driver starts its own Ray."""
+
+    def __init__(self, address: str | None = None) -> None:
         self.procs: list[subprocess.Popen] = []
+        self.address = address
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
+        if self.address and args[0] in ("run", "resume"):
+            args = (*args, "--address", self.address)
+            full_env["RAY_AUTH_MODE"] = "token"
         proc = subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=full_env, cwd=str(ROOT),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.procs.append(proc)

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def drivers():
-    d = Drivers()
+def drivers(ray_head):
+    d = Drivers(ray_head)  # drivers on a cluster: a kill takes the driver, Ray stays up
     yield d
     d.close()
 
@@ -70,11 +70,11 @@ def test_sigkill_the_driver_at_least_5_times_while_it_stores_and_compacts(tmp_pa
 # -- resume after an edit, after damage -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, ray_head):
     """A finished 24-trial dry-run study, stored as 2 part files and 4 small files."""
     tmp = tmp_path_factory.mktemp("finished")
     study_file = write_study(tmp, search=[{"strategy": "random", "trials": 6, "space": SPACE}])
-    d = Drivers()
+    d = Drivers(ray_head)
     try:
         code, out, err = d.run("run", str(study_file), "--out", str(tmp / "runs"), "--dry-run",
                                env={"GANSWEEP_STORE_COMPACT_AT": "10"})
