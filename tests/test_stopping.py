@@ -285,9 +285,10 @@ def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluatio
 
 
 @pytest.mark.slow
-def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path):
+def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path, ray_head):
     """Interrupted mid-study and resumed (Tune's experiment restored): what was stopped stays stopped,
-    every trial is stored once, and trials after the resume are still stopped within their cell."""
+    every trial is stored once, and trials after the resume are still stopped within their cell.
+    The driver joins a running Ray (the shared head), as on a cluster."""
     import os
     import signal
     import time
@@ -296,8 +297,9 @@ def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path)
 
     path = write(tmp_path, study_dict({"kind": "asha", "grace_steps": 100}, trials=40))
     study_dir = tmp_path / "runs" / "stop"
-    proc = subprocess.Popen(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--dry-run"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    join, env = ["--address", ray_head], {**os.environ, "RAY_AUTH_MODE": "token"}
+    proc = subprocess.Popen(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--dry-run", *join],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(list((study_dir / "results" / "trials").glob("*.parquet"))) < 10:
         time.sleep(0.2)
@@ -306,7 +308,8 @@ def test_ctrl_c_then_resume_keeps_stopped_trials_stopped_and_the_rungs(tmp_path)
     assert proc.returncode == 1, err.decode()[-2000:]
     before = pd.read_parquet(study_dir / "results" / "trials").set_index("trial_id")
     assert 0 < len(before) < 80
-    proc = subprocess.run(["gansweep", "resume", str(study_dir)], capture_output=True, text=True, timeout=400)
+    proc = subprocess.run(["gansweep", "resume", str(study_dir), *join], capture_output=True, text=True, timeout=400,
+                          env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     after = pd.read_parquet(study_dir / "results" / "trials").set_index("trial_id")
     plan = build_plan(load_study(path), weights=False)

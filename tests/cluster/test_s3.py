@@ -58,8 +58,12 @@ def bucket(monkeypatch, s3_server):
     return f"s3://{name}/studies"
 
 
-def gansweep(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env={**os.environ, "PYTHONUNBUFFERED": "1"},
+def gansweep(*args: str, address: str | None = None) -> subprocess.Popen:
+    """The CLI in a new session; with ``address`` it joins that Ray (``--address``), as on a cluster."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if address:
+        args, env["RAY_AUTH_MODE"] = (*args, "--address", address), "token"
+    return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -278,14 +282,15 @@ def test_a_study_file_with_an_unknown_scheme_is_refused(tmp_path, cli):
 # -- end to end ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket):
+def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
+    """A driver on a cluster (it joins the shared head) with its study in a bucket: killed, resumed."""
     from gansweep.store import read_evals, read_trials
     from gansweep.study import build_plan, load_study
 
     source = tmp_path / "s3dry.yaml"
     source.write_text(yaml.safe_dump(STUDY))
     study_uri = f"{bucket}/s3dry"
-    proc = gansweep("run", str(source), "--out", bucket, "--dry-run")
+    proc = gansweep("run", str(source), "--out", bucket, "--dry-run", address=ray_head)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None and len(read_trials(study_uri)) < 8:
         time.sleep(1.0)
@@ -294,7 +299,7 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket):
         kill_session(proc)
     proc.wait()
     assert not (tmp_path / "s3:").exists() and not os.path.exists("s3:")  # nothing written locally
-    resume = gansweep("resume", study_uri)
+    resume = gansweep("resume", study_uri, address=ray_head)
     out, err = resume.communicate(timeout=300)
     assert resume.returncode == 0, err.decode()[-2000:]
     plan = build_plan(load_study(source), str(source))

@@ -60,11 +60,12 @@ def test_a_second_driver_refuses(study_dir, cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_real_drivers_on_one_study(tmp_path):
-    """A running `gansweep run` holds the lock: `resume` refuses at once; after a kill -9, resume finishes."""
+def test_two_real_drivers_on_one_study(tmp_path, ray_head):
+    """A running `gansweep run` holds the lock: `resume` refuses at once; after a kill -9, resume finishes.
+    Both join one Ray (the shared head), as two drivers on a cluster would."""
     study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 40, "space": SPACE}])
     study_dir = tmp_path / "runs" / "rel"
-    drivers = Drivers()
+    drivers = Drivers(ray_head)
     try:
         first = drivers.start("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run")
         assert wait_for(lambda: (study_dir / "study.yaml").exists(), timeout=120)
