@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 STUDY = {
     "name": "real",
     "grid": {"dataset": ["ring8"], "architecture": ["mlp"], "penalty": ["none", "gp"]},
-    "training": {"steps": 300, "eval_every": 20, "batch_size": 64, "z_dim": 4, "width": 32},
+    "training": {"steps": 200, "eval_every": 20, "batch_size": 64, "z_dim": 4, "width": 32},
     "metrics": {"samples": 300},
     "search": [{"strategy": "random", "trials": 3, "space": {"lr": {"low": 1e-4, "high": 1e-3, "log": True},
                                                              "penalty_weight": {"low": 0.1, "high": 10.0}}}],
@@ -40,13 +40,14 @@ def drivers():
     d.close()
 
 
-def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: Drivers) -> None:
+def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: Drivers, ray_head: str) -> None:
+    """The reference runs whole on the shared head; the cut one on a driver whose own Ray dies with it."""
     from gansweep.store import stored_trial_ids
     from gansweep.store.generators import load_generator
 
     study_file = tmp_path / "real.yaml"
     study_file.write_text(yaml.safe_dump(STUDY))
-    code, _, err = drivers.run("run", str(study_file), "--out", str(tmp_path / "whole"), timeout=600)
+    code, _, err = Drivers(ray_head).run("run", str(study_file), "--out", str(tmp_path / "whole"), timeout=600)
     assert code == 0, err[-3000:]
     whole = pd.read_parquet(tmp_path / "whole" / "real" / "results" / "trials").set_index("trial_id")
 
@@ -77,7 +78,7 @@ def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: 
     assert set(cut.status) == {"completed"}, cut.error.dropna().tolist()
     pd.testing.assert_series_equal(cut.score.sort_index(), whole.score.sort_index())  # seeded, CPU: exact
     evals = pd.read_parquet(study_dir / "results" / "evals")
-    assert not evals.duplicated(["trial_id", "step"]).any() and len(evals) == 15 * len(cut)
+    assert not evals.duplicated(["trial_id", "step"]).any() and len(evals) == 10 * len(cut)
     for trial_id, row in cut.iterrows():
         assert load_generator(study_dir, trial_id).score == row.score
     assert not list((study_dir / "tune").rglob("trial.pt"))  # no ended trial keeps its weights in Tune

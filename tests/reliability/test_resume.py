@@ -38,16 +38,16 @@ def _stored(study_dir: Path) -> int:
 
 
 def test_sigkill_the_driver_at_least_5_times_while_it_stores_and_compacts(tmp_path, drivers):
-    """Kill -9 the driver (and its Ray) 6 times, each a random few trials after it started storing; resume."""
-    study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 20, "space": SPACE},
-                                               {"strategy": "table1"}])  # 152 trials
+    """Kill -9 the driver (on a cluster: Ray stays up) 6 times, each a random few trials after it started storing; resume."""
+    study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 10, "space": SPACE},
+                                               {"strategy": "table1"}])  # 112 trials
     runs, study_dir = tmp_path / "runs", tmp_path / "runs" / "rel"
     env = {"GANSWEEP_STORE_COMPACT_AT": "7"}  # a compaction every 7 trials: kills land inside them too
     rng = random.Random(8)
     kills, at = 0, []
     proc = drivers.start("run", str(study_file), "--out", str(runs), "--dry-run", env=env)
     while kills < 6:
-        target = _stored(study_dir) + rng.randint(3, 20)
+        target = _stored(study_dir) + rng.randint(3, 14)
         wait_for(lambda: proc.poll() is not None or _stored(study_dir) >= target, timeout=180, every=0.05)
         time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is not None:
@@ -60,11 +60,11 @@ def test_sigkill_the_driver_at_least_5_times_while_it_stores_and_compacts(tmp_pa
     assert proc.returncode == 0, err.decode()[-3000:]
     assert kills >= 5, (kills, at)
     df = check_complete(study_file, study_dir)
-    assert len(df) == 152
+    assert len(df) == 112
     assert not list((study_dir / "results").rglob(".tmp-*"))
     parts = [p for p in (study_dir / "results" / "trials").iterdir() if p.name.startswith("part-")]
-    assert len(parts) >= 152 // 7 - 6
-    print(f"{kills} kills at {at} stored trials; 152/152 stored once, in {len(parts)} parts")
+    assert len(parts) >= 112 // 7 - 6
+    print(f"{kills} kills at {at} stored trials; 112/112 stored once, in {len(parts)} parts")
 
 
 # -- resume after an edit, after damage -----------------------------------------------------------------
