@@ -61,7 +61,7 @@ def check_complete(study_file: Path, study_dir: Path) -> pd.DataFrame:
 
 def test_dry_run_end_to_end(cli, tmp_path, monkeypatch):
     # a GPU study rehearsed on this CPU-only machine: dry-run trials ask for one CPU, no GPU
-    study_file = write_study(tmp_path, resources={"gpu": 1, "cpu": 4})
+    study_file = write_study(tmp_path, resources={"gpu": 1, "cpu": 4}, grid={"loss": ["ns"], "penalty": ["none", "gp"]})
     code, out, err = cli("run", study_file, "--out", tmp_path / "runs", "--dry-run")
     assert code == 0, err
     study_dir = tmp_path / "runs" / "dry"
