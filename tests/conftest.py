@@ -38,37 +38,17 @@ def inception_weights(tmp_path, monkeypatch):
     return path
 
 
-HEAD = r"""
-import sys, ray
-ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
-print(ray.get_runtime_context().gcs_address, flush=True)
-sys.stdin.read()  # until the test process closes it (or dies)
-"""
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # a module's tests (and its module fixtures) share it
 def ray_head():
-    """The address of one local Ray head per test process, for drivers that join it with ``--address``
+    """The address of this test process's own local Ray, for drivers that join it with ``--address``
     (and ``RAY_AUTH_MODE=token``, as docs/CLUSTER.md tells a cluster user): a driver killed there
-    leaves Ray running, as on a cluster. A driver that starts its own Ray pays about 5 s and 4
-    CPU-seconds more (GCS, raylet, agents); tests about the driver's own Ray do not use this."""
-    import signal
-    import subprocess
+    leaves Ray running, as on a cluster. In-process ``cli("run")`` uses the same Ray, so a test
+    process runs one Ray, not one per driver: a driver that starts its own pays about 5 s and
+    5 CPU-seconds more (GCS, raylet, agents), and an idle Ray costs 5 % of a core. Tests about the
+    driver's own Ray do not use this."""
+    import ray
 
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
-    proc = subprocess.Popen([sys.executable, "-c", HEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
-    try:
-        address = proc.stdout.readline().strip()
-        assert address, "the shared Ray head did not start"
-        yield address
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # what ray.shutdown left (it normally leaves nothing)
-        except ProcessLookupError:
-            pass
+    if not ray.is_initialized():
+        ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    return ray.get_runtime_context().gcs_address

@@ -1,6 +1,7 @@
 """Stopping within a cell: the schema, the per-cell composite scheduler, stopped rows, the cost estimate."""
 
 import math
+import os
 import subprocess
 from types import SimpleNamespace
 
@@ -181,7 +182,7 @@ def test_a_stopped_trial_is_stored_stopped_with_what_it_reached():
 
 # -- end to end, as a user runs it --------------------------------------------------------------
 @pytest.mark.slow
-def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path):
+def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path, ray_head):
     """Two cells whose synthetic scores differ by a level (sn: 12 lower); trials one at a time, so
     each cell's decisions are exactly those of ASHA told that cell's trials in index order."""
     import pandas as pd
@@ -191,8 +192,9 @@ def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path
     data = study_dict({"kind": "asha", "grace_steps": 100})
     path = write(tmp_path, data)
     runs = tmp_path / "runs"
-    proc = subprocess.run(["gansweep", "run", str(path), "--out", str(runs), "--dry-run", "--max-concurrent", "1"],
-                          capture_output=True, text=True, timeout=400)
+    proc = subprocess.run(["gansweep", "run", str(path), "--out", str(runs), "--dry-run", "--max-concurrent", "1",
+                           "--address", ray_head], capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "RAY_AUTH_MODE": "token"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     study_dir = runs / "stop"
     df = pd.read_parquet(study_dir / "results" / "trials")
@@ -252,7 +254,7 @@ def test_dry_run_with_asha_stops_within_each_cell_and_resume_keeps_them(tmp_path
 
 
 @pytest.mark.slow
-def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluation(tmp_path):
+def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluation(tmp_path, ray_head):
     """Real ring8 training: Tune stops trials after an evaluation report, so the worker keeps the
     generator at each improvement before it reports; the stored one is the stopped row's score."""
     import json
@@ -267,8 +269,9 @@ def test_real_training_stopped_trials_keep_the_generator_of_their_best_evaluatio
     data["training"].update(batch_size=64, z_dim=8, width=32)
     data["search"][0]["space"] = {"lr": {"low": 1e-5, "high": 1e-2, "log": True}}
     path = write(tmp_path, data)
-    proc = subprocess.run(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--max-concurrent", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(["gansweep", "run", str(path), "--out", str(tmp_path / "runs"), "--max-concurrent", "1",
+                           "--address", ray_head], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "RAY_AUTH_MODE": "token"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     study_dir = tmp_path / "runs" / "stop"
     df = pd.read_parquet(study_dir / "results" / "trials")

@@ -331,7 +331,8 @@ def test_a_real_study_in_a_bucket_keeps_generators_there_and_draws_them(tmp_path
         "training": {"steps": 40, "eval_every": 20, "batch_size": 64, "z_dim": 4, "width": 16},
         "metrics": {"samples": 300}, "resources": {"cpu": 1},
         "search": [{"strategy": "random", "trials": 2, "space": {"lr": {"low": 1e-4, "high": 1e-3}}}]}))
-    run = gansweep("run", str(source), "--out", bucket)
+    run = gansweep("run", str(source), "--out", bucket)  # its own Ray: the workers write to the bucket with
+    # this process's credentials (a shared head's workers were started before the bucket existed)
     out, err = run.communicate(timeout=300)
     assert run.returncode == 0, err.decode()[-2000:]
     study_uri = f"{bucket}/s3real"
