@@ -3,10 +3,10 @@
 # make a virtual environment first (README, "Set-up").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
-# Two test processes (pytest-xdist): the long tests mostly wait on Ray and on subprocesses, so a
-# second process pays even on 2 cores; worksteal evens out their very different lengths. The 25
-# slowest tests are listed: where the time goes.
-PYTEST := $(PYTHON) -m pytest -q -n 2 --dist worksteal --durations=25
+# Three test processes (pytest-xdist) on 2 cores: with two, a 2-core machine still idled 8 % of
+# the suite (tests that wait on a timeout or a subprocess); with three it is busy 99 % of the time.
+# worksteal evens out the tests' very different lengths. The 25 slowest are listed: where the time goes.
+PYTEST := $(PYTHON) -m pytest -q -n 3 --dist worksteal --durations=25
 
 .PHONY: install install-dev demo test test-fast bench
 
