@@ -30,6 +30,30 @@ def test_ray_version_is_tested_and_internals_exist() -> None:
     assert isinstance(Tuner, type)
 
 
+def test_ray_words_a_lost_node_as_node_loss_callback_reads_it() -> None:
+    """NodeLossCallback knows a lost node by Ray's wording (from its C++ core, not Python) and
+    forgives through the trial's failure count: both must survive an upgrade of Ray."""
+    from pathlib import Path
+
+    import ray
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+    from gansweep.driver.callbacks import NODE_LOST
+
+    root = Path(ray.__file__).parent
+    binaries = b"".join((root / p).read_bytes() for p in ("_raylet.so", "core/src/ray/gcs/gcs_server"))
+    for mark in NODE_LOST:
+        assert mark.encode() in binaries, mark
+    meta = _TrainingRunMetadata()
+    meta.num_failures = 2
+
+    class _T:
+        run_metadata = meta
+
+    ray_compat.forgive_failure(_T())
+    assert meta.num_failures == 1
+
+
 @pytest.mark.parametrize("dist", sorted(skopt_compat.TESTED))
 def test_skopt_versions_are_tested(dist: str) -> None:
     assert _in(dist, skopt_compat.TESTED[dist]), version(dist)

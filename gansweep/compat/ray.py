@@ -11,7 +11,8 @@ from typing import Any
 
 TESTED = ("2.60", "2.61")
 """Installed ray must satisfy ``TESTED[0] <= version < TESTED[1]``."""
-INTERNALS = ("Tuner._local_tuner", "TunerInternal._tune_config", "TunerInternal.get_run_config")
+INTERNALS = ("Tuner._local_tuner", "TunerInternal._tune_config", "TunerInternal.get_run_config",
+             "Trial.run_metadata.num_failures")
 
 
 def search_alg(tuner: Any) -> Any:
@@ -23,3 +24,14 @@ def search_alg(tuner: Any) -> Any:
 def run_config(tuner: Any) -> Any:
     """The ``RunConfig`` a (restored) ``tuner`` will run with; mutable in place."""
     return tuner._local_tuner.get_run_config()
+
+
+def forgive_failure(trial: Any) -> None:
+    """Take the last failure off ``trial``'s count, which Tune compares with ``max_failures``.
+
+    Tune counts every failed attempt, a node lost under the trial included (only an autoscaler's
+    preemption is exempt); called when a recovery has already been scheduled.
+    """
+    meta = trial.run_metadata
+    meta.num_failures = max(0, meta.num_failures - 1)
+    meta.invalidate_cache()

@@ -130,6 +130,49 @@ class StoreCallback(Callback):
         self._write(trial, _error_text(trial))
 
 
+NODE_LOST = ("The actor died because its node has died", "The actor is temporarily unavailable")
+"""How Ray words a trial's actor lost with its node (or cut off from it), as Tune writes it to the
+trial's error file; a trial that raised, or whose worker process died (its time limit's SIGKILL),
+reads otherwise."""
+NODE_LOSS_RETRIES = 10
+"""Node losses one trial may suffer without spending its ``failure.max_failures``."""
+
+
+def _last_failure(trial: Any) -> str:
+    """The text of the trial's last failed attempt in the error file Tune appends to."""
+    path = getattr(trial, "error_file", None)
+    try:
+        text = Path(path).read_text(errors="replace") if path else ""
+    except OSError:
+        return ""
+    return text.rsplit("Failure # ", 1)[-1]
+
+
+class NodeLossCallback(Callback):
+    """A trial whose node was lost is retried without spending ``failure.max_failures``.
+
+    Tune counts a lost node as the trial's failure, and until Ray has marked the node dead (seconds
+    of missed health checks) it may place the retries on that node again: every trial running
+    there could spend all its retries in that time and be stored ``failed``, though nothing was
+    wrong with it. Only while Tune still recovers the trial (``max_failures`` ≥ 1) and at most
+    :data:`NODE_LOSS_RETRIES` times per trial.
+    """
+
+    def __init__(self) -> None:
+        self.forgiven: dict[str, int] = {}
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        from gansweep.compat.ray import forgive_failure
+
+        n = self.forgiven.get(trial.trial_id, 0)
+        if n >= NODE_LOSS_RETRIES or not any(mark in _last_failure(trial) for mark in NODE_LOST):
+            return
+        self.forgiven[trial.trial_id] = n + 1
+        forgive_failure(trial)
+        log.warning("trial %s lost its node; it runs again (not counted in failure.max_failures)",
+                    trial.config.get("trial_id", trial.trial_id))
+
+
 class ProgressCallback(Callback):
     """A rich progress bar: trials done / planned, best score so far, ETA."""
 

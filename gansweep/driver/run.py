@@ -281,7 +281,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
          restore: bool) -> Outcome:
     from ray import tune
 
-    from gansweep.driver.callbacks import ProgressCallback, StoreCallback
+    from gansweep.driver.callbacks import NodeLossCallback, ProgressCallback, StoreCallback
     from gansweep.driver.scheduler import StudyScheduler, stored_evals
     from gansweep.driver.trust import signing_filesystem
     from gansweep.search.composite import StudySearcher
@@ -308,7 +308,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             and _has_experiment_state(sd) and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
-        _replace_callbacks(tuner, [store_cb, progress])
+        _replace_callbacks(tuner, [store_cb, progress, NodeLossCallback()])
         tuner._local_tuner._tune_config.scheduler = scheduler  # the pickled one holds the old path
     else:
         if restore and sd.tune_dir.exists():
@@ -325,7 +325,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             run_config=tune.RunConfig(
                 name="tune", storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
                 verbose=0,
-                callbacks=[store_cb, progress],
+                callbacks=[store_cb, progress, NodeLossCallback()],
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),

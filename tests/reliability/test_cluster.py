@@ -45,3 +45,4 @@ def test_a_worker_node_dies_mid_study(tmp_path):
         cluster.shutdown()
     df = check_complete(study_file, study_dir)
     assert len(df) == 80 and at < 80
+
