@@ -31,9 +31,9 @@ SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", 
 # -- where a study writes ------------------------------------------------------------------------
 
 def _protected() -> list[tuple[Path, str]]:
-    import gansweep
-
-    out = [(Path(gansweep.__file__).resolve().parent, "gansweep's source code")]
+    # this file's package, not ``gansweep.__file__``: a ``gansweep/`` folder in the working directory
+    # makes ``python -m gansweep.cli`` see a namespace package whose ``__file__`` is None
+    out = [(Path(__file__).resolve().parents[1], "gansweep's source code")]
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         out.append((Path(prefix).resolve(), "the Python installation"))
     return out

@@ -195,6 +195,19 @@ def test_run_into_the_source_tree_is_refused_and_writes_nothing(cli, tmp_path):
     assert sorted(p.name for p in pkg.iterdir()) == before
 
 
+def test_a_gansweep_folder_in_the_working_directory_is_no_trouble(tmp_path):
+    """``python -m gansweep.cli`` from a directory holding a ``gansweep/`` folder (a clone's parent, a
+    study output) sees a namespace package without ``__file__``: the output guard raised a TypeError."""
+    import subprocess
+
+    (tmp_path / "gansweep").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "gansweep.cli", "run", str(Path(gansweep.__file__).parents[1] /
+                           "studies" / "demo.yaml"), "--dry-run", "--yes", "--out", str(tmp_path / "runs"),
+                           "--address", "a b"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: Ray address 'a b'"), proc.stderr
+
+
 def test_output_under_a_regular_file_is_a_clear_error(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
