@@ -38,12 +38,16 @@ def test_ray_words_a_lost_node_as_node_loss_callback_reads_it() -> None:
     import ray
     from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-    from gansweep.driver.callbacks import NODE_LOST
+    from ray.exceptions import ActorUnavailableError
+
+    from gansweep.driver.callbacks import NODE_DIED, UNAVAILABLE
 
     root = Path(ray.__file__).parent
     binaries = b"".join((root / p).read_bytes() for p in ("_raylet.so", "core/src/ray/gcs/gcs_server"))
-    for mark in NODE_LOST:
+    for mark in (NODE_DIED, "The actor is temporarily unavailable: "):
         assert mark.encode() in binaries, mark
+    exc = ActorUnavailableError("The actor is temporarily unavailable: RpcError", b"\x01" * 16)
+    assert UNAVAILABLE.search(str(exc)).group(1) == "01" * 16
     meta = _TrainingRunMetadata()
     meta.num_failures = 2
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,12 +131,14 @@ class StoreCallback(Callback):
         self._write(trial, _error_text(trial))
 
 
-NODE_LOST = ("The actor died because its node has died", "The actor is temporarily unavailable")
-"""How Ray words a trial's actor lost with its node (or cut off from it), as Tune writes it to the
-trial's error file; a trial that raised, or whose worker process died (its time limit's SIGKILL),
-reads otherwise."""
+NODE_DIED = "The actor died because its node has died"
+"""Ray's wording, in the error file Tune writes, for a trial's actor lost with its node."""
+UNAVAILABLE = re.compile(r"The actor ([0-9a-f]{16,64}) is unavailable: The actor is temporarily unavailable")
+"""Ray's wording for an actor it cannot reach: its node lost, but also, before Ray knows the cause,
+a worker process killed (the time limit's SIGKILL, a segfault): decided once Ray knows."""
 NODE_LOSS_RETRIES = 10
-"""Node losses one trial may suffer without spending its ``failure.max_failures``."""
+"""Node losses one trial may suffer in one driver run without spending ``failure.max_failures``."""
+RECHECK_S = 1.0
 
 
 def _last_failure(trial: Any) -> str:
@@ -154,23 +157,61 @@ class NodeLossCallback(Callback):
     Tune counts a lost node as the trial's failure, and until Ray has marked the node dead (seconds
     of missed health checks) it may place the retries on that node again: every trial running
     there could spend all its retries in that time and be stored ``failed``, though nothing was
-    wrong with it. Only while Tune still recovers the trial (``max_failures`` ≥ 1) and at most
+    wrong with it. A failure Ray words as the node's death is forgiven at once; one it words as
+    "unavailable" is forgiven until Ray records why the actor died, and counted again unless that
+    was its node (:meth:`on_step_begin`). Only failures Tune counted (not an autoscaler's
+    preemption), only while Tune still recovers the trial (``max_failures`` ≥ 1), and at most
     :data:`NODE_LOSS_RETRIES` times per trial.
     """
 
     def __init__(self) -> None:
         self.forgiven: dict[str, int] = {}
+        self.counted: dict[str, int] = {}  # the trial's failure count as this callback last saw it
+        self.pending: dict[str, str] = {}  # trial → actor whose cause of death Ray has yet to record
+        self._checked = 0.0
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.counted[trial.trial_id] = trial.run_metadata.num_failures
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         from gansweep.compat.ray import forgive_failure
 
-        n = self.forgiven.get(trial.trial_id, 0)
-        if n >= NODE_LOSS_RETRIES or not any(mark in _last_failure(trial) for mark in NODE_LOST):
+        tid, now = trial.trial_id, trial.run_metadata.num_failures
+        before = self.counted.get(tid, now - 1)  # not seen since this driver started: assume counted
+        self.counted[tid] = now
+        n = self.forgiven.get(tid, 0)
+        if now <= before or n >= NODE_LOSS_RETRIES:
             return
-        self.forgiven[trial.trial_id] = n + 1
+        text = _last_failure(trial)
+        unavailable = UNAVAILABLE.search(text)
+        if NODE_DIED not in text and unavailable is None:
+            return
+        if unavailable is not None and NODE_DIED not in text:
+            self.pending[tid] = unavailable.group(1)
+        self.forgiven[tid] = n + 1
         forgive_failure(trial)
-        log.warning("trial %s lost its node; it runs again (not counted in failure.max_failures)",
-                    trial.config.get("trial_id", trial.trial_id))
+        self.counted[tid] = trial.run_metadata.num_failures
+        log.warning("trial %s lost its node, or Ray cannot reach it; it runs again (not counted in "
+                    "failure.max_failures)", trial.config.get("trial_id", tid))
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        """Count again an "unavailable" failure whose actor, Ray now says, died but not with its node."""
+        from gansweep.compat.ray import actor_death_reason, unforgive_failure
+
+        if not self.pending or time.monotonic() - self._checked < RECHECK_S:
+            return
+        self._checked = time.monotonic()
+        by_id = {t.trial_id: t for t in trials}
+        for tid, actor in list(self.pending.items()):
+            reason = actor_death_reason(actor)
+            if reason is None:
+                continue  # alive to Ray, or not known yet: ask again
+            del self.pending[tid]
+            if reason != "NODE_DIED" and tid in by_id:
+                unforgive_failure(by_id[tid])
+                self.counted[tid] = by_id[tid].run_metadata.num_failures
+                log.warning("trial %s: Ray says its actor died but its node did not (%s); the failure counts",
+                            by_id[tid].config.get("trial_id", tid), reason)
 
 
 class ProgressCallback(Callback):
