@@ -129,14 +129,14 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed.
     The driver's own Ray dies with it (a laptop); tests/reliability/test_resume.py kills drivers on a
     cluster that stays up, at chosen points of storing and compacting."""
-    search = [dict(STUDY["search"][0], trials=40), *STUDY["search"][1:]]
+    search = [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]
     study_file = write_study(tmp_path, search=search)
     runs = tmp_path / "runs"
     study_dir = runs / "dry"
     rng = random.Random(0)
     kills = 0
     proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run")
-    for _ in range(4):
+    for _ in range(3):  # each kill costs a local Ray's start (about 5 CPU-seconds)
         deadline = time.monotonic() + 120
         while not (study_dir / "study.yaml").exists() and time.monotonic() < deadline:
             time.sleep(0.2)  # a driver killed before it created the study has nothing to resume
@@ -155,7 +155,7 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
     """Ctrl-C of a driver on a cluster (the shared head); the local case is the SIGKILL test above."""
-    search = [dict(STUDY["search"][0], trials=40), *STUDY["search"][1:]]
+    search = [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]
     study_file = write_study(tmp_path, search=search)
     study_dir = tmp_path / "runs" / "dry"
     proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", address=ray_head)
