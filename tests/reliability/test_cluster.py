@@ -17,7 +17,7 @@ def test_a_worker_node_dies_mid_study(tmp_path):
     from ray.cluster_utils import Cluster
 
     study_file = write_study(tmp_path, failure={"max_failures": 3},
-                             search=[{"strategy": "random", "trials": 20, "space": SPACE}])  # 80 trials
+                             search=[{"strategy": "random", "trials": 12, "space": SPACE}])  # 48 trials
     study_dir = tmp_path / "runs" / "rel"
     # The lost node is noticed within ~5 s. A hair trigger (3 missed checks 500 ms apart) can take
     # the surviving node for dead when a loaded machine stalls its raylet for 1.5 s, and its trials
@@ -32,17 +32,16 @@ def test_a_worker_node_dies_mid_study(tmp_path):
         cluster.wait_for_nodes()
         proc = drivers.start("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run",
                              "--address", cluster.address)
-        assert wait_for(lambda: proc.poll() is not None or len(stored_trial_ids(study_dir)) >= 15, timeout=240)
+        assert wait_for(lambda: proc.poll() is not None or len(stored_trial_ids(study_dir)) >= 10, timeout=240)
         assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
         at = len(stored_trial_ids(study_dir))
         t0 = time.monotonic()
         cluster.remove_node(doomed, allow_graceful=False)
         out, err = proc.communicate(timeout=400)
         assert proc.returncode == 0, err.decode()[-3000:]
-        print(f"node removed at {at}/80 stored trials; study finished {time.monotonic() - t0:.0f} s later")
+        print(f"node removed at {at}/48 stored trials; study finished {time.monotonic() - t0:.0f} s later")
     finally:
         drivers.close()
         cluster.shutdown()
     df = check_complete(study_file, study_dir)
-    assert len(df) == 80 and at < 80
-
+    assert len(df) == 48 and at < 48
