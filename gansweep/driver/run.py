@@ -163,10 +163,16 @@ def _init_ray(address: str | None) -> None:
                  configure_logging=True)
         return
     check_reachable(address)
+    from ray.exceptions import AuthenticationError
+
     with join_deadline(address):
         try:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
                      configure_logging=True)
+        except AuthenticationError:  # raised before any connection: RAY_AUTH_MODE=token and no token here
+            raise GansweepError(f"Ray address {address}: RAY_AUTH_MODE=token but this machine has no token: give "
+                                "the cluster's token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token); "
+                                "see docs/CLUSTER.md (--address, RAY_ADDRESS)") from None
         except ConnectionError as exc:
             raise GansweepError(f"Ray address {address}: {_join_refusal(exc)} (--address, RAY_ADDRESS)") from None
 

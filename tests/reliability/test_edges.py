@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a user with no Inception weights anywhere and no network."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANSWEEP_", "RAY_ADDRESS"))}
+    # RAY_AUTH_MODE: an in-process ray.init of an earlier test sets it in this process's environment
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANSWEEP_", "RAY_ADDRESS", "RAY_AUTH"))}
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env.update(HOME=str(home), TORCH_HOME=str(home / "torch"), XDG_CACHE_HOME=str(home / "cache"),
@@ -91,6 +92,24 @@ def test_an_address_that_answers_tcp_but_is_no_ray_head_fails_within_60_s(tmp_pa
                       "GCS address (host:6379)? (--address, RAY_ADDRESS)"], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs" / "demo").exists()
+
+
+def test_token_mode_without_a_token_is_one_line(tmp_path):
+    """docs/CLUSTER.md tells a cluster's driver to set RAY_AUTH_MODE=token: with no token on this machine,
+    ray.init raised AuthenticationError before connecting, and the user got its traceback."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        proc = subprocess.run(["gansweep", "run", str(ROOT / "studies" / "demo.yaml"), "--dry-run", "--yes",
+                               "--out", str(tmp_path / "runs"), "--address", address],
+                              env=user_env(tmp_path, RAY_AUTH_MODE="token"), capture_output=True, text=True,
+                              timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0, proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"error: Ray address {address}: RAY_AUTH_MODE=token but this machine has no "
+                                  "token"), proc.stderr
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("address", ["a b c", ":::", "host", "host:0", "host:99999", ":6379", "ray://"])
