@@ -125,12 +125,17 @@ def _gansweep(*args: str, address: str | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
+# Studies that are killed: two cells, each with random, Table 1 and GP entries (a kill may land in a
+# GP round); two cells cost half the trials and GP fits of four and prove the same.
+KILLED = {"grid": {"loss": ["ns", "wgan"], "penalty": ["gp"]},
+          "search": [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]}
+
+
 def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     """SIGKILL at random moments, resume each time: the plan completes, nothing twice, nothing changed.
     The driver's own Ray dies with it (a laptop); tests/reliability/test_resume.py kills drivers on a
     cluster that stays up, at chosen points of storing and compacting."""
-    search = [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]
-    study_file = write_study(tmp_path, search=search)
+    study_file = write_study(tmp_path, **KILLED)
     runs = tmp_path / "runs"
     study_dir = runs / "dry"
     rng = random.Random(0)
@@ -155,8 +160,7 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
     """Ctrl-C of a driver on a cluster (the shared head); the local case is the SIGKILL test above."""
-    search = [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]
-    study_file = write_study(tmp_path, search=search)
+    study_file = write_study(tmp_path, **KILLED)
     study_dir = tmp_path / "runs" / "dry"
     proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", address=ray_head)
     deadline = time.monotonic() + 180
