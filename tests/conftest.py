@@ -14,6 +14,8 @@ def cli(monkeypatch, capsys):
     from gansweep.cli import main
 
     def run(*args: str) -> tuple[int, str, str]:
+        if args and args[0] in ("run", "resume"):
+            _test_process_ray()  # the driver finds it initialized and uses it (see ray_head)
         monkeypatch.setattr(sys, "argv", ["gansweep", *map(str, args)])
         code = 0
         try:
@@ -45,10 +47,19 @@ def ray_head():
     (and ``RAY_AUTH_MODE=token``, as docs/CLUSTER.md tells a cluster user): a driver killed there
     leaves Ray running, as on a cluster. In-process ``cli("run")`` uses the same Ray, so a test
     process runs one Ray, not one per driver: a driver that starts its own pays about 5 s and
-    5 CPU-seconds more (GCS, raylet, agents), and an idle Ray costs 5 % of a core. Tests about the
-    driver's own Ray do not use this."""
+    5 CPU-seconds more (GCS, raylet, agents). Tests about the driver's own Ray do not use this.
+
+    Like a cluster's head, it keeps no idle workers (``num_workers_soft_limit: 0``, no prestart):
+    every driver's trials run in workers of their own job anyway, and two idle workers cost
+    1.5 CPU-seconds a minute, half of what an idle Ray costs (it stays up for the test process)."""
+    return _test_process_ray()
+
+
+def _test_process_ray() -> str:
     import ray
 
     if not ray.is_initialized():
-        ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+                 _system_config={"num_workers_soft_limit": 0, "enable_worker_prestart": False,
+                                 "prestart_worker_first_driver": False})
     return ray.get_runtime_context().gcs_address
