@@ -29,7 +29,7 @@ KINDS = {  # cell → faults for its trials; `_once` faults hit the first attemp
 def study_changes() -> dict:
     return dict(training={"steps": 1000, "eval_every": 250, "timeout": TIMEOUT}, failure={"max_failures": 1},
                 search=[{"strategy": "random", "trials": TRIALS, "space": SPACE}],
-                resources={"cpu": 0.5})  # 4 at once on 2 cores: hanging trials do not queue the others
+                resources={"cpu": 1})  # 2 at once: a hung trial holds its slot for 2.5 s at most
 
 
 def choose_faults() -> dict[str, str]:
