@@ -96,19 +96,22 @@ def test_a_full_disk_while_setting_damaged_files_aside_is_one_line_and_resume_th
     check_complete(study_file, runs / "rel")
 
 
-def test_a_moved_study_directory_resumes_where_it_is_now(tmp_path):
+def test_a_moved_study_directory_resumes_where_it_is_now(tmp_path, ray_head):
+    """Killed on a laptop (its own Ray: the fault hook reaches its workers), moved, resumed on a
+    cluster (the shared head): nothing of the old path is needed."""
     study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 8, "space": SPACE}])
     old, new = tmp_path / "old", tmp_path / "new"
-    drivers = Drivers()
+    drivers, joined = Drivers(), Drivers(ray_head)
     try:
         proc = drivers.start("run", str(study_file), "--out", str(old), "--dry-run",
                              env=fault_env({"block": "*-0007"}))  # never finishes on its own
         assert wait_for(lambda: (old / "rel" / "results").is_dir() and len(read_trials(old / "rel")) >= 8, 240, 0.5)
         drivers.kill(proc)
         shutil.move(str(old), str(new))
-        code, out, err = drivers.run("resume", str(new / "rel"), timeout=300)
+        code, out, err = joined.run("resume", str(new / "rel"), timeout=300)
     finally:
         drivers.close()
+        joined.close()
     assert code == 0, err[-2000:]
     assert not old.exists()  # nothing written where the study used to be
     check_complete(study_file, new / "rel", faults={})
