@@ -157,7 +157,7 @@ def test_links_are_found_at_any_depth_and_a_plain_study_passes(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_force_deletes_links_not_what_they_point_at(tmp_path):
+def test_run_force_deletes_links_not_what_they_point_at(tmp_path, ray_head):
     """``run --force`` over a study full of links removes the links and starts over; nothing outside changes."""
     import yaml
 
@@ -171,7 +171,8 @@ def test_run_force_deletes_links_not_what_they_point_at(tmp_path):
     for name in (".lock", "results", "tune", "plots", "driver_stats.json"):
         plant(sd, outside, name)
     before = snapshot(outside)
-    code, out, err = gansweep("run", study_file, "--out", tmp_path / "runs", "--dry-run", "--force", "--yes")
+    code, out, err = gansweep("run", study_file, "--out", tmp_path / "runs", "--dry-run", "--force", "--yes",
+                              "--address", ray_head, env=JOIN)
     assert code == 0, err
     assert snapshot(outside) == before
     assert not any(p.is_symlink() for p in sd.path.rglob("*"))
