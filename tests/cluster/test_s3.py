@@ -288,15 +288,16 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
     from gansweep.study import build_plan, load_study
 
     source = tmp_path / "s3dry.yaml"
-    source.write_text(yaml.safe_dump(STUDY))
+    source.write_text(yaml.safe_dump({**STUDY, "search": [{**STUDY["search"][0], "trials": 6}]}))  # 24 trials
     study_uri = f"{bucket}/s3dry"
     proc = gansweep("run", str(source), "--out", bucket, "--dry-run", address=ray_head)
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None and len(read_trials(study_uri)) < 8:
-        time.sleep(1.0)
+    while time.monotonic() < deadline and proc.poll() is None and len(read_trials(study_uri)) < 4:
+        time.sleep(0.25)
     killed = proc.poll() is None
     if killed:
         kill_session(proc)
+        print(f"killed with {len(read_trials(study_uri))} of 24 trials stored")
     proc.wait()
     assert not (tmp_path / "s3:").exists() and not os.path.exists("s3:")  # nothing written locally
     resume = gansweep("resume", study_uri, address=ray_head)
