@@ -63,7 +63,8 @@ def test_a_second_driver_refuses(study_dir, cli, tmp_path):
 def test_two_real_drivers_on_one_study(tmp_path, ray_head):
     """A running `gansweep run` holds the lock: `resume` refuses at once; after a kill -9, resume finishes.
     Both join one Ray (the shared head), as two drivers on a cluster would."""
-    study_file = write_study(tmp_path, search=[{"strategy": "random", "trials": 40, "space": SPACE}])
+    study_file = write_study(tmp_path, grid={"loss": ["ns", "wgan"], "penalty": ["gp"]},
+                             search=[{"strategy": "random", "trials": 40, "space": SPACE}])  # 80 trials: seconds
     study_dir = tmp_path / "runs" / "rel"
     drivers = Drivers(ray_head)
     try:
