@@ -6,6 +6,7 @@ test-only fault hook (``tests/faults/sitecustomize.py``); each test checks one k
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -32,7 +33,8 @@ def study_changes() -> dict:
                 resources={"cpu": 1})  # 2 at once: a hung trial holds its slot for 2.5 s at most
 
 
-def choose_faults() -> dict[str, str]:
+@functools.cache  # at first use, not at collection (every test process collects every module)
+def faults() -> dict[str, str]:
     """trial id → fault, on trials whose synthetic run completes (so every fault is what decides)."""
     from gansweep.search.composite import entry_seed, trial_config
     from gansweep.search.random import make_random
@@ -42,7 +44,7 @@ def choose_faults() -> dict[str, str]:
     from _reliab import study_data
 
     plan = build_plan(study_from_data(study_data(**study_changes()), "s.yaml"))
-    faults = {}
+    chosen: dict[str, str] = {}
     for e in plan.entries:
         searcher = make_random(e, entry_seed(plan.study.seed, e))
         completing = []
@@ -52,11 +54,10 @@ def choose_faults() -> dict[str, str]:
                 completing.append(config["trial_id"])
         kinds = KINDS[e.cell.id]
         assert len(completing) >= len(kinds), e.cell.id
-        faults.update(zip(completing, kinds))
-    return faults
+        chosen.update(zip(completing, kinds))
+    return chosen
 
 
-FAULTS = choose_faults()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def faulty_study(tmp_path_factory):
     study_file = write_study(tmp, **study_changes())
     markers = tmp / "markers"
     markers.mkdir()
-    spec = {kind: tid for tid, kind in FAULTS.items()}
+    spec = {kind: tid for tid, kind in faults().items()}
     spec["dir"] = str(markers)
     drivers = Drivers()
     t0 = time.monotonic()
@@ -82,14 +83,14 @@ def faulty_study(tmp_path_factory):
 
 def test_the_study_completes_despite_every_fault(faulty_study):
     assert faulty_study["code"] == 0, faulty_study["err"][-3000:]
-    check_complete(faulty_study["file"], faulty_study["dir"], faults=FAULTS)  # the others: untouched
+    check_complete(faulty_study["file"], faulty_study["dir"], faults=faults())  # the others: untouched
     counts = faulty_study["df"].status.value_counts().to_dict()
     assert counts.get("failed") == 3, counts  # raise, kill, hang: every attempt failed
-    print(f"{len(FAULTS)} faulty trials of {4 * TRIALS}, study done in {faulty_study['seconds']:.0f} s; {counts}")
+    print(f"{len(faults())} faulty trials of {4 * TRIALS}, study done in {faulty_study['seconds']:.0f} s; {counts}")
 
 
 def _row(faulty_study, kind):
-    tid = next(t for t, k in FAULTS.items() if k == kind)
+    tid = next(t for t, k in faults().items() if k == kind)
     return faulty_study["df"].loc[tid]
 
 
@@ -103,7 +104,7 @@ def test_a_trial_failing_once_is_retried_and_completes_with_its_own_result(fault
     assert row.status == status
     if status == "completed":
         assert row.score == best_so_far(records, "fd")
-    tid = next(t for t, k in FAULTS.items() if k == kind)
+    tid = next(t for t, k in faults().items() if k == kind)
     assert f"{tid}.{kind.removesuffix('_once')}" in faulty_study["markers"]  # the fault did fire
 
 
