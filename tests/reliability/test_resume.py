@@ -43,9 +43,10 @@ def test_sigkill_the_driver_at_least_5_times_while_it_stores_and_compacts(tmp_pa
                                                {"strategy": "table1"}])  # 112 trials
     runs, study_dir = tmp_path / "runs", tmp_path / "runs" / "rel"
     env = {"GANSWEEP_STORE_COMPACT_AT": "7"}  # a compaction every 7 trials: kills land inside them too
+    one = ("--max-concurrent", "1")  # each driver starts one worker, not two: 7 drivers, 2.4 CPU-s a worker
     rng = random.Random(8)
     kills, at = 0, []
-    proc = drivers.start("run", str(study_file), "--out", str(runs), "--dry-run", env=env)
+    proc = drivers.start("run", str(study_file), "--out", str(runs), "--dry-run", *one, env=env)
     while kills < 6:
         target = _stored(study_dir) + rng.randint(3, 14)
         wait_for(lambda: proc.poll() is not None or _stored(study_dir) >= target, timeout=180, every=0.05)
@@ -55,7 +56,7 @@ def test_sigkill_the_driver_at_least_5_times_while_it_stores_and_compacts(tmp_pa
         drivers.kill(proc)
         kills += 1
         at.append(_stored(study_dir))
-        proc = drivers.start("resume", str(study_dir), env=env)
+        proc = drivers.start("resume", str(study_dir), *one, env=env)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err.decode()[-3000:]
     assert kills >= 5, (kills, at)
