@@ -126,7 +126,9 @@ def _gansweep(*args: str, address: str | None = None) -> subprocess.Popen:
 
 
 # Studies that are killed: two cells, each with random, Table 1 and GP entries (a kill may land in a
-# GP round); two cells cost half the trials and GP fits of four and prove the same.
+# GP round); two cells cost half the trials and GP fits of four and prove the same. One trial at a
+# time: each driver starts one worker, not two (about 2.4 CPU-seconds each).
+ONE = ("--max-concurrent", "1")
 KILLED = {"grid": {"loss": ["ns", "wgan"], "penalty": ["gp"]},
           "search": [dict(STUDY["search"][0], trials=24), *STUDY["search"][1:]]}
 
@@ -140,7 +142,7 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     study_dir = runs / "dry"
     rng = random.Random(0)
     kills = 0
-    proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run")
+    proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run", *ONE)
     for _ in range(3):  # each kill costs a local Ray's start (about 5 CPU-seconds)
         deadline = time.monotonic() + 120
         while not (study_dir / "study.yaml").exists() and time.monotonic() < deadline:
@@ -151,7 +153,7 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         kills += 1
-        proc = _gansweep("resume", str(study_dir))
+        proc = _gansweep("resume", str(study_dir), *ONE)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()[-2000:]
     assert kills >= 2
@@ -162,7 +164,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
     """Ctrl-C of a driver on a cluster (the shared head); the local case is the SIGKILL test above."""
     study_file = write_study(tmp_path, **KILLED)
     study_dir = tmp_path / "runs" / "dry"
-    proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", address=ray_head)
+    proc = _gansweep("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", *ONE, address=ray_head)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not any((study_dir / "results" / "trials").glob("*.parquet")):
         time.sleep(0.2)  # stop it mid-study: some trials stored
@@ -173,7 +175,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
     assert f"not finished: continue with 'gansweep resume {study_dir}'" in text and "Traceback" not in text
     stored = len(pd.read_parquet(study_dir / "results" / "trials"))
     assert 0 < stored < len(build_plan(load_study(study_file)).trial_ids())
-    proc = _gansweep("resume", str(study_dir), address=ray_head)
+    proc = _gansweep("resume", str(study_dir), *ONE, address=ray_head)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()[-2000:]
     check_complete(study_file, study_dir)

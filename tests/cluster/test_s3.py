@@ -290,7 +290,7 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
     source = tmp_path / "s3dry.yaml"
     source.write_text(yaml.safe_dump({**STUDY, "search": [{**STUDY["search"][0], "trials": 6}]}))  # 24 trials
     study_uri = f"{bucket}/s3dry"
-    proc = gansweep("run", str(source), "--out", bucket, "--dry-run", address=ray_head)
+    proc = gansweep("run", str(source), "--out", bucket, "--dry-run", "--max-concurrent", "1", address=ray_head)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None and len(read_trials(study_uri)) < 4:
         time.sleep(0.25)
@@ -300,7 +300,7 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
         print(f"killed with {len(read_trials(study_uri))} of 24 trials stored")
     proc.wait()
     assert not (tmp_path / "s3:").exists() and not os.path.exists("s3:")  # nothing written locally
-    resume = gansweep("resume", study_uri, address=ray_head)
+    resume = gansweep("resume", study_uri, "--max-concurrent", "1", address=ray_head)
     out, err = resume.communicate(timeout=300)
     assert resume.returncode == 0, err.decode()[-2000:]
     plan = build_plan(load_study(source), str(source))

@@ -125,6 +125,23 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+def trial_workers_gone(timeout: float = 60) -> bool:
+    """Wait until this test process's Ray runs no trial (Tune's ``ray::ImplicitFunc`` actors): a
+    killed driver's trials die with it, but Ray takes a moment, and one may still write a checkpoint."""
+    import psutil  # Ray's vendored copy, importable once ray is
+
+    def gone() -> bool:
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if child.name().startswith("ray::ImplicitFunc") or "ImplicitFunc" in " ".join(child.cmdline()[:1]):
+                    return False
+            except psutil.Error:
+                continue
+        return True
+
+    return wait_for(gone, timeout, every=0.1)
+
+
 def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -68,7 +68,7 @@ def test_two_real_drivers_on_one_study(tmp_path, ray_head):
     study_dir = tmp_path / "runs" / "rel"
     drivers = Drivers(ray_head)
     try:
-        first = drivers.start("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run")
+        first = drivers.start("run", str(study_file), "--out", str(tmp_path / "runs"), "--dry-run", "--max-concurrent", "1")
         assert wait_for(lambda: (study_dir / "study.yaml").exists(), timeout=120)
         t0 = time.monotonic()
         code, out, err = drivers.run("resume", str(study_dir), timeout=120)
@@ -76,7 +76,7 @@ def test_two_real_drivers_on_one_study(tmp_path, ray_head):
         assert first.poll() is None
         print(f"second driver refused in {time.monotonic() - t0:.1f} s")
         drivers.kill(first)
-        code, out, err = drivers.run("resume", str(study_dir), timeout=400)
+        code, out, err = drivers.run("resume", str(study_dir), "--max-concurrent", "1", timeout=400)
         assert code == 0, err[-3000:]
     finally:
         drivers.close()

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from _reliab import Drivers, wait_for
+from _reliab import Drivers, trial_workers_gone, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +34,9 @@ STUDY = {
     "resources": {"cpu": 1},
     "failure": {"max_failures": 2},
 }
+
+
+ONE = ("--max-concurrent", "1")  # one trial at a time: each driver starts one worker (torch: 5 CPU-s), not two
 
 
 @pytest.fixture()
@@ -56,7 +59,7 @@ def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: 
     study_file.write_text(yaml.safe_dump(STUDY))
     study_dir = tmp_path / "cut" / "real"
     rng, kills, stored_at_kill, unfinished = random.Random(3), 0, [], []
-    proc = drivers.start("run", str(study_file), "--out", str(tmp_path / "cut"))
+    proc = drivers.start("run", str(study_file), "--out", str(tmp_path / "cut"), *ONE)
     while kills < 2:
         # let some trials checkpoint (several times each) before the kill; Ray itself needs seconds to start
         wait_for(lambda: proc.poll() is not None or any((study_dir / "tune").rglob("trial.pt")), timeout=300)
@@ -64,13 +67,14 @@ def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: 
         if proc.poll() is not None:
             break
         drivers.kill(proc)
+        assert trial_workers_gone()  # the killed driver's trials wrote their last checkpoint
         kills += 1
         stored_at_kill.append(len(stored_trial_ids(study_dir)) if (study_dir / "results").exists() else 0)
         if kills == 2:
             unfinished = list((study_dir / "tune").rglob("trial.pt"))
             for ckpt in (study_dir / "tune").rglob("checkpoint_*"):
                 shutil.rmtree(ckpt)
-        proc = drivers.start("resume", str(study_dir))
+        proc = drivers.start("resume", str(study_dir), *ONE)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err.decode()[-3000:]
     assert kills == 2 and unfinished, (stored_at_kill, unfinished)
