@@ -284,7 +284,7 @@ def test_a_study_file_with_an_unknown_scheme_is_refused(tmp_path, cli):
 @pytest.mark.slow
 def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
     """A driver on a cluster (it joins the shared head) with its study in a bucket: killed, resumed."""
-    from gansweep.store import read_evals, read_trials
+    from gansweep.store import read_evals, read_trials, stored_trial_ids
     from gansweep.study import build_plan, load_study
 
     source = tmp_path / "s3dry.yaml"
@@ -292,12 +292,12 @@ def test_run_kill_resume_and_read_from_the_bucket(tmp_path, bucket, ray_head):
     study_uri = f"{bucket}/s3dry"
     proc = gansweep("run", str(source), "--out", bucket, "--dry-run", "--max-concurrent", "1", address=ray_head)
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None and len(read_trials(study_uri)) < 4:
+    while time.monotonic() < deadline and proc.poll() is None and len(stored_trial_ids(study_uri)) < 4:
         time.sleep(0.25)
     killed = proc.poll() is None
     if killed:
         kill_session(proc)
-        print(f"killed with {len(read_trials(study_uri))} of 24 trials stored")
+        print(f"killed with {len(stored_trial_ids(study_uri))} of 24 trials stored")
     proc.wait()
     assert not (tmp_path / "s3:").exists() and not os.path.exists("s3:")  # nothing written locally
     resume = gansweep("resume", study_uri, "--max-concurrent", "1", address=ray_head)

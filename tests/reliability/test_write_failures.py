@@ -15,7 +15,7 @@ import pytest
 
 from gansweep.driver import studydir
 from gansweep.store import parquet as store_mod
-from gansweep.store import read_trials
+from gansweep.store import read_trials, stored_trial_ids
 
 from _reliab import SPACE, Drivers, check_complete, fault_env, wait_for, write_study
 
@@ -105,7 +105,7 @@ def test_a_moved_study_directory_resumes_where_it_is_now(tmp_path, ray_head):
     try:
         proc = drivers.start("run", str(study_file), "--out", str(old), "--dry-run",
                              env=fault_env({"block": "*-0007"}))  # never finishes on its own
-        assert wait_for(lambda: (old / "rel" / "results").is_dir() and len(read_trials(old / "rel")) >= 8, 240, 0.5)
+        assert wait_for(lambda: (old / "rel" / "results").is_dir() and len(stored_trial_ids(old / "rel")) >= 8, 240, 0.5)
         drivers.kill(proc)
         shutil.move(str(old), str(new))
         code, out, err = joined.run("resume", str(new / "rel"), timeout=300)
