@@ -27,6 +27,17 @@ def cli(monkeypatch, capsys):
 
     return run
 
+def pytest_configure(config):
+    """One intra-op torch thread per test process: ``make test`` runs three on two cores, and torch's
+    default (a thread per core) had 6 threads spin for 2 cores (about 4 % of the CPU of the torch tests).
+    The xdist controller runs no test and is left alone (torch costs it 3 CPU-seconds to import)."""
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
+
 # Tests never reach the network: the metrics package treats this as "no internet".
 os.environ["GANSWEEP_OFFLINE"] = "1"
 
