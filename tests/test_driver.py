@@ -116,9 +116,9 @@ def test_status_and_resume_refuse_non_study(cli, tmp_path):
         assert code == 2 and "not a study directory" in err
 
 
-def _gansweep(*args: str, address: str | None = None) -> subprocess.Popen:
+def _gansweep(*args: str, address: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """The driver in a new session; with ``address`` it joins that Ray (``--address``), as on a cluster."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     if address:
         args, env["RAY_AUTH_MODE"] = (*args, "--address", address), "token"
     return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args], env=env,
@@ -140,23 +140,28 @@ def test_sigkill_the_driver_repeatedly_then_resume(tmp_path):
     study_file = write_study(tmp_path, **KILLED)
     runs = tmp_path / "runs"
     study_dir = runs / "dry"
+    # Three trials each hold the first driver that reaches them (the test-only fault hook's block_once),
+    # so each of the three drivers killed at a random moment has not finished, however fast the machine;
+    # the last resume runs without the hook.
+    (tmp_path / "markers").mkdir()
+    hold = {"PYTHONPATH": str(Path(__file__).parent / "faults"), "GANSWEEP_TEST_FAULTS": json.dumps(
+        {"block_once": "*.ns.gp.none-random-000[369]", "dir": str(tmp_path / "markers")})}
     rng = random.Random(0)
     kills = 0
-    proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run", *ONE)
-    for _ in range(3):  # each kill costs a local Ray's start (about 5 CPU-seconds)
+    proc = _gansweep("run", str(study_file), "--out", str(runs), "--dry-run", *ONE, env=hold)
+    for kill in range(3):  # each kill costs a local Ray's start (about 5 CPU-seconds)
         deadline = time.monotonic() + 120
         while not (study_dir / "study.yaml").exists() and time.monotonic() < deadline:
             time.sleep(0.2)  # a driver killed before it created the study has nothing to resume
-        time.sleep(rng.uniform(1.0, 8.0))  # in Ray's start, Tune's, a GP round, storing
-        if proc.poll() is not None:
-            break
+        time.sleep(rng.uniform(1.0, 8.0))  # in Ray's start, Tune's, a GP round, storing, a held trial
+        assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         kills += 1
-        proc = _gansweep("resume", str(study_dir), *ONE)
+        proc = _gansweep("resume", str(study_dir), *ONE, env=hold if kill < 2 else None)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()[-2000:]
-    assert kills >= 2
+    assert kills == 3
     check_complete(study_file, study_dir)
 
 
