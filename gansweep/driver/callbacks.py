@@ -10,7 +10,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +215,16 @@ class NodeLossCallback(Callback):
 
 
 class ProgressCallback(Callback):
-    """A rich progress bar: trials done / planned, best score so far, ETA."""
+    """A rich progress bar: trials done / planned, best score so far, ETA.
 
-    def __init__(self, planned: int, already_done: int, best: float) -> None:
+    Counts each study trial once: a restored experiment can end again a trial that was stored
+    before the driver died (Tune's state lags the store), and a bar at 7/6 is a bar nobody trusts."""
+
+    def __init__(self, planned: int, stored: Mapping[str, float]) -> None:
         self.planned = planned
-        self.done = already_done
-        self.best = best
+        self.seen = set(stored)
+        self.done = len(self.seen)
+        self.best = min((s for s in stored.values() if math.isfinite(s)), default=math.inf)
         self._progress: Any = None
         self._task: Any = None
         self.counts: dict[str, int] = {}
@@ -254,6 +258,11 @@ class ProgressCallback(Callback):
     def _advance(self, trial: Any, failed: bool) -> None:
         from gansweep.driver.scheduler import stopped_result
 
+        tid = (getattr(trial, "config", None) or {}).get("trial_id")
+        if tid is not None:
+            if tid in self.seen:
+                return
+            self.seen.add(tid)
         result = (trial.last_result if failed else stopped_result(trial.last_result)) or {}
         status = "failed" if failed else result.get("status", "failed")
         self.counts[status] = self.counts.get(status, 0) + 1

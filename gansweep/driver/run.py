@@ -300,7 +300,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     res = trial_resources(study, dry_run)
     trainable = tune.with_resources(tune.with_parameters(run_trial, context=context), res)
     done = stored_scores(sd.path)
-    progress = ProgressCallback(plan.total, len(done), min((s for s in done.values()), default=math.inf))
+    progress = ProgressCallback(plan.total, done)
     # Built afresh on every start: a restored experiment's pickled callbacks hold the old paths
     store_cb = StoreCallback(str(sd.results_dir.resolve()), study.name, metric_columns(plan),
                              plan.hp_names(), study.resources.gpu, fsync=not dry_run,
