@@ -1,6 +1,8 @@
 """Cost of a plan in GPU-hours (CPU-hours for a CPU study): counted FLOPs or steps/s measured by
 ``gansweep bench``."""
 
+import csv
+
 import pytest
 import yaml
 
@@ -92,14 +94,28 @@ def test_validate_reads_what_gansweep_bench_writes(cli, tmp_path, inception_weig
              "training": {**STUDY["training"], "batch_size": 8, "width": 8}}
     cost = plan_cost(build_plan(study_from_data(study, "s.yaml"), "s.yaml"), rates)
     assert cost.source == f"steps/s from {rates} (FLOP estimate where it has no row)"  # gp: not benched
-    import csv
-
     rate = next(float(r["steps_per_s"]) for r in csv.DictReader(rates.open()) if r["variant"] == "gansweep")
     hours = {c.cell: c.hours for c in cost.cells}
     want = 100000 / rate / 3600 * (12 * (4 + 1) / 2 + 10 * (3 + 1) / 2)
     assert hours["cifar10.sndcgan.ns.none.none"] == pytest.approx(want)
     other = {**study, "training": {**study["training"], "batch_size": 64}}  # measured at another batch size
     assert "FLOP" in plan_cost(build_plan(study_from_data(other, "s.yaml"), "s.yaml"), rates).source
+
+
+def test_validate_takes_bench_csv_with_its_overhead_rows(cli, tmp_path, inception_weights):
+    """bench's defaults (SN) add 'overhead' rows without steps_per_s: validate --rates refused the
+    file bench had just written ('line 8: ... steps_per_s a positive number')."""
+    rates = tmp_path / "bench.csv"
+    code, out, err = cli("bench", "--device", "cpu", "--width", "8", "--batch-size", "8", "--steps", "2",
+                         "--warmup", "1", "--repeats", "1", "--speedup", "none", "--csv", rates)
+    assert code == 0, err
+    assert any(r["kind"] != "train" for r in csv.DictReader(rates.open()))  # the rows that were refused
+    study = tmp_path / "s.yaml"
+    study.write_text(yaml.safe_dump({**STUDY, "grid": {**STUDY["grid"], "normalization": ["sn"]},
+                                     "training": {**STUDY["training"], "batch_size": 8, "width": 8}}))
+    code, out, err = cli("validate", study, "--rates", rates)
+    assert code == 0, err
+    assert f"steps/s from {rates}" in " ".join(out.split())
 
 
 def test_a_cpu_study_is_priced_in_cpu_hours(cli, tmp_path, inception_weights):

@@ -181,7 +181,13 @@ class MeasuredRates:
         if missing:
             raise StudyError(f"{path}: a rates file needs the columns {', '.join(sorted(need))} "
                              f"(missing {', '.join(sorted(missing))}); write one with 'gansweep bench --csv'")
+        # Only gansweep's own single-process training rows price a study: bench writes overhead rows
+        # (no steps_per_s) and naive-loop rows beside them, and its own CSV must be accepted whole.
+        self.rows = []
         for i, r in enumerate(rows, start=2):
+            if not (r.get("variant", "gansweep") in ("gansweep", "") and r.get("kind", "train") in ("train", "")
+                    and r.get("processes", "1") in ("1", "")):
+                continue
             try:
                 ok = int(r["resolution"]) > 0 and math.isfinite(float(r["steps_per_s"])) and float(r["steps_per_s"]) > 0
             except (TypeError, ValueError):
@@ -189,8 +195,7 @@ class MeasuredRates:
             if not ok:
                 raise StudyError(f"{path}: line {i}: resolution must be a positive integer and steps_per_s a "
                                  "positive number; write the file with 'gansweep bench --csv'")
-        self.rows = [r for r in rows if r.get("variant", "gansweep") in ("gansweep", "")
-                     and r.get("kind", "train") in ("train", "") and r.get("processes", "1") in ("1", "")]
+            self.rows.append(r)
 
     def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, normalization: str,
                      n_disc: float, batch_size: int, width: int) -> float | None:
