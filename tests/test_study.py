@@ -35,6 +35,21 @@ def test_missing_file(cli, tmp_path):
     assert code == 2 and "no such study file" in err
 
 
+def test_a_study_directory_given_as_the_study_file_is_named_a_directory(cli, tmp_path):
+    """`validate runs/demo` said 'no such study file' of a directory that exists."""
+    study_dir = tmp_path / "demo"
+    study_dir.mkdir()
+    (study_dir / "study.yaml").write_text("name: demo\n")
+    for command in ("validate", "run"):
+        code, out, err = cli(command, study_dir, "--dry-run") if command == "run" else cli(command, study_dir)
+        line = err.strip()
+        assert code == 2 and "\n" not in line, err
+        assert line == (f"error: {study_dir}: is a directory, not a study file; a study directory: "
+                        f"'gansweep resume {study_dir}' continues it, {study_dir / 'study.yaml'} is its study file")
+    code, _, err = cli("validate", tmp_path)
+    assert code == 2 and err.strip() == f"error: {tmp_path}: is a directory, not a study file; give a study's YAML file"
+
+
 def test_shipped_studies_validate(cli, inception_weights):
     for path in sorted(GOOD.glob("*.yaml")):
         code, out, err = cli("validate", path)

@@ -181,6 +181,11 @@ def _unknown_key_message(loc: tuple[Any, ...], data: Any) -> str:
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file; any problem raises :class:`StudyError` with one line."""
     p = Path(path)
+    if p.is_dir():
+        inside = p / "study.yaml"
+        hint = (f"; a study directory: 'gansweep resume {p}' continues it, {inside} is its study file"
+                if inside.is_file() else "; give a study's YAML file")
+        raise StudyError(f"{p}: is a directory, not a study file{hint}")
     if not p.is_file():
         raise StudyError(f"{p}: no such study file")
     if p.stat().st_size > MAX_BYTES:
