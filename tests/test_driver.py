@@ -178,6 +178,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, ray_head):
     text = stderr.decode()
     assert proc.returncode == 1, text[-2000:]
     assert f"not finished: continue with 'gansweep resume {study_dir}'" in text and "Traceback" not in text
+    assert "Tuner.restore" not in text  # Tune's own advice would skip gansweep's checks
     stored = len(pd.read_parquet(study_dir / "results" / "trials"))
     assert 0 < stored < len(build_plan(load_study(study_file)).trial_ids())
     proc = _gansweep("resume", str(study_dir), *ONE, address=ray_head)

@@ -141,6 +141,13 @@ def _on_cluster(address: str | None) -> bool:
     return (address or os.environ.get("RAY_ADDRESS") or "local") != "local"
 
 
+class _NoTuneRestoreAdvice(logging.Filter):
+    """Drops Tune's 'Resume experiment with: Tuner.restore(...)' record (gansweep says how to resume)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Resume experiment with" not in record.getMessage()
+
+
 def _init_ray(address: str | None) -> None:
     import ray
 
@@ -151,6 +158,11 @@ def _init_ray(address: str | None) -> None:
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     # Token authentication stays on (the default); its notice is not news to a gansweep user.
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    # After Ctrl-C Tune advises 'Tuner.restore(path=...)' beside gansweep's own 'gansweep resume DIR':
+    # a restore that skips the store and the study's checks. Only that advice is dropped.
+    tune_log = logging.getLogger("ray.tune.tune")
+    if not any(isinstance(f, _NoTuneRestoreAdvice) for f in tune_log.filters):
+        tune_log.addFilter(_NoTuneRestoreAdvice())
     if ray.is_initialized():
         return
     # No --address: a new local Ray, never a cluster that `ray start` (anyone's) recorded in /tmp/ray
