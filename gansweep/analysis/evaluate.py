@@ -107,5 +107,5 @@ def _trial_seed(row: Any) -> int:
 
     try:
         return int(json.loads(row.config)["seed"])
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError, RecursionError):  # 1e999, nesting
         return 0

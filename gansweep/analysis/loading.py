@@ -191,7 +191,7 @@ def read_dry_run(study_dir: StoragePath) -> bool:
 
     try:
         return bool(json.loads((study_dir / "gansweep.json").read_text()).get("dry_run"))
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # RecursionError: absurdly nested JSON
         return False
 
 

@@ -325,7 +325,7 @@ def unverified(study_path: StoragePath) -> str | None:
             raise TypeError("files")
     except FileNotFoundError:
         return f"{SIGNATURE_FILE} is missing (not written by your gansweep on this machine)"
-    except (ValueError, KeyError, TypeError, UnsafePathError):
+    except (ValueError, KeyError, TypeError, UnsafePathError, RecursionError):
         return f"{SIGNATURE_FILE} is unreadable"
     for name, st in sorted(listing.items()):
         if st[0] < 0:

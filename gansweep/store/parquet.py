@@ -506,7 +506,7 @@ def _suggested_by_from_config(df: pd.DataFrame) -> pd.DataFrame:
 def _config_suggested_by(text: str) -> str | None:
     try:
         value = json.loads(text)
-    except ValueError:  # a damaged config says nothing about who suggested the trial
+    except (ValueError, RecursionError):  # a damaged (or absurdly nested) config says nothing of who suggested it
         return None
     by = value.get("suggested_by") if isinstance(value, dict) else None
     return by if isinstance(by, str) else None
