@@ -296,7 +296,7 @@ def _as_list(value: Any) -> list[str]:
 def _manifest(study_path: StoragePath) -> dict[str, Any]:
     try:
         macs = json.loads(read_file(study_path / SIGNATURE_FILE)).get("files")
-    except (FileNotFoundError, ValueError, AttributeError, UnsafePathError):
+    except (FileNotFoundError, ValueError, AttributeError, UnsafePathError, RecursionError):
         return {}
     return macs if isinstance(macs, dict) else {}
 

@@ -60,3 +60,7 @@ def test_a_tune_signature_nested_too_deeply_is_unreadable(tmp_path, monkeypatch)
     assert unverified(study) is None
     (study / SIGNATURE_FILE).write_text(NESTED)
     assert unverified(study) == f"{SIGNATURE_FILE} is unreadable"
+    # resume --trust goes on and Tune writes its state: the new signature replaces the nested one
+    with signing_filesystem(study).open_output_stream(str(study / "tune" / "tuner.pkl")) as f:
+        f.write(b"state again")
+    assert unverified(study) is None
