@@ -328,6 +328,17 @@ def child(parent: StoragePath, name: str) -> StoragePath:
     return parent / name
 
 
+def stored_json(raw: bytes | str) -> Any:
+    """JSON read from a study directory, which may be someone else's: nesting past Python's
+    recursion limit is a ``ValueError`` like any other malformed JSON, not a ``RecursionError``."""
+    import json
+
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_file(path: StoragePath, limit: int = MAX_READ) -> bytes:
     """The bytes of a small regular file, never through a link (``FileNotFoundError`` if absent).
 

@@ -23,7 +23,7 @@ from gansweep.analysis.loading import output_dir
 from gansweep.analysis.samples import choose_trials, open_trained_study
 from gansweep.driver.studydir import StudyDir
 from gansweep.errors import GansweepError
-from gansweep.storage import StoragePath, scratch_dir
+from gansweep.storage import StoragePath, scratch_dir, stored_json
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,7 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
 
 
 def _trial_seed(row: Any) -> int:
-    import json
-
     try:
-        return int(json.loads(row.config)["seed"])
-    except (AttributeError, KeyError, TypeError, ValueError, OverflowError, RecursionError):  # 1e999, nesting
+        return int(stored_json(row.config)["seed"])
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError):  # OverflowError: a seed of 1e999
         return 0

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.metrics import specs as metric_specs
-from gansweep.storage import StoragePath, location, refuse_links
+from gansweep.storage import StoragePath, location, refuse_links, stored_json
 from gansweep.store import SCORED, read_trials
 from gansweep.study.plan import Plan
 from gansweep.study.schema import AXES, HYPERPARAMETERS, Choice, Range
@@ -187,11 +187,9 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
 
 def read_dry_run(study_dir: StoragePath) -> bool:
     """Whether the study ran synthetic trials (``gansweep.json``); False when unknown."""
-    import json
-
     try:
-        return bool(json.loads((study_dir / "gansweep.json").read_text()).get("dry_run"))
-    except (OSError, ValueError, AttributeError, RecursionError):  # RecursionError: absurdly nested JSON
+        return bool(stored_json((study_dir / "gansweep.json").read_text()).get("dry_run"))
+    except (OSError, ValueError, AttributeError):
         return False
 
 

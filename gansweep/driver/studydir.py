@@ -25,7 +25,8 @@ from typing import Any
 
 from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
-from gansweep.storage import ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir
+from gansweep.storage import (ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir,
+                              stored_json)
 from gansweep.study import Study, dump_study, study_from_data
 from gansweep.study.load import study_from_bytes
 
@@ -96,10 +97,9 @@ class StudyDir:
         if not self.meta_file.is_file():
             return {}
         try:
-            meta = json.loads(read_file(self.meta_file))
-        except (OSError, ValueError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-            raise NotAStudyError(f"{self.meta_file}: unreadable ({reason}); restore it or start the study again") from None
+            meta = stored_json(read_file(self.meta_file))
+        except (OSError, ValueError) as exc:
+            raise NotAStudyError(f"{self.meta_file}: unreadable ({exc}); restore it or start the study again") from None
         if not isinstance(meta, dict):
             raise NotAStudyError(f"{self.meta_file}: not a JSON object; restore it or start the study again")
         return meta

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from gansweep.storage import (TMP_PREFIX, ObjectPath, StoragePath, UnsafePathError, arrow_source, atomic_write,
-                              read_file)
+                              read_file, stored_json)
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +295,8 @@ def _as_list(value: Any) -> list[str]:
 
 def _manifest(study_path: StoragePath) -> dict[str, Any]:
     try:
-        macs = json.loads(read_file(study_path / SIGNATURE_FILE)).get("files")
-    except (FileNotFoundError, ValueError, AttributeError, UnsafePathError, RecursionError):
+        macs = stored_json(read_file(study_path / SIGNATURE_FILE)).get("files")
+    except (FileNotFoundError, ValueError, AttributeError, UnsafePathError):
         return {}
     return macs if isinstance(macs, dict) else {}
 
@@ -319,13 +319,13 @@ def unverified(study_path: StoragePath) -> str | None:
     if key is None:
         return f"no signing key of yours on this machine ({config_dir() / KEY_FILE})"
     try:
-        manifest = json.loads(read_file(study_path / SIGNATURE_FILE))
+        manifest = stored_json(read_file(study_path / SIGNATURE_FILE))
         macs = manifest["files"]
         if not isinstance(macs, dict):
             raise TypeError("files")
     except FileNotFoundError:
         return f"{SIGNATURE_FILE} is missing (not written by your gansweep on this machine)"
-    except (ValueError, KeyError, TypeError, UnsafePathError, RecursionError):
+    except (ValueError, KeyError, TypeError, UnsafePathError):
         return f"{SIGNATURE_FILE} is unreadable"
     for name, st in sorted(listing.items()):
         if st[0] < 0:

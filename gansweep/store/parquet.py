@@ -47,7 +47,8 @@ import pyarrow.parquet as pq
 
 from gansweep import env
 from gansweep.errors import GansweepError
-from gansweep.storage import TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move
+from gansweep.storage import (TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move,
+                              stored_json)
 
 log = logging.getLogger(__name__)
 
@@ -505,8 +506,8 @@ def _suggested_by_from_config(df: pd.DataFrame) -> pd.DataFrame:
 
 def _config_suggested_by(text: str) -> str | None:
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):  # a damaged (or absurdly nested) config says nothing of who suggested it
+        value = stored_json(text)
+    except ValueError:  # a damaged config says nothing about who suggested the trial
         return None
     by = value.get("suggested_by") if isinstance(value, dict) else None
     return by if isinstance(by, str) else None
