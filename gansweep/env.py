@@ -94,6 +94,8 @@ VARIABLES: dict[str, Var] = {v.name: v for v in (
     Var("GANSWEEP_STORE_FSYNC", _flag, True, "flush every result file to disk before it becomes visible"),
     Var("GANSWEEP_SEARCH_WORKERS", _integer(1, 256), None, "threads/processes that fit GP and Optuna "
         "models (default: half the CPUs, at most 4)"),
+    Var("GANSWEEP_PROGRESS_EVERY", _number(0.0, 86400.0), 60.0, "seconds between the progress summaries "
+        "`run` and `resume` print when stdout is not a terminal (a log file)"),
     Var("GANSWEEP_SEARCH_EXECUTOR", _choice("thread", "process"), "thread", "where search models are fitted"),
 )}
 

@@ -215,24 +215,56 @@ class NodeLossCallback(Callback):
 
 
 class ProgressCallback(Callback):
-    """A rich progress bar: trials done / planned, best score so far, ETA.
+    """Progress of the study: trials done / planned, best score so far, ETA, failures.
+
+    On a terminal (stderr) a rich progress bar. When stdout is not a terminal (``nohup``, a batch
+    scheduler, a RayJob, ``> log``) plain lines on stdout instead, flushed as written so ``tail -f``
+    and a scheduler's log viewer show them: one per stored trial and a summary every
+    ``GANSWEEP_PROGRESS_EVERY`` seconds (60 by default) from a timer thread, so a log grows by at
+    most one line per trial and one per interval however long the study runs.
 
     Counts each study trial once: a restored experiment can end again a trial that was stored
     before the driver died (Tune's state lags the store), and a bar at 7/6 is a bar nobody trusts."""
 
-    def __init__(self, planned: int, stored: Mapping[str, float]) -> None:
+    def __init__(self, planned: int, stored: Mapping[str, float], every: float | None = None) -> None:
         self.planned = planned
         self.seen = set(stored)
         self.done = len(self.seen)
         self.best = min((s for s in stored.values() if math.isfinite(s)), default=math.inf)
+        self.every = every
         self._progress: Any = None
         self._task: Any = None
+        self._lines: Any = None  # the stream plain lines go to (stdout), None when there are none
+        self._stop: Any = None
+        self._timer: Any = None
+        self._lock: Any = None
         self.counts: dict[str, int] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_progress": None, "_task": None}
+        return {**self.__dict__, "_progress": None, "_task": None, "_lines": None, "_stop": None,
+                "_timer": None, "_lock": None}
 
     def start(self) -> None:
+        import sys
+        import threading
+
+        self._t0 = time.monotonic()
+        self._done0 = self.done
+        self._lock = threading.Lock()
+        if _is_terminal(sys.stderr):
+            self._start_bar()
+        if not _is_terminal(sys.stdout):
+            from gansweep import env
+
+            self._lines = sys.stdout
+            every = self.every if self.every is not None else env.get("GANSWEEP_PROGRESS_EVERY")
+            self._line(f"progress: {self._summary()}; a line per stored trial, a summary every {every:g} s")
+            self._stop = threading.Event()
+            self._timer = threading.Thread(target=self._summaries, args=(every,), name="gansweep-progress",
+                                           daemon=True)
+            self._timer.start()
+
+    def _start_bar(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
             TimeRemainingColumn
@@ -245,15 +277,51 @@ class ProgressCallback(Callback):
         self._progress.start()
         self._task = self._progress.add_task("trials", total=self.planned, completed=self.done,
                                              best=self._best_text())
-        self._t0 = time.monotonic()
 
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        if self._stop is not None:
+            self._stop.set()
+            self._timer.join(timeout=5)
+            self._stop = self._timer = None
+        if self._lines is not None:
+            self._line(f"progress: {self._summary()} (driver stopping)")
+            self._lines = None
+
+    def _summaries(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self._line(f"progress: {self._summary()}")
+
+    def _line(self, text: str) -> None:
+        stream = self._lines
+        if stream is None:
+            return
+        with self._lock:
+            try:
+                stream.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+                stream.flush()
+            except (OSError, ValueError):  # a closed or full log must not stop the study
+                self._lines = None
 
     def _best_text(self) -> str:
         return f"{self.best:.4g}" if math.isfinite(self.best) else "–"
+
+    def _summary(self) -> str:
+        failed = {k: v for k, v in sorted(self.counts.items()) if k not in SCORED}
+        failures = ", ".join(f"{v} {k}" for k, v in failed.items()) or "none"
+        return (f"{self.done}/{self.planned} trials stored, best {self._best_text()}, failures: {failures}, "
+                f"elapsed {_duration(time.monotonic() - self._t0)}, ETA {self._eta()}")
+
+    def _eta(self) -> str:
+        """Remaining trials at this driver's pace so far; unknown until one trial ended here."""
+        ran, left = self.done - self._done0, self.planned - self.done
+        if left <= 0:
+            return "0s"
+        if ran <= 0:
+            return "unknown"
+        return _duration((time.monotonic() - self._t0) / ran * left)
 
     def _advance(self, trial: Any, failed: bool) -> None:
         from gansweep.driver.scheduler import stopped_result
@@ -272,9 +340,30 @@ class ProgressCallback(Callback):
         self.done += 1
         if self._progress is not None:
             self._progress.update(self._task, completed=self.done, best=self._best_text())
+        if self._lines is not None:
+            shown = f"score {score:.4g}" if isinstance(score, (int, float)) and math.isfinite(score) else "no score"
+            self._line(f"trial {tid or getattr(trial, 'trial_id', '?')} {status}, {shown}; "
+                       f"{self.done}/{self.planned} stored, best {self._best_text()}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._advance(trial, failed=False)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._advance(trial, failed=True)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+def _duration(seconds: float) -> str:
+    """``1h02m``, ``3m05s``, ``12s``: short enough for a log line."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"

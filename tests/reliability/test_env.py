@@ -17,7 +17,7 @@ VALID = {
     "GANSWEEP_STORE_COMPACT_AT": "7", "GANSWEEP_STORE_FSYNC": "0", "GANSWEEP_SEARCH_WORKERS": "3",
     "GANSWEEP_SEARCH_EXECUTOR": "process", "GANSWEEP_DATA": "/data", "GANSWEEP_DOWNLOAD": "yes",
     "GANSWEEP_DATA_MAX_GB": "0.5", "GANSWEEP_OFFLINE": "1", "GANSWEEP_CACHE": "/tmp/c",
-    "GANSWEEP_INCEPTION_WEIGHTS": "/w.pth",
+    "GANSWEEP_INCEPTION_WEIGHTS": "/w.pth", "GANSWEEP_PROGRESS_EVERY": "5",
 }
 # Values that parse for a path variable; refused only where a path must be absolute.
 REFUSED = [(name, value) for name in env.VARIABLES for value in GARBAGE
