@@ -106,6 +106,24 @@ def validate(
     amount = f"{amount} {cost.device}-hours" if cost.hours >= 1 else f"{amount} of {cost.device} time"
     out.print(f"cost: {amount} ({cost.source})"
               + (f"; {unknown} cells of unknown image size not counted (set training.resolution)" if unknown else ""))
+    if study.confirm is not None:
+        _confirm_plan(study, plan, cost, rates, tflops)
+
+
+def _confirm_plan(study, plan, cost, rates, tflops) -> None:
+    """validate's lines for the confirmation stage: its trials and their cost beside the search's."""
+    from gansweep.study.confirm import resolve_settings
+    from gansweep.study.cost import confirm_cost, format_hours
+
+    st = resolve_settings(study)
+    c = confirm_cost(plan, st.top, st.seeds, rates, tflops)
+    n = sum(x.trials for x in c.cells)
+    share = f" ({100 * c.hours / cost.hours:.0f} % of the search's)" if cost.hours > 0 else ""
+    amount = format_hours(c.hours)
+    amount = f"{amount} {c.device}-hours" if c.hours >= 1 else f"{amount} of {c.device} time"
+    out.print(f"confirmation: {n} trials (top {st.top} configurations × {st.seeds} new seeds per cell and search "
+              f"entry, {study.training.steps} steps each, scored on {st.samples} samples): {amount}{share}",
+              soft_wrap=True)
 
 
 @app.command()
@@ -162,10 +180,46 @@ def _report(outcome, study_dir) -> None:
         err.print(f"not finished: continue with 'gansweep resume {study_dir}'", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1)
+    if getattr(outcome, "confirm", None) is not None:
+        _report_confirm(outcome.confirm, study_dir)
     if outcome.stored and set(outcome.counts) == {"failed"}:
         err.print(f"every trial failed: their errors are in 'gansweep status {study_dir}' and 'gansweep report'",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _report_confirm(outcome, study_dir) -> None:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "none"
+    st = outcome.settings
+    out.print(f"{study_dir}: confirmation {outcome.stored}/{outcome.planned} trials stored ({counts}); top {st.top} "
+              f"configurations × {st.seeds} new seeds, {st.samples} samples (results/confirm)")
+    if outcome.interrupted:
+        err.print(f"confirmation not finished: continue with 'gansweep confirm {study_dir}' (or 'gansweep resume')",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def confirm(
+    study_dir: str = typer.Argument(..., help="the study directory of a finished search"),
+    top: Optional[int] = typer.Option(None, "--top", help="configurations per cell and search entry "
+                                      "(default: the study's confirm.top, else 3)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help="new training seeds per configuration "
+                                        "(default: confirm.seeds, else 5)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="samples of the fresh evaluation "
+                                          "(default: confirm.samples, else max(10000, metrics.samples))"),
+    address: Optional[str] = typer.Option(None, "--address", help="join this Ray cluster"),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
+                                                 help="trials at once (default: what the resources allow)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="for a dry-run study (implied there): synthetic trials"),
+) -> None:
+    """Train the search's top configurations again with new seeds, score each on a fresh evaluation:
+    results/confirm (docs/CONFIRM.md). Run it again to continue an interrupted confirmation."""
+    from gansweep.driver.confirm import confirm_study
+    from gansweep.storage import location
+
+    where = location(study_dir)
+    _report_confirm(confirm_study(where, top, seeds, samples, address, max_concurrent, dry_run), where)
 
 
 @app.command()
@@ -204,6 +258,49 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
     o = summarize(plan, sd)
     best = f"{o.best:.4g}" if math.isfinite(o.best) else "–"
     out.print(f"{o.stored}/{o.planned} trials stored; best score {best}")
+    _confirm_status(sd, study, meta, plan, df)
+
+
+def _confirm_status(sd, study, meta, plan, trials) -> None:
+    """status's lines for the confirmation stage (results/confirm), when there is one or the study asks for one."""
+    from gansweep.analysis.confirmed import confirmed_table
+    from gansweep.driver.confirm import META_KEY
+    from gansweep.store.confirm import read_confirm
+    from gansweep.study.confirm import confirm_configs, select
+
+    rows = read_confirm(sd.path)
+    if rows.empty and study.confirm is None and not isinstance(meta.get(META_KEY), dict):
+        return
+    from gansweep.study.confirm import resolve_settings
+
+    try:
+        st = resolve_settings(study, meta.get(META_KEY), source=str(sd.study_file))
+    except GansweepError as exc:
+        err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return
+    done = not trials.empty and set(plan.trial_ids()) <= set(trials.trial_id)
+    ids = {c["trial_id"] for c in confirm_configs(plan, select(plan, trials, st.top), st)} if done else None
+    table = Table(title=f"confirmation: top {st.top} × {st.seeds} seeds, {st.samples} samples")
+    for col in ("cell", "strategy", "configs", "trials", "completed", "diverged", "failed",
+                "choice mean ± se"):
+        table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
+                         overflow="fold" if col == "cell" else "ellipsis")
+    conf = confirmed_table(rows)
+    for e in plan.entries:
+        sub = rows[(rows.cell == e.cell.id) & (rows.strategy == e.label)] if not rows.empty else rows
+        n = sub.status.value_counts().to_dict() if not sub.empty else {}
+        c = conf[(conf.cell == e.cell.id) & (conf.strategy == e.label)] if not conf.empty else conf
+        first = c.sort_values("rank").iloc[0] if not c.empty else None
+        mean = f"{first['mean']:.4g} ± {first['se']:.2g}" if first is not None and first["mean"] == first["mean"] else "–"
+        table.add_row(e.cell.id, e.label, str(sub.confirms.nunique() if not sub.empty else 0), str(len(sub)),
+                      *(str(n.get(s, 0)) for s in ("completed", "diverged", "failed")), mean)
+    out.print(table)
+    if ids is None:
+        out.print(f"confirmation: {len(rows)} trials stored; it runs once the search is finished")
+    else:
+        stored = int(rows.trial_id.isin(ids).sum()) if not rows.empty else 0
+        rest = "" if stored == len(ids) else f"; continue with 'gansweep confirm {sd.path}'"
+        out.print(f"confirmation: {stored}/{len(ids)} trials stored{rest}")
 
 
 LOCAL_OUT_HELP = "local directory to write into (default: the study directory; ./<name> for a study in a bucket)"

@@ -226,8 +226,10 @@ class ProgressCallback(Callback):
     Counts each study trial once: a restored experiment can end again a trial that was stored
     before the driver died (Tune's state lags the store), and a bar at 7/6 is a bar nobody trusts."""
 
-    def __init__(self, planned: int, stored: Mapping[str, float], every: float | None = None) -> None:
+    def __init__(self, planned: int, stored: Mapping[str, float], every: float | None = None,
+                 label: str = "trials") -> None:
         self.planned = planned
+        self.label = label  # "confirm" for the confirmation stage's bar
         self.seen = set(stored)
         self.done = len(self.seen)
         self.best = min((s for s in stored.values() if math.isfinite(s)), default=math.inf)
@@ -270,7 +272,7 @@ class ProgressCallback(Callback):
             TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+            TextColumn(f"[bold]{getattr(self, 'label', 'trials')}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"), TimeElapsedColumn(), TextColumn("ETA"),
             TimeRemainingColumn(), console=Console(stderr=True), transient=False,
         )
@@ -311,7 +313,9 @@ class ProgressCallback(Callback):
     def _summary(self) -> str:
         failed = {k: v for k, v in sorted(self.counts.items()) if k not in SCORED}
         failures = ", ".join(f"{v} {k}" for k, v in failed.items()) or "none"
-        return (f"{self.done}/{self.planned} trials stored, best {self._best_text()}, failures: {failures}, "
+        label = getattr(self, "label", "trials")
+        noun = "trials" if label == "trials" else f"{label} trials"
+        return (f"{self.done}/{self.planned} {noun} stored, best {self._best_text()}, failures: {failures}, "
                 f"elapsed {_duration(time.monotonic() - self._t0)}, ETA {self._eta()}")
 
     def _eta(self) -> str:

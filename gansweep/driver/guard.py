@@ -151,6 +151,8 @@ def study_changes(old: Study, new: Study) -> list[Change]:
         field = path.rsplit(".", 1)[-1]
         if path in SAFE_FIELDS:
             changes.append(Change(path, o, n, True, SAFE_FIELDS[path]))
+        elif path == "confirm" or path.startswith("confirm."):
+            changes.append(Change(path, o, n, True, "the confirmation stage; the search's trials stay the same"))
         elif path.startswith(("grid.", "exclude")):
             grid_changed = True
             changes.append(Change(path, o, n, True, "cells"))  # decided below, on the cells

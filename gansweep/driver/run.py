@@ -41,6 +41,7 @@ class Outcome:
     counts: dict[str, int]
     best: float
     interrupted: bool
+    confirm: Any = None  # the confirmation's ConfirmOutcome, when the study asks for one (driver/confirm.py)
 
 
 def stored_scores(study_dir: str | StoragePath) -> dict[str, float]:
@@ -84,7 +85,8 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         rmtree(sd.path)
     with study_lock(sd.path, on_lost=_stop_driver):
         sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
-        return _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
+        outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
+        return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
 
 
 def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None,
@@ -103,8 +105,22 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
         outcome = summarize(plan, sd)
         if not outcome.interrupted:  # every planned trial stored: nothing for Ray to do (`make demo` twice)
             log.info("%s: every planned trial is stored; nothing to run", sd.path)
-            return outcome
-        return _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
+        else:
+            outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
+        return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
+
+
+def _then_confirm(plan: Plan, sd: StudyDir, outcome: Outcome, address: str | None, max_concurrent: int | None,
+                  dry_run: bool) -> Outcome:
+    """Once the search is complete, the confirmation stage the study asks for (``confirm:`` in its
+    file, or an earlier ``gansweep confirm``): see :mod:`gansweep.driver.confirm`."""
+    from gansweep.driver.confirm import configured, run_confirmation
+
+    settings = configured(plan.study, sd._meta())
+    if settings is None or outcome.interrupted or outcome.counts.keys() <= {"failed", "diverged"}:
+        return outcome
+    outcome.confirm = run_confirmation(plan, sd, settings, address, max_concurrent, dry_run)
+    return outcome
 
 
 def _stop_driver() -> None:

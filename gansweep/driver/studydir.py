@@ -37,8 +37,12 @@ META_FILE = "gansweep.json"
 
 
 def fingerprint(study: Study) -> str:
-    """sha256 of the study's canonical JSON: equal for equal studies, whatever the YAML looked like."""
-    text = json.dumps(study.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """sha256 of the study's canonical JSON: equal for equal studies, whatever the YAML looked like.
+    A study without ``confirm`` hashes as before that field existed (studies planned then still match)."""
+    data = study.model_dump(mode="json")
+    if data.get("confirm") is None:
+        data.pop("confirm", None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

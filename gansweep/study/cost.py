@@ -265,6 +265,33 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float | None 
     return Cost([CellCost(cid, n, h) for cid, (n, h) in per_cell.items()], source, model.device.name)
 
 
+def confirm_cost(plan: Plan, top: int, seeds: int, rates: str | Path | None = None,
+                 tflops: float | None = None) -> Cost:
+    """Device-hours of the confirmation stage (docs/CONFIRM.md): per cell and entry, up to ``top``
+    configurations × ``seeds`` trials, each trained the whole ``training.steps`` (no stopping rule)
+    at the entry's mean ``n_disc``; its one evaluation is not counted, as the search's are not."""
+    model = FlopModel(plan, tflops)
+    measured = MeasuredRates(rates) if rates else None
+    t = plan.study.training
+    per_cell: dict[str, tuple[int, float | None]] = {}
+    for e in plan.entries:
+        c = e.cell
+        n = min(top, e.trials) * seeds
+        shape = sample_shape(c.dataset, t.resolution)
+        seconds = None
+        if shape is not None:
+            nd = mean_n_disc(e)
+            if measured is not None:
+                seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd,
+                                                t.batch_size, t.width)
+            if seconds is None:
+                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
+        trials, hours = per_cell.get(c.id, (0, 0.0))
+        hours = None if seconds is None or hours is None else hours + n * t.steps * seconds / 3600
+        per_cell[c.id] = (trials + n, hours)
+    return Cost([CellCost(cid, n, h) for cid, (n, h) in per_cell.items()], "as the search's", model.device.name)
+
+
 def format_rate(tflops: float, device: Device) -> str:
     """'30 TFLOP/s' on a GPU, '15 GFLOP/s a core' on a CPU."""
     rate = f"{tflops:g} TFLOP/s" if tflops >= 1 else f"{tflops * 1000:g} GFLOP/s"

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, field_validator, model_validator
 
 from gansweep.gan.specs import AXIS_SPECS
 
@@ -281,6 +281,20 @@ class Failure(Strict):
     max_failures: int = Field(2, ge=0, le=1000)
 
 
+MAX_CONFIRM = 1000  # configurations per cell, or seeds per configuration: beyond it, a typo
+
+
+class Confirm(Strict):
+    """The confirmation stage (docs/CONFIRM.md): per cell and search entry, the ``top`` configurations
+    of the search trained again with ``seeds`` new training seeds each, to the search's training
+    length, and scored once on a fresh evaluation of ``samples`` samples (None: the study's
+    ``metrics.samples``). Integers are strict: ``top: "3"`` or ``2.5`` is refused, not coerced."""
+
+    top: StrictInt = Field(3, ge=1, le=MAX_CONFIRM, description="configurations confirmed per cell and entry")
+    seeds: StrictInt = Field(5, ge=1, le=MAX_CONFIRM, description="new training seeds per configuration")
+    samples: StrictInt | None = Field(None, ge=2, le=10_000_000, description="samples of the fresh evaluation")
+
+
 class Study(Strict):
     name: str
     description: str = Field("", max_length=10_000)
@@ -294,6 +308,7 @@ class Study(Strict):
     search: list[SearchEntry] = Field(min_length=1)
     resources: Resources = Field(default_factory=Resources)
     failure: Failure = Field(default_factory=Failure)
+    confirm: Confirm | None = None
 
     @field_validator("name")
     @classmethod

@@ -50,8 +50,13 @@ def divergence_probability(config: dict[str, Any]) -> float:
 
 
 def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tuple[list[dict[str, Any]], str]:
-    """Evaluation records and final status (``completed`` or ``diverged``) of one trial."""
+    """Evaluation records and final status (``completed`` or ``diverged``) of one trial.
+
+    The training seed draws the trial's own level (seed variance: 5 % log-normal) and whether it
+    diverges; each evaluation adds noise (2 %) from the evaluation stream, which is the training
+    seed's unless the config names an ``eval_seed`` (a confirmation's fresh stream)."""
     rng = np.random.default_rng(config["seed"])
+    eval_seed = config.get("eval_seed")
     final = final_score(config) * math.exp(0.05 * rng.standard_normal())
     start = final * 4.0 + 50.0
     total = eval_points[-1]
@@ -60,11 +65,12 @@ def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tu
         diverge_at = int(rng.integers(1, total + 1))
     cost = STEP_SECONDS * (2.0 if PENALTY_SPECS[config["penalty"]].input_gradient else 1.0)
     cost *= config["hp"].get("n_disc", 1)
+    noise = rng if eval_seed is None else np.random.default_rng(eval_seed)
     records = []
     for step in eval_points:
         if step >= diverge_at:
             return records, "diverged"
         value = final + (start - final) * math.exp(-4.0 * step / total)
-        value *= math.exp(0.02 * rng.standard_normal())
+        value *= math.exp(0.02 * noise.standard_normal())
         records.append({"step": step, "seconds": step * cost, primary: value})
     return records, "completed"

@@ -255,6 +255,8 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
     data = load_dataset(config["dataset"], resolution=training.resolution, root=context.data.root)
     cfg = gan_config(config, training)
     trainer = GANTrainer(cfg, data, device=device, seed=config["seed"])
+    if config.get("eval_seed") is not None:  # a confirmation: a fresh evaluation stream, not the seed's own
+        trainer.eval_rng.manual_seed(int(config["eval_seed"]))
     evaluator = Evaluator(data, [primary, *metrics.extra], metrics.samples, device=device,
                           cache_dir=context.cache_dir, inception_weights=metrics.inception_weights,
                           seed=config["seed"], options=dict(metrics.options))
