@@ -141,15 +141,15 @@ def run(
 ) -> None:
     """Run a study with Ray Tune and store its results."""
     from gansweep.driver.guard import check_plan_size
-    from gansweep.driver.run import start, study_dir_for
+    from gansweep.driver.run import check_target, start, study_dir_for
     from gansweep.study import build_plan, load_study
 
     study = load_study(study_file)
     # A dry run trains nothing: it needs no Inception weights (start() builds the plan alike).
     check_plan_size(build_plan(study, str(study_file), weights=not dry_run).total, str(study_file), yes)
     if force and not yes:
-        target = study_dir_for(study, out_dir).path
-        if target.exists() and not typer.confirm(f"delete {target} and start over?"):
+        target = study_dir_for(study, out_dir)
+        if check_target(target, force) and not typer.confirm(f"delete {target.path} and start over?"):
             raise typer.Exit(1)
     outcome = start(study, str(study_file), out_dir, address, max_concurrent, dry_run, force)
     _report(outcome, study_dir_for(study, out_dir).path)

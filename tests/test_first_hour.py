@@ -54,7 +54,7 @@ def test_out_pointing_at_a_study_directory_is_refused(cli, tmp_path):
     code, _, err = cli("run", _write(tmp_path, TINY), "--out", existing, "--dry-run")
     assert code == 2 and "is itself a study directory; give its parent as --out" in err
     code, _, err = cli("run", _write(tmp_path, TINY), "--out", tmp_path / "runs")
-    assert code == 2 and "the study directory exists (a dry run)" in err
+    assert code == 2 and f"{existing}: is a study (a dry run): gansweep resume {existing}" in err
 
 
 def test_status_shows_the_plan_as_run_when_study_yaml_was_edited(cli, tmp_path):

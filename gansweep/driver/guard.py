@@ -181,21 +181,23 @@ def study_changes(old: Study, new: Study) -> list[Change]:
         else:
             changes.append(Change(path, o, n, False, "changes planned trials"))
     if grid_changed:
-        lost = _cells(old) - _cells(new)
+        before, after = _cells(old), _cells(new)
+        lost = set(before) - set(after)
+        renamed = sorted(i for i in lost if before[i] in after.values())
         verdict = (True, "adds cells; the existing cells stay the same") if not lost else \
+            (False, f"renames {len(renamed)} cell(s), e.g. {renamed[0]}: a new name reads like an existing one "
+                    "once lower-cased and made [a-z0-9_], so both get hashed ids") if renamed else \
             (False, f"removes {len(lost)} cell(s), e.g. {sorted(lost)[0]}")
         changes = [Change(c.path, c.old, c.new, *verdict) if c.why == "cells" else c for c in changes]
     return changes
 
 
-def _cells(study: Study) -> set[str]:
-    import itertools
-
-    from gansweep.study.plan import Cell, _excluded
+def _cells(study: Study) -> dict[str, tuple[str, ...]]:
+    """The study's cell ids → the choices each stands for."""
+    from gansweep.study.plan import grid_cells
     from gansweep.study.schema import AXES
 
-    cells = (Cell(*combo) for combo in itertools.product(*(getattr(study.grid, a) for a in AXES)))
-    return {c.id for c in cells if not _excluded(c, study.exclude)}
+    return {c.id: tuple(getattr(c, a) for a in AXES) for c in grid_cells(study)}
 
 
 def _plan_problems(old: Study, new: Study) -> list[Change]:

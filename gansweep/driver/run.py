@@ -64,14 +64,7 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     if StudyDir(location(out or study.output)).exists():
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
-    if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
-        raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
-                              "or deletes through one: remove it, or choose another --out")
-    occupied = sd.path.exists() and any(sd.path.iterdir())
-    if occupied and not force:
-        was = " (a dry run)" if sd.meta_file.is_file() and sd._meta().get("dry_run") else ""
-        raise GansweepError(f"{sd.path}: the study directory exists{was}; continue it with "
-                            f"'gansweep resume {sd.path}', or start over with --force (or choose another --out)")
+    occupied = check_target(sd, force)
     if not dry_run:
         check_data(study, source, cluster=_on_cluster(address))
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
@@ -87,6 +80,31 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
         outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
         return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
+
+
+def check_target(sd: StudyDir, force: bool) -> bool:
+    """Whether ``run`` must first delete an earlier study at ``sd`` (``force``); refused in one line when
+    the place is taken by anything else: ``--force`` deletes only a study (:func:`is_study_dir`)."""
+    from gansweep.driver.studydir import is_study_dir, is_vacant
+
+    if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
+        raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
+                              "or deletes through one: remove it, or choose another --out")
+    if is_vacant(sd.path):
+        return False
+    if not is_study_dir(sd.path):
+        what = "a file" if isinstance(sd.path, Path) and not sd.path.is_dir() else "not a gansweep study"
+        raise GansweepError(f"{sd.path}: exists and is {what} (no study.yaml and gansweep.json of gansweep's own); "
+                            "gansweep neither continues nor deletes it: choose another name/output (the study's "
+                            "'name' or 'output', or --out)")
+    if not force:
+        try:
+            was = " (a dry run)" if sd._meta().get("dry_run") is True else ""
+        except GansweepError:  # an unreadable gansweep.json: resume says so, with its fix
+            was = ""
+        raise GansweepError(f"{sd.path}: is a study{was}: gansweep resume {sd.path} continues it, or start over "
+                            "with --force (or choose another --out)")
+    return True
 
 
 def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None,

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,9 +119,11 @@ class StudyDir:
         if isinstance(dry, bool):
             return dry
         what = "missing" if not meta else "without a true/false 'dry_run'"
+        over = ("start over with 'gansweep run --force'" if is_study_dir(self.path) else
+                f"start over: move {self.path} away (--force deletes only a study with both files), then 'gansweep run'")
         raise NotAStudyError(f"{self.meta_file}: {what}; it records whether this study is a dry run and what was "
-                             "planned, which the results cannot tell: restore it from where the study came from, "
-                             "or start over with 'gansweep run --force'")
+                             f"planned, which the results cannot tell: restore it from where the study came from, "
+                             f"or {over}")
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
         from gansweep.store import StoreWriteError
@@ -222,6 +225,34 @@ class StudyDir:
         if foreign:
             return f"{foreign[0].name} is not yours (or others can write it)"
         return unverified(self.path)
+
+
+def is_study_dir(path: StoragePath) -> bool:
+    """Whether ``path`` holds this tool's own markers: ``study.yaml`` and ``gansweep.json`` as plain files.
+
+    What ``run --force`` may delete. A folder that merely exists (a thesis with its own study.yaml),
+    or one whose markers are links to elsewhere, is not a study: nothing there is provably gansweep's.
+    """
+    if isinstance(path, ObjectPath):  # a bucket has no links: its policy says who writes there
+        return (path / STUDY_FILE).is_file() and (path / META_FILE).is_file()
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+        return all(stat.S_ISREG(os.lstat(path / name).st_mode) for name in (STUDY_FILE, META_FILE))
+    except OSError:  # missing, unreadable, a name too long: not provably a study
+        return False
+
+
+def is_vacant(path: StoragePath) -> bool:
+    """Missing, or an empty directory (a lone plain lock file is what a refused start leaves)."""
+    if not path.exists():
+        return True
+    if isinstance(path, Path) and (path.is_symlink() or not path.is_dir()):
+        return False
+    entries = list(path.iterdir())
+    lone_lock = len(entries) == 1 and entries[0].name == LOCK_FILE and (
+        not isinstance(path, Path) or stat.S_ISREG(os.lstat(entries[0]).st_mode))
+    return not entries or lone_lock
 
 
 def require_study_dir(path: str | StoragePath) -> StudyDir:

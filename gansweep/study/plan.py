@@ -7,9 +7,11 @@ runs instead of crashing inside a trial.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, POINTS, dataset_kind
@@ -25,8 +27,11 @@ SPECS: dict[str, Registry[Any]] = {"dataset": DATA_SPECS, **AXIS_SPECS}
 """Each grid axis → the specs of the names it may take (what gansweep implements)."""
 
 
+MAX_PART = 64
 TRIAL_ID = re.compile(r"[a-z0-9_]{1,64}(?:\.[a-z0-9_]{1,64}){4}-[a-z0-9_]{1,64}-[0-9]{4,8}")
 """The grammar of every trial id a plan makes (``<cell>-<label>-NNNN``): what may become a file name."""
+_UNSAFE = re.compile(r"[^a-z0-9_]")
+HASH_CHARS = 10  # 40 bits of sha256: a clash among one axis's names is refused by the plan, not merged
 
 
 def is_trial_id(value: object) -> bool:
@@ -38,19 +43,42 @@ def is_trial_id(value: object) -> bool:
     return isinstance(value, str) and TRIAL_ID.fullmatch(value) is not None
 
 
+def axis_parts(values: list[str]) -> dict[str, str]:
+    """Each name of one grid axis → its part of the cell id (``[a-z0-9_]{1,64}``).
+
+    The lower-cased name with every other character made ``_`` (every registered name is its own
+    part, so the ids of stored studies do not change), except where that would merge two names
+    (``folder:/d/my-set`` and ``folder:/d/my_set``, case, non-ASCII) or exceed the grammar (a long
+    path): then a readable prefix and a stable hash of the exact name, so distinct choices stay
+    distinct cells. :func:`build_plan` refuses the (deliberately built) clash that could remain.
+    """
+    plain = {v: _UNSAFE.sub("_", v.lower()) for v in values}
+    seen = Counter(plain.values())
+    out = {}
+    for value, part in plain.items():
+        if seen[part] > 1 or len(part) > MAX_PART:
+            digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
+            part = f"{part[:MAX_PART - HASH_CHARS - 1]}_{digest}"
+        out[value] = part
+    return out
+
+
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One combination of the categorical axes."""
+    """One combination of the categorical axes; ``parts`` (set by :func:`grid_cells`) are its id's
+    parts given the whole grid (see :func:`axis_parts`)."""
 
     dataset: str
     architecture: str
     loss: str
     penalty: str
     normalization: str
+    parts: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
-        return ".".join(re.sub(r"[^a-z0-9_]", "_", getattr(self, a).lower()) for a in AXES)
+        parts = self.parts or tuple(axis_parts([getattr(self, a)])[getattr(self, a)] for a in AXES)
+        return ".".join(parts)
 
     def fields(self) -> dict[str, str]:
         return {a: getattr(self, a) for a in AXES}
@@ -96,6 +124,32 @@ class Plan:
     def hp_names(self) -> list[str]:
         """Every hyperparameter a trial of this plan may set (columns ``hp_<name>``)."""
         return list(PAPER_HPS) + (["lr_g"] if any("lr_g" in e.space() for e in self.entries) else [])
+
+
+def grid_cells(study: Study) -> list[Cell]:
+    """The study's cells (the grid's product less ``exclude``), each with its id's parts."""
+    axes = [getattr(study.grid, a) for a in AXES]
+    parts = [axis_parts(values) for values in axes]
+    cells = (Cell(*combo, parts=tuple(p[v] for p, v in zip(parts, combo))) for combo in itertools.product(*axes))
+    return [c for c in cells if not _excluded(c, study.exclude)]
+
+
+def _check_ids(study: Study, entries: list[PlanEntry], source: str) -> None:
+    """Validate is the one gate: no two choices share a cell id, and every trial id is of the grammar
+    (what :func:`is_trial_id` accepts, so stored generators, samples and reports find every trial)."""
+    for axis in AXES:
+        values = getattr(study.grid, axis)
+        owner: dict[str, str] = {}
+        for value, part in axis_parts(values).items():
+            if part in owner:
+                raise StudyError(f"{source}: grid.{axis}: {owner[part]!r} and {value!r} would share the cell id "
+                                 f"part {part!r}; rename one of them")
+            owner[part] = value
+    for e in entries:  # the index's digits: the plan's size cap (gansweep.driver.guard) keeps them below 9
+        first = e.trial_id(0)
+        if not is_trial_id(first):
+            raise StudyError(f"{source}: grid: the trial id {first!r} is outside the id grammar "
+                             "([a-z0-9_]{1,64} parts)")
 
 
 def table1_settings(cell: Cell) -> list[dict[str, float]]:
@@ -185,8 +239,7 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
     ``status`` and the study-edit check do not)."""
     _check_names(study, source)
     check_stopping(study, source)
-    cells = [Cell(*combo) for combo in itertools.product(*(getattr(study.grid, a) for a in AXES))]
-    cells = [c for c in cells if not _excluded(c, study.exclude)]
+    cells = grid_cells(study)
     if not cells:
         raise StudyError(f"{source}: exclude: every cell of the grid is excluded; nothing would run")
     for c in cells:
@@ -221,4 +274,5 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
     for c in cells:
         for s in study.search:
             entries.append(PlanEntry(c, s, s.name or s.strategy, entry_trials(s, c)))
+    _check_ids(study, entries, source)
     return Plan(study, cells, entries)
