@@ -20,6 +20,10 @@ class GANConfig:
     Names are checked against the registries and numbers against their ranges at construction,
     so a bad value fails before any training with the field, the value and what is allowed.
     ``options`` are architecture-specific and are checked by the architecture when it is built.
+    ``pack`` is PacGAN's packing (Lin et al., 2018), which every architecture takes: the
+    discriminator scores ``pack`` samples at once, concatenated along their first axis (channels,
+    or the coordinates of points); ``batch_size`` counts its inputs, so a step draws
+    ``batch_size * pack`` real and as many generated samples. 1: no packing.
     """
 
     architecture: str
@@ -36,6 +40,7 @@ class GANConfig:
     batch_size: int = 64
     prior: str = "normal"
     width: int = 64
+    pack: int = 1
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -58,7 +63,7 @@ class GANConfig:
         _check("beta1", self.beta1, 0 <= self.beta1 < 1, "in [0, 1)")
         _check("beta2", self.beta2, 0 <= self.beta2 < 1, "in [0, 1)")
         _check("penalty_weight", self.penalty_weight, self.penalty_weight >= 0, ">= 0")
-        for name in ("n_disc", "z_dim", "batch_size", "width"):
+        for name in ("n_disc", "z_dim", "batch_size", "width", "pack"):
             value = getattr(self, name)
             _check(name, value, isinstance(value, int) and value >= 1, "an integer >= 1")
         _check("prior", self.prior, self.prior in PRIORS, f"one of {', '.join(PRIORS)}")

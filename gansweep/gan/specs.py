@@ -78,12 +78,14 @@ TRAINING_RULES: Mapping[str, Rule] = MappingProxyType({
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """An architecture: the kind of data it trains on and its options with their defaults."""
+    """An architecture: the kind of data it trains on, its options with their defaults and the
+    range rules of its own options (checked with :data:`TRAINING_RULES`)."""
 
     name: str
     kind: str  # IMAGE or POINTS (gansweep.data.specs)
     options: Mapping[str, Any] = field(default_factory=lambda: TRAINING_OPTIONS)
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
+    rules: Mapping[str, Rule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,41 @@ _BIGGAN = {
     "g_sn": True,
 }
 
+INITS = ("default", "normal", "xavier")
+"""Weight initialisations of the ``init`` option (:data:`gansweep.gan.archs.base.INITIALIZERS`):
+torch's own, N(0, 0.02²) with zero biases (DCGAN, PacGAN), Xavier-uniform."""
+
+MLP_G_NORMS = ("none", "bn")
+"""Feature normalizations of the ``mlp`` generator's hidden layers (``g_norm``): PacGAN's generator
+uses batch norm, the unrolled-GAN setups none."""
+
+_MLP = {
+    **TRAINING_OPTIONS,
+    "depth": 3,  # hidden layers of D (and of G unless g_depth)
+    "g_depth": None,  # hidden layers of G; None: depth
+    "g_width": None,  # units of G's hidden layers; None: training.width
+    "g_norm": "none",  # one of MLP_G_NORMS
+    "maxout": 0,  # D's activation: 0 LeakyReLU(0.2), k >= 2 maxout with k pieces (Goodfellow et al., 2013)
+    "init": "default",  # one of INITS
+}
+
+
+def _none_or_positive_int(x: Any) -> bool:
+    return x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 1)
+
+
+_MLP_RULES: Mapping[str, Rule] = MappingProxyType({
+    "depth": (lambda x: x >= 1, ">= 1"),
+    "g_depth": (_none_or_positive_int, "None or an integer >= 1"),
+    "g_width": (_none_or_positive_int, "None or an integer >= 1"),
+    "g_norm": (lambda x: x in MLP_G_NORMS, f"one of {', '.join(MLP_G_NORMS)}"),
+    "maxout": (lambda x: x == 0 or x >= 2, "0 (LeakyReLU) or a number of pieces >= 2"),
+    "init": (lambda x: x in INITS, f"one of {', '.join(INITS)}"),
+})
+
 ARCH_SPECS: Registry[ArchSpec] = Registry("architecture")
 for _a in (
-    ArchSpec("mlp", POINTS, MappingProxyType({**TRAINING_OPTIONS, "depth": 3})),
+    ArchSpec("mlp", POINTS, MappingProxyType(_MLP), rules=_MLP_RULES),
     ArchSpec("dcgan", IMAGE),
     ArchSpec("sndcgan", IMAGE, dry_run=-2.0),
     ArchSpec("resnet_cifar", IMAGE, MappingProxyType(_RESNET), dry_run=-4.0),
@@ -182,7 +216,7 @@ def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:
                 f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
             )
         out[key] = value
-    for key, (ok, rule) in TRAINING_RULES.items():
+    for key, (ok, rule) in {**TRAINING_RULES, **ARCH_SPECS[arch].rules}.items():
         if key in out and not ok(out[key]):
             raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {out[key]!r}")
     return out

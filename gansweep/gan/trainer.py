@@ -6,6 +6,10 @@ concatenation, as compare_gan does) and adds the penalty; a reparametrised discr
 normalises its weights once per step (:func:`gansweep.gan.norms.weight_step`) and SN advances its
 power iteration once after each optimizer step (:func:`gansweep.gan.norms.power_iteration`).
 
+With packing (``cfg.pack`` = m, PacGAN) a step draws ``batch_size``·m real and as many generated
+samples; D scores ``batch_size`` packs of each, and the penalty is taken on the packed input of
+the inner discriminator (:class:`gansweep.gan.archs.base.Packed`).
+
 Losses are summed on the device and read once per call and every ``check_every`` (K) steps, when
 a non-finite value (loss or weight) raises :class:`Diverged`: at most K − 1 steps after it
 appeared. That and the other speed-ups (fused Adam, cuDNN/TF32 flags, data on the device,
@@ -28,6 +32,7 @@ from torch import Tensor, nn
 
 from gansweep.data import Dataset
 from gansweep.gan.archs import ARCHITECTURES
+from gansweep.gan.archs.base import Packed
 from gansweep.gan.config import GANConfig
 from gansweep.gan.ema import EMA
 from gansweep.gan.losses import LOSSES
@@ -65,6 +70,9 @@ class GANTrainer:
             torch.manual_seed(seed)
             g, d = ARCHITECTURES[cfg.architecture](cfg, shape, data.num_classes, norm)
         self.G, self.D = g.to(self.device), d.to(self.device)
+        self.pack = cfg.pack
+        self.samples_per_step = cfg.batch_size * cfg.pack  # real (and generated) samples a D step draws
+        self._d_inner = self.D.inner if isinstance(self.D, Packed) else self.D
         self.shape = shape
         self.options: dict[str, Any] = dict(g.options)
         self.speed = Speedups.from_options(self.options)
@@ -114,10 +122,11 @@ class GANTrainer:
         return self.sampler.draw_z(n)
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
+        n = self.samples_per_step
         if self.data_rng is None:
-            idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.rng, device=self.device)
+            idx = torch.randint(self.x.shape[0], (n,), generator=self.rng, device=self.device)
             return self.x[idx], (self.y[idx] if self.y is not None else None)
-        idx = torch.randint(self.x.shape[0], (self.cfg.batch_size,), generator=self.data_rng)
+        idx = torch.randint(self.x.shape[0], (n,), generator=self.data_rng)
         return self._to_device(self.x[idx]), (None if self.y is None else self._to_device(self.y[idx]))
 
     def _to_device(self, batch: Tensor) -> Tensor:
@@ -134,11 +143,11 @@ class GANTrainer:
         The penalty stays outside: its input gradients need a double backward, which compiled
         graphs do not support.
         """
-        n = real.shape[0]
         with torch.no_grad():
             fake = self.G(z, y_fake)
         both_y = None if y_real is None else torch.cat([y_real, y_fake])
         logits = self.D(torch.cat([real, fake]), both_y)
+        n = logits.shape[0] // 2  # real and generated halves (of packs, when packed)
         return self.loss.d(logits[:n], logits[n:]), fake
 
     def _g_losses(self, z: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -156,15 +165,20 @@ class GANTrainer:
         z = self._prior(n, self.rng)
         with weight_step(self._d_reparam):
             d_loss, fake = self._d_objective(real, y_real, z, y_fake)
-            pen = self.penalty(self.D, real, fake, y_real, self.cfg.penalty_weight, generator=self.rng)
+            pen = self.penalty(self._d_inner, self._packed(real), self._packed(fake), y_real,
+                               self.cfg.penalty_weight, generator=self.rng)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + pen).backward()
         self.opt_d.step()
         power_iteration(self._d_reparam)
         return d_loss.detach(), pen.detach()
 
+    def _packed(self, x: Tensor) -> Tensor:
+        """``x`` as the inner discriminator sees it (itself without packing)."""
+        return self.D.pack(x) if isinstance(self.D, Packed) else x
+
     def _g_step(self) -> Tensor:
-        n = self.cfg.batch_size
+        n = self.samples_per_step
         y = self._labels(n, self.rng)
         with weight_step(self._g_reparam):
             g_loss, total = self._g_objective(self._prior(n, self.rng), y)

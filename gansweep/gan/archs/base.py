@@ -10,6 +10,10 @@ An architecture is a builder ``build(cfg, shape, num_classes, norm) -> (G, D)``:
 
 ``shape`` is (C, H, W) for images and (2,) for points; ``norm`` is the discriminator's
 :class:`~gansweep.gan.norms.Norm`.
+
+Packing (``cfg.pack`` = m > 1, Lin et al., 2018, "PacGAN") is every architecture's: its D is built
+for m·C input channels (:func:`d_channels`) and wrapped in :class:`Packed` (:func:`pack_discriminator`),
+so ``D(x)`` still takes samples, N·m of them, and returns one logit per pack of m.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from torch import Tensor, nn
 from gansweep.data.specs import IMAGE
 from gansweep.errors import GansweepError
 from gansweep.gan.norms import Norm
-from gansweep.gan.specs import ARCH_SPECS, resolve_options
+from gansweep.gan.specs import ARCH_SPECS, INITS, resolve_options
 from gansweep.registry import Registry
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]
@@ -57,10 +61,62 @@ def init_xavier(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+INITIALIZERS: Registry[Callable[[nn.Module], None]] = Registry("initialization")
+"""The ``init`` option's initialisations by name (:data:`gansweep.gan.specs.INITS`)."""
+INITIALIZERS.add("default", lambda module: None)  # torch's own (Kaiming-uniform kernels)
+INITIALIZERS.add("normal", init_normal)
+INITIALIZERS.add("xavier", init_xavier)
+if set(INITIALIZERS.names()) != set(INITS):  # pragma: no cover - a spec without its implementation
+    raise RuntimeError("INITIALIZERS and gansweep.gan.specs.INITS disagree")
+
+
+def d_channels(cfg: Any, channels: int) -> int:
+    """Input channels (or coordinates) of the discriminator: a pack of ``cfg.pack`` samples."""
+    return channels * getattr(cfg, "pack", 1)
+
+
+class Packed(nn.Module):
+    """A discriminator of packs: N·m samples → N packs of m, concatenated along the first sample
+    axis (channels, or coordinates) → ``inner`` → N logits (PacGAN, Lin et al., 2018).
+
+    Consecutive samples form a pack. A penalty on the input gradient is taken on ``inner`` at the
+    packed input (:meth:`pack`), so GP, DRAGAN and R1 constrain the function D actually computes.
+    """
+
+    def __init__(self, inner: nn.Module, m: int) -> None:
+        super().__init__()
+        self.inner, self.m = inner, m
+        self.num_classes = 0
+
+    def pack(self, x: Tensor) -> Tensor:
+        if x.shape[0] % self.m:
+            raise ValueError(f"a packed discriminator needs a multiple of {self.m} samples, got {x.shape[0]}")
+        return x.reshape(x.shape[0] // self.m, self.m * x.shape[1], *x.shape[2:])
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        if labels is not None:
+            raise ValueError("a packed discriminator is unconditional")
+        return self.inner(self.pack(x))
+
+
+def pack_discriminator(arch: str, d: nn.Module, m: int) -> nn.Module:
+    """``d`` itself for m = 1 (no packing: the same module, state and outputs), else :class:`Packed`.
+
+    A conditional discriminator is refused: a pack of m samples has m labels, and PacGAN defines none.
+    """
+    if m == 1:
+        return d
+    if getattr(d, "num_classes", 0):
+        raise GansweepError(f"architecture {arch!r}: pack > 1 needs an unconditional discriminator "
+                            "(set the option conditional: false)")
+    return Packed(d, m)
+
+
 def image_architecture(name: str, multiple: int, init: Callable[[nn.Module], None]) -> Callable[[Callable], Callable]:
     """Register ``make(cfg, channels, resolution, num_classes, norm, options) -> (G, D)`` as the image
-    architecture of spec ``name``: the options, the shape check, the initialisation and ``G.options``
-    are done here once for every such architecture."""
+    architecture of spec ``name``: the options, the shape check, the initialisation, packing and
+    ``G.options`` are done here once for every such architecture (``make`` builds its D for
+    :func:`d_channels` input channels)."""
     if ARCH_SPECS[name].kind != IMAGE:
         raise ValueError(f"architecture {name!r}: its spec is not an image architecture")
 
@@ -72,7 +128,7 @@ def image_architecture(name: str, multiple: int, init: Callable[[nn.Module], Non
             init(g)
             init(d)
             g.options = resolved
-            return g, d
+            return g, pack_discriminator(name, d, cfg.pack)
 
         build.__doc__ = make.__doc__
         ARCHITECTURES.add(name, build)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from torch import nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import ARCHITECTURES, check_image
+from gansweep.gan.archs.base import ARCHITECTURES, check_image, d_channels, pack_discriminator
 from gansweep.gan.archs.layers import identity
 from gansweep.gan.archs.resnet import ResDiscriminator, ResGenerator, conditioning
 from gansweep.gan.norms import Norm, spectral_norm
@@ -69,7 +69,8 @@ def build(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Modul
     g_mult, d_mult, downs = ARCH[res]
     w = cfg.width
     g_blocks = [(g_mult[i] * w, g_mult[i + 1] * w, True) for i in range(len(g_mult) - 1)]
-    d_blocks = [(channels if i == 0 else d_mult[i - 1] * w, d_mult[i] * w, i < downs) for i in range(len(d_mult))]
+    d_blocks = [(d_channels(cfg, channels) if i == 0 else d_mult[i - 1] * w, d_mult[i] * w, i < downs)
+                for i in range(len(d_mult))]
     g_res = [4 * 2 ** (i + 1) for i in range(len(g_blocks))]
     d_res = [res // 2 ** min(i + 1, downs) for i in range(len(d_blocks))]
     want = options["attention_resolution"]
@@ -89,4 +90,4 @@ def build(cfg, shape, num_classes: int, norm: Norm) -> tuple[nn.Module, nn.Modul
     init_orthogonal(g)
     init_orthogonal(d)
     g.options = options
-    return g, d
+    return g, pack_discriminator("biggan", d, cfg.pack)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gansweep.gan.archs.base import Projection, image_architecture, init_normal
+from gansweep.gan.archs.base import Projection, d_channels, image_architecture, init_normal
 from gansweep.gan.norms import Norm
 
 
@@ -59,4 +59,4 @@ class DCGANDiscriminator(nn.Module):
 
 @image_architecture("dcgan", multiple=16, init=init_normal)
 def build(cfg, channels: int, res: int, num_classes: int, norm: Norm, options) -> tuple[nn.Module, nn.Module]:
-    return DCGANGenerator(cfg.z_dim, channels, res, cfg.width), DCGANDiscriminator(channels, res, cfg.width, norm)
+    return DCGANGenerator(cfg.z_dim, channels, res, cfg.width), DCGANDiscriminator(d_channels(cfg, channels), res, cfg.width, norm)

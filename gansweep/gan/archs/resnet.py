@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gansweep.errors import GansweepError
-from gansweep.gan.archs.base import Projection, image_architecture, init_xavier
+from gansweep.gan.archs.base import Projection, d_channels, image_architecture, init_xavier
 from gansweep.gan.archs.layers import DBlock, GBlock, SelfAttention, Wrap, identity
 from gansweep.gan.norms import Norm
 
@@ -151,7 +151,7 @@ def build_resnet_cifar(cfg, channels: int, res: int, num_classes: int, norm: Nor
     gw, dw = 4 * cfg.width, 2 * cfg.width
     g = ResGenerator(cfg.z_dim, channels, [(gw, gw, True)] * doublings(res, 4), num_classes=classes)
     downs = doublings(res, 8)
-    d_blocks = [(channels if i == 0 else dw, dw, i < downs) for i in range(downs + 2)]
+    d_blocks = [(d_channels(cfg, channels) if i == 0 else dw, dw, i < downs) for i in range(downs + 2)]
     d = ResDiscriminator(d_blocks, norm, num_classes=classes, pool="mean")
     return g, d
 
@@ -165,7 +165,8 @@ def build_resnet19(cfg, channels: int, res: int, num_classes: int, norm: Norm,
     g_mult, d_mult = (8, 8, 4, 4, 2, 1), (1, 1, 2, 4, 4, 8, 8)
     ups, downs = doublings(res, 4), doublings(res, 2)
     g_blocks = [(g_mult[i] * w, g_mult[i + 1] * w, i < ups) for i in range(5)]
-    d_blocks = [(channels if i == 0 else d_mult[i] * w, d_mult[i + 1] * w, i < downs) for i in range(6)]
+    d_blocks = [(d_channels(cfg, channels) if i == 0 else d_mult[i] * w, d_mult[i + 1] * w, i < downs)
+                for i in range(6)]
     g = ResGenerator(cfg.z_dim, channels, g_blocks, num_classes=classes)
     d = ResDiscriminator(d_blocks, norm, num_classes=classes, pool="mean")
     return g, d

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gansweep.gan.archs.base import Projection, image_architecture, init_normal
+from gansweep.gan.archs.base import Projection, d_channels, image_architecture, init_normal
 from gansweep.gan.norms import Norm
 
 
@@ -62,4 +62,4 @@ class SNDCGANDiscriminator(nn.Module):
 @image_architecture("sndcgan", multiple=8, init=init_normal)
 def build(cfg, channels: int, res: int, num_classes: int, norm: Norm, options) -> tuple[nn.Module, nn.Module]:
     return (SNDCGANGenerator(cfg.z_dim, channels, res, cfg.width),
-            SNDCGANDiscriminator(channels, res, cfg.width, norm))
+            SNDCGANDiscriminator(d_channels(cfg, channels), res, cfg.width, norm))
