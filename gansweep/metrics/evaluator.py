@@ -37,7 +37,7 @@ from gansweep.metrics.features import (
     extract,
 )
 from gansweep.metrics.frechet import frechet_distance, gaussian_statistics
-from gansweep.metrics.mixtures import mode_stats
+from gansweep.metrics.mixtures import MODE_MIN_SAMPLES, mode_histogram, reverse_kl
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ REFERENCE_SPLIT = "test"
 REFERENCE_FORMAT = 1
 STATS = "stats"
 FEATURES = "features"
+MIXTURE_KEYS = frozenset({S.KEY_MODES, S.KEY_HQ, S.KEY_RKL})
+"""The metrics of the mode histogram (:mod:`gansweep.metrics.mixtures`), computed together."""
 
 
 def _is_conditional(trainer: Any) -> bool:
@@ -120,8 +122,8 @@ class Evaluator:
             weights = inc.resolve_inception_weights(inception_weights)
             self.inception = InceptionSpace(weights, self.device, self.cache_dir)
             self.info["inception_weights"] = str(weights)
-        if self.kind == S.POINTS and wanted & {S.KEY_MODES, S.KEY_HQ} and "centers" not in dataset.info:
-            raise GansweepError(f"metrics modes/hq need a mixture data set; {dataset.name!r} has no centers")
+        if self.kind == S.POINTS and wanted & MIXTURE_KEYS and "centers" not in dataset.info:
+            raise GansweepError(f"metrics modes/hq/rkl need a mixture data set; {dataset.name!r} has no centers")
 
         # (space, layer, artefact) needed from the real data
         self._prc_space, self._prc_layer = (
@@ -196,7 +198,7 @@ class Evaluator:
         keep = 0
         if S.KEY_MSSSIM in wanted:
             keep = 2 * min(opts.msssim_pairs, self.samples // 2)
-        if self.kind == S.POINTS and wanted & {S.KEY_MODES, S.KEY_HQ}:
+        if self.kind == S.POINTS and wanted & MIXTURE_KEYS:
             keep = self.samples
         parts: dict[tuple[str, str], list[torch.Tensor]] = {}
         kept: list[torch.Tensor] = []
@@ -239,10 +241,11 @@ class Evaluator:
                 ref = self._ref(self._prc_space, self._prc_layer, FEATURES)["features"]
                 p, r = prd.precision_recall(gen[key], ref, opts.prc_neighborhood) if finite[key] else (nan, nan)
                 out[S.KEY_PRECISION], out[S.KEY_RECALL] = p, r
-            elif name in (S.KEY_MODES, S.KEY_HQ) and S.KEY_MODES not in out:
+            elif name in MIXTURE_KEYS and S.KEY_MODES not in out:
                 info = self.dataset.info
-                modes, hq = mode_stats(torch.cat(kept), info["centers"], float(info["std"]))
-                out[S.KEY_MODES], out[S.KEY_HQ] = float(modes), hq
+                counts, hq = mode_histogram(torch.cat(kept), info["centers"], float(info["std"]))
+                out[S.KEY_MODES] = float((counts >= MODE_MIN_SAMPLES).sum())
+                out[S.KEY_HQ], out[S.KEY_RKL] = hq, reverse_kl(counts)
             elif name == S.KEY_MSSSIM:
                 g = torch.Generator().manual_seed(self.seed)
                 out[S.KEY_MSSSIM] = msssim.mean_pairwise_msssim(torch.cat(kept), opts.msssim_pairs, g)

@@ -15,6 +15,7 @@ from gansweep.registry import Registry
 KEY_FD = "fd"
 KEY_MODES = "modes"
 KEY_HQ = "hq"
+KEY_RKL = "rkl"
 KEY_FID = "fid"
 KEY_IS = "is"
 KEY_IS_STD = "is_std"
@@ -72,6 +73,12 @@ for _spec in (
     MetricSpec(
         KEY_HQ, True, _PTS, "Share of generated samples within 3 std of some mixture mode.",
         label="high-quality samples (share)",
+    ),
+    MetricSpec(
+        KEY_RKL, False, _PTS,
+        "Reverse KL of the high-quality samples' histogram over their nearest modes to uniform "
+        "(VEEGAN; PacGAN's Table 1): 0 balanced over all modes, log K all on one.",
+        label="reverse KL of the mode histogram",
     ),
     MetricSpec(
         KEY_FID, False, _IMG,

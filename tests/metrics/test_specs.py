@@ -6,7 +6,7 @@ from gansweep.errors import GansweepError
 from gansweep.metrics import METRICS, EvalOptions, check_metrics, default_primary, result_keys
 from gansweep.metrics.inception import INCEPTION_FILENAME, torch_fidelity_weights_path
 
-NAMES = ["fd", "fid", "hq", "is", "kid", "modes", "msssim", "precision", "recall", "recon"]
+NAMES = ["fd", "fid", "hq", "is", "kid", "modes", "msssim", "precision", "recall", "recon", "rkl"]
 
 
 def test_registry_names_and_specs():
