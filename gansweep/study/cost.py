@@ -21,7 +21,8 @@ discriminator steps and one generator step. Two sources of step times:
   step, twice that with a gradient penalty, which prices the demo at the 3.8 CPU-minutes it takes
   (1 min 54 s on 2 idle cores; 2-D points are trained on the CPU, priced the same way).
 
-``n_disc`` per trial is exact for table1 and the mean of the space for searched entries.
+``n_disc`` per trial is exact for table1 and the mean of the space for searched entries; so is
+``pack`` (PacGAN), priced by the FLOP model only (a bench CSV measures unpacked discriminators).
 Evaluation is not counted (10k samples through Inception is seconds; under 1 % of a trial).
 """
 
@@ -95,6 +96,16 @@ def mean_n_disc(entry: PlanEntry) -> float:
     return float(DEFAULT_HPS["n_disc"])
 
 
+def mean_pack(entry: PlanEntry) -> float:
+    """Average packing over the entry's trials (1 where its space does not set ``pack``)."""
+    dim = entry.space().get("pack")
+    if isinstance(dim, Choice):
+        return sum(dim.choices) / len(dim.choices)
+    if isinstance(dim, Range):
+        return (dim.low + dim.high) / 2
+    return 1.0
+
+
 def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None:
     """The shape of one sample without loading the data set: (2,) for 2-D points, else the image's."""
     from gansweep.data.specs import POINT_DATASETS
@@ -127,15 +138,22 @@ class FlopModel:
         self.tflops = tflops or self.device.tflops
         self._flops: dict[tuple[str, tuple[int, ...]], tuple[float, float]] = {}
 
-    def forward_flops(self, arch: str, shape: tuple[int, ...]) -> tuple[float, float]:
-        """FLOPs of one forward of G and of D at the study's batch size."""
-        key = (arch, shape)
+    def forward_flops(self, arch: str, shape: tuple[int, ...], pack: int = 1) -> tuple[float, float]:
+        """FLOPs of one forward of G (``batch_size``·pack samples) and of D (``batch_size`` packs)."""
+        key = (arch, shape, pack)
         if key not in self._flops:
-            self._flops[key] = _count(arch, shape, self.plan)
+            self._flops[key] = _count(arch, shape, self.plan, pack)
         return self._flops[key]
 
-    def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, n_disc: float) -> float:
-        g, d = self.forward_flops(arch, shape)
+    def step_seconds(self, arch: str, shape: tuple[int, ...], penalty: str, n_disc: float,
+                     pack: float = 1) -> float:
+        """Seconds per generator step; a fractional ``pack`` (the mean of a searched one) interpolates."""
+        low, high = math.floor(pack), math.ceil(pack)
+        if low != high:
+            w = pack - low
+            return ((1 - w) * self.step_seconds(arch, shape, penalty, n_disc, low)
+                    + w * self.step_seconds(arch, shape, penalty, n_disc, high))
+        g, d = self.forward_flops(arch, shape, int(pack))
         penalised = PENALTY_SPECS[penalty].input_gradient
         d_step = g + 6 * d + (4 * d if penalised else 0.0)
         flops = n_disc * d_step + 3 * (g + d)
@@ -143,7 +161,7 @@ class FlopModel:
         return max(flops / (self.tflops * 1e12), floor)
 
 
-def _count(arch: str, shape: tuple[int, ...], plan: Plan) -> tuple[float, float]:
+def _count(arch: str, shape: tuple[int, ...], plan: Plan, pack: int = 1) -> tuple[float, float]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -151,13 +169,13 @@ def _count(arch: str, shape: tuple[int, ...], plan: Plan) -> tuple[float, float]
 
     t = plan.study.training
     cfg = GANConfig(architecture=arch, loss="ns", penalty="none", normalization="none", z_dim=t.z_dim,
-                    batch_size=t.batch_size, width=t.width, options=dict(t.options))
+                    batch_size=t.batch_size, width=t.width, pack=pack, options=dict(t.options))
     batch = 2  # FLOPs scale with the batch: count a small one (BN needs more than one sample)
     with torch.device("meta"), torch.no_grad():  # shapes only: nothing is computed or allocated
         g, d = ARCHITECTURES[arch](cfg, shape, 0, NORMS["none"])
         g.eval(), d.eval()
         with FlopCounterMode(display=False) as count_g:
-            x = g(torch.zeros(batch, t.z_dim))
+            x = g(torch.zeros(batch * pack, t.z_dim))  # D scores ``batch`` packs of ``pack``
         with FlopCounterMode(display=False) as count_d:
             d(x)
     scale = t.batch_size / batch
@@ -241,13 +259,13 @@ def plan_cost(plan: Plan, rates: str | Path | None = None, tflops: float | None 
         seconds = None
         if shape is not None:
             nd = mean_n_disc(e)
-            if measured is not None:
+            if measured is not None and mean_pack(e) == 1:
                 t = plan.study.training
                 seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd,
                                                 t.batch_size, t.width)
                 used.add("measured" if seconds is not None else "estimated")
             if seconds is None:
-                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
+                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd, mean_pack(e))
         trials, hours = per_cell.get(c.id, (0, 0.0))
         used_steps = steps * expected_fraction(getattr(e.search, "stopping", None), plan.study.training)
         hours = None if seconds is None or hours is None else hours + e.trials * used_steps * seconds / 3600

@@ -20,11 +20,13 @@ from gansweep.gan.specs import ARCH_SPECS, AXIS_SPECS, DEFAULT_HPS, PENALTY_SPEC
 from gansweep.metrics.checks import EvalOptions, check_metrics
 from gansweep.metrics.specs import METRICS, default_primary
 from gansweep.registry import Registry
-from gansweep.study.schema import AXES, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
+from gansweep.study.schema import AXES, HYPERPARAMETERS, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
 from gansweep.study.stopping import check_stopping
 
 SPECS: dict[str, Registry[Any]] = {"dataset": DATA_SPECS, **AXIS_SPECS}
 """Each grid axis → the specs of the names it may take (what gansweep implements)."""
+OPTIONAL_HPS = tuple(name for name in HYPERPARAMETERS if name not in PAPER_HPS)
+"""Hyperparameters stored as a column (``hp_<name>``) only when some entry's space names them."""
 
 
 MAX_PART = 64
@@ -123,7 +125,8 @@ class Plan:
 
     def hp_names(self) -> list[str]:
         """Every hyperparameter a trial of this plan may set (columns ``hp_<name>``)."""
-        return list(PAPER_HPS) + (["lr_g"] if any("lr_g" in e.space() for e in self.entries) else [])
+        extra = [name for name in OPTIONAL_HPS if any(name in e.space() for e in self.entries)]
+        return list(PAPER_HPS) + extra
 
 
 def grid_cells(study: Study) -> list[Cell]:
@@ -181,7 +184,9 @@ def resolve_hps(cell: Cell, params: dict[str, Any]) -> dict[str, float]:
     hp.update(params)
     if cell.penalty == "none":
         hp.pop("penalty_weight", None)
-    hp["n_disc"] = int(round(hp["n_disc"]))
+    for name in hp:
+        if HYPERPARAMETERS.get(name, (0, 0, False))[2]:  # integers (n_disc, pack) from float draws
+            hp[name] = int(round(hp[name]))
     return hp
 
 

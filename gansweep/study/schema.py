@@ -44,6 +44,7 @@ HYPERPARAMETERS: dict[str, tuple[float, float, bool]] = {
     "beta2": (0.0, 1.0, False),
     "n_disc": (1, 100, True),
     "penalty_weight": (0.0, 1e6, False),
+    "pack": (1, 64, True),  # PacGAN's packing: samples the discriminator scores at once (GANConfig.pack)
 }
 # A value a trial may not take although a range may end there (a range is sampled half-open).
 OPEN_HIGH = {"beta1": "Adam refuses a beta of 1", "beta2": "Adam refuses a beta of 1"}
