@@ -14,7 +14,7 @@ import yaml
 
 from gansweep.search.composite import trial_config
 from gansweep.study import load_study
-from gansweep.study.cost import FlopModel, format_hours, plan_cost
+from gansweep.study.cost import FlopModel, confirm_cost, format_hours, plan_cost
 from gansweep.study.plan import build_plan
 from gansweep.study.schema import Training
 from gansweep.trial.worker import gan_config
@@ -51,6 +51,18 @@ def test_validate_prices_packing(plan):
     assert model.step_seconds("mlp", shape, "none", 1, 1.5) == pytest.approx((one + two) / 2)
     stated = re.search(r"estimates ([\d,.]+) CPU-hours", STUDY.read_text()).group(1)
     assert format_hours(plan_cost(plan).hours) == stated
+
+
+def test_search_and_confirmation_cost_grow_with_the_packing(tmp_path):
+    raw = yaml.safe_load(STUDY.read_text())
+    unpacked = copy.deepcopy(raw)
+    for entry in unpacked["search"]:
+        entry["space"]["pack"] = {"choices": [1]}
+    path = tmp_path / "unpacked.yaml"
+    path.write_text(yaml.safe_dump(unpacked))
+    packed_plan, unpacked_plan = build_plan(load_study(STUDY), str(STUDY)), build_plan(load_study(path), str(path))
+    assert plan_cost(packed_plan).hours > plan_cost(unpacked_plan).hours
+    assert confirm_cost(packed_plan, 1, 3).hours > confirm_cost(unpacked_plan, 1, 3).hours
 
 
 def test_validate_refuses_a_bad_pack(cli, tmp_path):

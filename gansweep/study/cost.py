@@ -287,7 +287,7 @@ def confirm_cost(plan: Plan, top: int, seeds: int, rates: str | Path | None = No
                  tflops: float | None = None) -> Cost:
     """Device-hours of the confirmation stage (docs/CONFIRM.md): per cell and entry, up to ``top``
     configurations × ``seeds`` trials, each trained the whole ``training.steps`` (no stopping rule)
-    at the entry's mean ``n_disc``; its one evaluation is not counted, as the search's are not."""
+    at the entry's mean ``n_disc`` and ``pack``; its one evaluation is not counted, as the search's are not."""
     model = FlopModel(plan, tflops)
     measured = MeasuredRates(rates) if rates else None
     t = plan.study.training
@@ -299,11 +299,11 @@ def confirm_cost(plan: Plan, top: int, seeds: int, rates: str | Path | None = No
         seconds = None
         if shape is not None:
             nd = mean_n_disc(e)
-            if measured is not None:
+            if measured is not None and mean_pack(e) == 1:
                 seconds = measured.step_seconds(c.architecture, shape, c.penalty, c.normalization, nd,
                                                 t.batch_size, t.width)
             if seconds is None:
-                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd)
+                seconds = model.step_seconds(c.architecture, shape, c.penalty, nd, mean_pack(e))
         trials, hours = per_cell.get(c.id, (0, 0.0))
         hours = None if seconds is None or hours is None else hours + n * t.steps * seconds / 3600
         per_cell[c.id] = (trials + n, hours)
