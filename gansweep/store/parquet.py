@@ -30,19 +30,23 @@ their trials run again. Writing errors (a full disk, a read-only file system) ra
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import math
 import os
+import random
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from gansweep import env
@@ -96,6 +100,13 @@ REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
 
 class StoreError(GansweepError):
     """A damaged results store (a file that cannot be read); names the file and the fix."""
+
+
+class StoreReadError(GansweepError):
+    """Results could not be read for a while: files kept changing under the reader (a writer
+    compacting) or the machine refused (an I/O or network error). Not bad input: exit code 1."""
+
+    exit_code = 1
 
 
 class StoreWriteError(GansweepError):
@@ -176,9 +187,16 @@ def _unlink(path: StoragePath) -> None:
 
 
 def _part_ids(path: StoragePath) -> list[str]:
+    """The trial ids of a part file; a file that cannot give them is damaged, a read the machine
+    refused (an I/O error: the exception has an errno) is :class:`StoreReadError`."""
     try:
         return _read_table(path, columns=["trial_id"]).column("trial_id").to_pylist()
-    except (pa.ArrowException, OSError, KeyError) as exc:
+    except OSError as exc:
+        if exc.errno is None:  # a parse error: pyarrow reports those as OSError without errno
+            raise _damaged(path, exc) from None
+        raise StoreReadError(f"{path}: cannot read ({exc.strerror or exc}); nothing stored was changed: "
+                             "try again") from None
+    except (pa.ArrowException, KeyError) as exc:
         raise _damaged(path, exc) from None
 
 
@@ -249,8 +267,8 @@ class TrialStore:
     def write(self, row: Mapping[str, Any], evals: Iterable[Mapping[str, Any]] = ()) -> bool:
         """Store one finished trial and its evaluations; False if it was already stored.
 
-        ``status`` must be one of :data:`STATUSES`; a ``completed`` trial without a finite score is
-        stored as ``diverged`` (a result without a score is not a success).
+        ``status`` must be one of :data:`STATUSES`; a ``completed`` or ``stopped`` trial without a
+        finite score is stored as ``diverged`` (a result without a score is not a success).
         """
         trial_id = str(row["trial_id"])
         name = _safe_name(trial_id)
@@ -263,7 +281,7 @@ class TrialStore:
         if status not in STATUSES:
             raise ValueError(f"trial {trial_id}: status {status!r} is not one of {', '.join(STATUSES)}")
         score = full.get("score")
-        if status == "completed" and not (isinstance(score, (int, float)) and math.isfinite(score)):
+        if status in SCORED and not (isinstance(score, (int, float)) and math.isfinite(score)):
             full["status"] = "diverged"
             full["error"] = full.get("error") or f"score is not finite ({score!r})"
         full.setdefault("written_at", pd.Timestamp.now(tz="UTC"))
@@ -316,8 +334,8 @@ class TrialStore:
         if not merged:
             return 0
         name = f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
-        _atomic_write(pa.concat_tables(eval_tables), self.evals_dir / name, self.fsync)
-        _atomic_write(pa.concat_tables(trial_tables), self.trials_dir / name, self.fsync)
+        _atomic_write(_concat(eval_tables, self.eval_schema), self.evals_dir / name, self.fsync)
+        _atomic_write(_concat(trial_tables, self.trial_schema), self.trials_dir / name, self.fsync)
         for tid in merged:
             _unlink(self.trials_dir / f"{tid}.parquet")
             _unlink(self.evals_dir / f"{tid}.parquet")
@@ -328,14 +346,34 @@ class TrialStore:
 
     def _read_small(self, tid: str) -> tuple[pa.Table, pa.Table] | None:
         try:
-            trials = _with_added(_read_table(self.trials_dir / f"{tid}.parquet")).select(self.trial_schema.names)
+            trials = _as_declared(_with_added(_read_table(self.trials_dir / f"{tid}.parquet")), self.trial_schema)
             evals_path = self.evals_dir / f"{tid}.parquet"
-            evals = (_read_table(evals_path).select(self.eval_schema.names) if evals_path.exists()
+            evals = (_as_declared(_read_table(evals_path), self.eval_schema) if evals_path.exists()
                      else self.eval_schema.empty_table())
-            return trials.cast(self.trial_schema), evals.cast(self.eval_schema)
+            return trials, evals
         except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
             log.warning("not compacting %s: %s", tid, exc)
             return None
+
+
+def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table``'s columns of ``schema`` cast to it (another encoding of the same values), then the
+    columns that are not ours (an annotation someone added), kept as they are."""
+    declared = table.select(schema.names).cast(schema)
+    for field in table.schema:
+        if field.name not in schema.names:
+            declared = declared.append_column(field, table.column(field.name))
+    return declared
+
+
+def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """One table of the small files' tables: columns not ours that some hold are kept (null in the
+    others); when those disagree in type, only our columns are (never a row lost)."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        log.warning("compaction drops columns that are not gansweep's: %s", exc)
+        return pa.concat_tables([t.select(schema.names) for t in tables])
 
 
 def _with_added(table: pa.Table) -> pa.Table:
@@ -375,14 +413,30 @@ def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
     return {f.name: f.type for f in schema}
 
 
+@functools.cache
+def _metric_keys() -> frozenset[str]:
+    from gansweep.metrics.specs import METRICS  # torch-free
+
+    return frozenset(key for name in METRICS for key in METRICS[name].keys)
+
+
+def _ours(name: str, declared: Mapping[str, pa.DataType]) -> bool:
+    """Whether the writer writes a column of this name: a fixed column, a metric's result key or
+    ``hp_<name>``. Any other column is someone else's (a colleague's annotation): readers ignore
+    it and leave it on disk; it never makes a file damaged."""
+    return name in declared or name.startswith("hp_") or name in _metric_keys()
+
+
 def _fits(actual: pa.DataType, declared: pa.DataType) -> bool:
-    """Whether a stored column reads as the declared one (an all-null column always does)."""
+    """Whether a stored column reads as the declared one: the same type in another encoding
+    (dictionary strings, as pandas writes a ``category``; narrower integers and floats; an integer
+    column with nulls that pandas wrote as floats, whose cast refuses a fraction) or all null."""
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
     if actual == declared or pa.types.is_null(actual):
         return True
-    if pa.types.is_floating(declared):
+    if pa.types.is_floating(declared) or pa.types.is_integer(declared):
         return pa.types.is_floating(actual) or pa.types.is_integer(actual)
-    if pa.types.is_integer(declared):
-        return pa.types.is_integer(actual)
     if pa.types.is_string(declared):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual)
     if pa.types.is_timestamp(declared):
@@ -390,93 +444,180 @@ def _fits(actual: pa.DataType, declared: pa.DataType) -> bool:
     return False
 
 
-def _type_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
-    """A column whose type is not the one the writer declares (``score`` as strings), named."""
+def _schema_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
+    """Why a file's schema cannot give the declared columns (a required one missing, or one of
+    ours holding another kind of value, ``score`` as strings), or None."""
+    missing = [c for c in required if c not in schema.names]
+    if missing:
+        return f"column {missing[0]!r} is missing"
     declared = _declared_types(required)
     for field in schema:
         want = declared.get(field.name, pa.float64())
-        if not _fits(field.type, want):
+        if _ours(field.name, declared) and not _fits(field.type, want):
             return f"column {field.name!r} holds {field.type}, not {want}"
     return None
 
 
-def _file_problem(path: StoragePath, required: Sequence[str]) -> str | None:
+def _columns(schema: pa.Schema, required: Sequence[str]) -> tuple[str, ...]:
+    """Our columns of a file, less those added since studies were stored (an old file lacks them)."""
+    declared = _declared_types(required)
+    return tuple(n for n in schema.names if _ours(n, declared) and n not in ADDED_TRIAL_COLUMNS)
+
+
+def _target(columns: Iterable[tuple[str, ...]], required: Sequence[str]) -> tuple[pa.Schema, tuple[str, ...]]:
+    """The schema the files read as: our columns that most files hold, at their declared types
+    (plus added columns, null where a file predates them); and those columns."""
+    common = Counter(columns).most_common(1)[0][0] if columns else tuple(required)
+    declared = _declared_types(required)
+    fields = [pa.field(n, declared.get(n, pa.float64())) for n in common]
+    if tuple(required) == REQUIRED_TRIAL_COLUMNS:
+        fields += [pa.field(n, t) for n, t in ADDED_TRIAL_COLUMNS.items() if n not in common]
+    return pa.schema(fields), common
+
+
+def _row_problem(table: pa.Table, required: Sequence[str]) -> str | None:
+    if table.column("trial_id").null_count:
+        return "a row has no trial_id"
+    if "status" in required and table.column("status").null_count:
+        return "a row has no status"
+    return None
+
+
+class _Retry(Exception):
+    """A read that may succeed if tried again: a file vanished (a writer compacted while we
+    listed) or the machine refused (an I/O error, too many open files, a network error)."""
+
+
+def _io_failure(path: StoragePath, exc: BaseException) -> _Retry:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    gone = isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT
+    return _Retry(f"{path} vanished while being read" if gone else f"{path}: {reason}")
+
+
+def _raw(path: StoragePath) -> bytes:
+    """A file's bytes; failing to get them is the machine's or a race's (:class:`_Retry`), never damage."""
     try:
-        schema = _read_schema(path)
-    except (pa.ArrowException, OSError) as exc:
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    missing = [c for c in required if c not in schema.names]
-    if missing:
-        return f"column {missing[0]!r} is missing"
-    return _type_problem(schema, required)
+        return path.read_bytes()
+    except OSError as exc:
+        raise _io_failure(path, exc) from None
 
 
-def _diagnose(directory: StoragePath, files: list[StoragePath], required: Sequence[str],
-              exc: BaseException | None) -> StoreError:
-    """The first damaged file of ``directory``, as a :class:`StoreError`."""
+def _inspect(files: list[StoragePath], required: Sequence[str]) -> tuple[pa.Schema, dict[StoragePath, str]]:
+    """Read every file whole from its bytes: the schema they read as, and each damaged file's reason.
+
+    Getting the bytes is I/O (its failures are :class:`_Retry`); parsing them is not, so whatever
+    fails there is damage in the file itself, on a local disk or an object store alike.
+    """
+    problems: dict[StoragePath, str] = {}
     columns: dict[StoragePath, tuple[str, ...]] = {}
+    casts: dict[StoragePath, pa.Table] = {}
     for f in files:
-        problem = _file_problem(f, required)
-        if problem:
-            return _damaged(f, problem)
-        columns[f] = tuple(_read_schema(f).names)
-    common, _ = Counter(columns.values()).most_common(1)[0] if columns else ((), 0)
-    for f, cols in columns.items():
-        if cols != common:
-            gone = [c for c in common if c not in cols]
-            extra = [c for c in cols if c not in common]
-            what = f"column {gone[0]!r} is missing" if gone else f"unexpected column {extra[0]!r}"
-            return _damaged(f, what)
-    for f in files:  # readable schemas: a row-level problem (null ids, unreadable pages)
+        raw = _raw(f)
         try:
-            t = _read_table(f)
-        except (pa.ArrowException, OSError) as e:
-            return _damaged(f, e)
-        if t.column("trial_id").null_count:
-            return _damaged(f, "a row has no trial_id")
-    where = f" ({exc})" if exc else ""
-    return StoreError(f"{directory}: the results cannot be read{where}; run 'gansweep resume' on the study "
-                      "directory to set damaged files aside")
+            table = pq.read_table(pa.BufferReader(raw))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            problems[f] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            continue
+        problem = _schema_problem(table.schema, required) or _row_problem(table, required)
+        if problem:
+            problems[f] = problem
+            continue
+        columns[f] = _columns(table.schema, required)
+        casts[f] = table.select([n for n in table.column_names if n in columns[f]])
+    target, common = _target(list(columns.values()), required)
+    for f, cols in columns.items():
+        gone = [c for c in common if c not in cols]
+        if gone:
+            problems[f] = f"column {gone[0]!r} is missing"
+            continue
+        for name in common:  # a value the declared type cannot hold (a fraction in an integer column)
+            try:
+                casts[f].column(name).cast(target.field(name).type)
+            except (pa.ArrowException, ValueError) as exc:
+                problems[f] = f"column {name!r}: {str(exc).splitlines()[0]}"
+                break
+    return target, {f: problems[f] for f in files if f in problems}
 
 
-def _dataset(files: list[StoragePath], filesystem: Any, required: Sequence[str]) -> ds.Dataset:
-    """The files as one dataset; trials files of a study stored before a column was added (first
-    or not) read it as null: pyarrow takes the first file's schema, so added columns are declared."""
-    sources = [arrow_source(f)[0] for f in files]
-    dataset = ds.dataset(sources, format="parquet", filesystem=filesystem)
-    if tuple(required) != REQUIRED_TRIAL_COLUMNS:
-        return dataset
-    schema = dataset.schema
-    for name, type_ in ADDED_TRIAL_COLUMNS.items():
-        if name not in schema.names:
-            schema = schema.append(pa.field(name, type_))
-    return dataset if schema.equals(dataset.schema) else ds.dataset(sources, schema=schema, format="parquet",
-                                                                      filesystem=filesystem)
+def _fast(files: list[StoragePath], filesystem: Any, required: Sequence[str]) -> pa.Table | None:
+    """The files read as one table, cast to the declared schema; None when one of them needs a
+    closer look (:func:`_inspect`). A vanished file is :class:`_Retry`."""
+    fmt = ds.ParquetFileFormat()
+    fs = filesystem or pafs.LocalFileSystem()
+    try:
+        fragments = [fmt.make_fragment(arrow_source(f)[0], fs) for f in files]
+        schemas = [fr.physical_schema for fr in fragments]
+    except FileNotFoundError as exc:
+        raise _io_failure(directory_of(files), exc) from None
+    except (pa.ArrowException, OSError):
+        return None
+    if any(_schema_problem(s, required) for s in schemas):
+        return None
+    columns = [_columns(s, required) for s in schemas]
+    target, common = _target(columns, required)
+    if any(not set(common) <= set(c) for c in columns):
+        return None
+    try:
+        table = ds.FileSystemDataset(fragments, target, fmt, fs).to_table()
+    except FileNotFoundError as exc:
+        raise _io_failure(directory_of(files), exc) from None
+    except (pa.ArrowException, OSError):
+        return None
+    return None if _row_problem(table, required) else table
+
+
+def directory_of(files: list[StoragePath]) -> StoragePath:
+    return files[0].parent
+
+
+def _read_once(directory: StoragePath, required: Sequence[str]) -> pa.Table | None:
+    try:
+        files = _visible(directory)
+    except OSError as exc:
+        raise _io_failure(directory, exc) from None
+    if not files:
+        return None
+    table = _fast(files, arrow_source(directory)[1], required)
+    if table is not None:
+        return table
+    _, problems = _inspect(files, required)
+    if problems:
+        path, reason = next(iter(problems.items()))
+        raise _damaged(path, reason)
+    raise _Retry(f"{directory}: the files read whole one by one but not together")  # changed in between
+
+
+READ_DEADLINE_S = 5.0
+"""How long a reader tries again while a writer replaces files (or the machine refuses a read)."""
+
+
+def _retrying(attempt: Callable[[], Any], what: StoragePath, deadline_s: float | None = None,
+              sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Any:
+    """``attempt()`` until it does not raise :class:`_Retry`, waiting 50 ms, 100 ms, … (at most 1 s,
+    jittered so that pollers do not march in step) for :data:`READ_DEADLINE_S` in all; then
+    :class:`StoreReadError` with the last cause (exit code 1: a race or the machine, not bad input)."""
+    deadline_s = READ_DEADLINE_S if deadline_s is None else deadline_s
+    start, delay, tries = clock(), 0.05, 0
+    while True:
+        try:
+            return attempt()
+        except _Retry as exc:
+            tries += 1
+            left = deadline_s - (clock() - start)
+            if left <= 0:
+                raise StoreReadError(f"{what}: cannot read the results ({exc}; {tries} tries in {deadline_s:g} s); "
+                                     "nothing stored was changed: try again (is another process writing this "
+                                     "study, or the disk failing?)") from None
+            log.debug("reading %s again: %s", what, exc)
+            sleep(min(left, delay * random.uniform(0.5, 1.5)))
+            delay = min(delay * 2, 1.0)
 
 
 def _read(directory: StoragePath, required: Sequence[str]) -> pd.DataFrame:
-    """Every visible file of a dataset directory; :class:`StoreError` names a damaged one."""
-    for attempt in range(3):
-        files = _visible(directory)
-        if not files:
-            return pd.DataFrame()
-        filesystem = arrow_source(directory)[1]
-        try:
-            table = _dataset(files, filesystem, required).to_table()
-        except FileNotFoundError:
-            continue  # a compaction replaced files while we listed them: list again
-        except (pa.ArrowException, OSError) as exc:
-            if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
-                continue
-            raise _diagnose(directory, files, required, exc) from None
-        if any(c not in table.column_names for c in required) or table.column("trial_id").null_count:
-            raise _diagnose(directory, files, required, None)
-        if _type_problem(table.schema, required):
-            raise _diagnose(directory, files, required, None)
-        if "status" in required and table.column("status").null_count:
-            raise _diagnose(directory, files, required, None)
-        return table.to_pandas()
-    raise StoreError(f"{directory}: files kept changing while reading; is a compaction looping?")
+    """Every visible file of a dataset directory as the declared columns (others ignored);
+    :class:`StoreError` names a damaged file, :class:`StoreReadError` a read that kept failing."""
+    table = _retrying(lambda: _read_once(directory, required), directory)
+    return pd.DataFrame() if table is None else table.to_pandas()
 
 
 def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
@@ -487,8 +628,23 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
     df = _read(location(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
+        df = _unscored_diverged(df)
         df = _one_generator(df, study_dir)
         df = _suggested_by_from_config(df)
+    return df
+
+
+def _unscored_diverged(df: pd.DataFrame) -> pd.DataFrame:
+    """A ``completed`` or ``stopped`` row without a finite score (written by another tool, or by
+    hand) reads as ``diverged``, as the writer stores one: a result without a score is no success,
+    and one such row must not make the study's best score unknown."""
+    score = pd.to_numeric(df.score, errors="coerce")
+    bad = df.status.isin(SCORED) & ~np.isfinite(score.astype(float))
+    if bad.any():
+        df = df.copy()
+        if "error" in df.columns:
+            df.loc[bad & df.error.isna(), "error"] = "score is not finite"
+        df.loc[bad, "status"] = "diverged"
     return df
 
 
@@ -583,31 +739,22 @@ def stored_trial_ids(study_dir: str | StoragePath) -> set[str]:
 # -- damage ----------------------------------------------------------------------------------------
 
 def damaged_files(study_dir: str | StoragePath) -> list[tuple[StoragePath, str]]:
-    """Every file of the store that cannot be read whole, with the reason (reads every file)."""
+    """Every file of the store that cannot give the declared columns, with the reason (reads every
+    file whole). Columns that are not ours and other encodings of ours are no damage; a read that
+    keeps failing for the machine or a race is :class:`StoreReadError`, so nothing is set aside for it."""
     results = location(study_dir) / "results"
     bad: list[tuple[StoragePath, str]] = []
     for sub, required in (("trials", REQUIRED_TRIAL_COLUMNS), ("evals", REQUIRED_EVAL_COLUMNS)):
-        files = _visible(results / sub)
-        columns: dict[StoragePath, tuple[str, ...]] = {}
-        for f in files:
-            problem = _file_problem(f, required)
-            if problem is None:
-                try:
-                    t = _read_table(f)
-                    if t.column("trial_id").null_count:
-                        problem = "a row has no trial_id"
-                    else:
-                        columns[f] = tuple(t.column_names)
-                except (pa.ArrowException, OSError) as exc:
-                    problem = str(exc).splitlines()[0]
-            if problem:
-                bad.append((f, problem))
-        if columns:
-            common, _ = Counter(columns.values()).most_common(1)[0]
-            for f, cols in columns.items():
-                if cols != common:
-                    gone = [c for c in common if c not in cols]
-                    bad.append((f, f"column {gone[0]!r} is missing" if gone else "unexpected columns"))
+        directory = results / sub
+
+        def scan(directory: StoragePath = directory, required: Sequence[str] = required) -> dict[StoragePath, str]:
+            try:
+                files = _visible(directory)
+            except OSError as exc:
+                raise _io_failure(directory, exc) from None
+            return _inspect(files, required)[1]
+
+        bad += list(_retrying(scan, directory).items())
     return bad
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -68,11 +69,11 @@ def damage(sd: StudyDir, how: str) -> Path:
         i = t.schema.get_field_index("score")
         pq.write_table(t.set_column(i, "score", t.column("score").cast(pa.string())), small)
         return small
-    if how == "step_floats":
+    if how == "step_floats":  # steps with a fraction: not an integer column in another encoding
         evals = sd.results_dir / "evals" / small.name
         t = pq.read_table(evals)
         i = t.schema.get_field_index("step")
-        pq.write_table(t.set_column(i, "step", t.column("step").cast(pa.float64())), evals)
+        pq.write_table(t.set_column(i, "step", pc.add(t.column("step").cast(pa.float64()), 0.5)), evals)
         return evals
     if how == "missing_column":
         pq.write_table(pq.read_table(small).drop(["status"]), small)
