@@ -3,6 +3,7 @@
 from gansweep.store.parquet import (
     SCORED,
     StoreError,
+    StoreReadError,
     StoreWriteError,
     TrialStore,
     damaged_files,
@@ -13,5 +14,5 @@ from gansweep.store.parquet import (
     trial_columns,
 )
 
-__all__ = ["SCORED", "StoreError", "StoreWriteError", "TrialStore", "damaged_files", "quarantine_damaged", "read_evals",
+__all__ = ["SCORED", "StoreError", "StoreReadError", "StoreWriteError", "TrialStore", "damaged_files", "quarantine_damaged", "read_evals",
            "read_trials", "stored_trial_ids", "trial_columns"]
