@@ -112,3 +112,23 @@ search:
 """)
     study = load_study(path)
     assert [(s.name, s.trials) for s in study.search] == [(None, 2), ("more", 5)]
+
+
+def test_numbers_as_yaml_writes_them_pass_and_text_stays_text(cli, tmp_path):
+    """Strict types (issue 30): an integer still passes as a float, ``1e-5`` (YAML 1.2's float, a string
+    to PyYAML's 1.1 rules, so refused by the strict schema without the loader's resolver) is a number,
+    and a name that looks like one round-trips through the stored study.yaml as text."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: '1e3'\nsearch:\n  - {strategy: random, name: '2e5', trials: 2, space:\n"
+                    "      {lr: {low: 1e-5, high: 1, log: true}, penalty_weight: {choices: [1, 10]},"
+                    " beta2: {low: 9E-1, high: 0.999}}}\n"
+                    "resources: {cpu: 1, gpu: 0}\ngrid: {penalty: [gp]}\n")
+    code, out, err = cli("validate", path)
+    assert code == 0, err
+    study = load_study(path)
+    space = study.search[0].space
+    assert space["lr"].low == 1e-5 and space["lr"].high == 1.0 and space["beta2"].low == 0.9
+    assert space["penalty_weight"].choices == [1.0, 10.0] and study.resources.cpu == 1.0
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_study(study))
+    assert load_study(again) == study and load_study(again).name == "1e3"

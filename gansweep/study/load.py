@@ -6,6 +6,7 @@ expanded size of aliases (a "billion laughs" file is refused, not expanded).
 
 from __future__ import annotations
 
+import re
 import reprlib
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,21 @@ def _expanded_size(node: Any, memo: dict[int, tuple[int, int]]) -> tuple[int, in
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader (no object construction) that also refuses duplicate keys."""
+    """``yaml.safe_load``'s loader (no object construction) that also refuses duplicate keys and reads
+    ``1e-3`` as the number it is (YAML 1.2; PyYAML's 1.1 floats need a dot, so it was a string,
+    which the strict schema refuses as a number)."""
+
+
+class _SafeDumper(yaml.SafeDumper):
+    """Quotes a string that :class:`_SafeLoader` would read as a number (``name: "1e3"``)."""
+
+
+# YAML 1.2's exponent floats without a dot; appended, so 1.1's int, float and bool forms come first.
+_EXP_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+for _cls in (_SafeLoader, _SafeDumper):
+    # a copy per class: add_implicit_resolver would append to the lists SafeLoader/SafeDumper share
+    _cls.yaml_implicit_resolvers = {k: list(v) for k, v in _cls.yaml_implicit_resolvers.items()}
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789"))
 
 
 def _mapping(loader: _SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -213,4 +228,4 @@ def study_text(raw: bytes, source: str) -> str:
 
 def dump_study(study: Study) -> str:
     """The study as YAML, round-trippable through :func:`study_from_data`."""
-    return yaml.safe_dump(study.model_dump(mode="json", exclude_defaults=False), sort_keys=False)
+    return yaml.dump(study.model_dump(mode="json", exclude_defaults=False), Dumper=_SafeDumper, sort_keys=False)

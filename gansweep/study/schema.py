@@ -52,7 +52,11 @@ PAPER_HPS = ("lr", "beta1", "beta2", "n_disc", "penalty_weight")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused, and no coercion: ``trials: true``, ``steps: yes`` or ``lr: "0.1"`` are not
+    numbers, ``log: 1`` is not a boolean, ``steps: 2.0`` is not an integer (pydantic's strict mode;
+    an integer still passes where a float is wanted)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Range(Strict):
