@@ -10,7 +10,7 @@ from gansweep.analysis.compute import at_equal_compute, best_within, compute_cur
 
 
 def frame(rows):
-    return pd.DataFrame(rows, columns=["cell", "strategy", "status", "score", "steps", "train_seconds", "gpu"])
+    return pd.DataFrame(rows, columns=["cell", "strategy", "status", "score", "steps", "train_seconds", "gpus_per_trial"])
 
 
 def test_best_within_is_the_best_of_the_trials_paid_for():

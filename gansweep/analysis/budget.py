@@ -206,16 +206,20 @@ def _metric_values(trials: pd.DataFrame, metric: str) -> tuple[np.ndarray, bool]
 
 def budget_curves(trials: pd.DataFrame, by: Sequence[str] = ("cell", "strategy"),
                   metric: str = "score") -> pd.DataFrame:
-    """Budget curves of every group of ``trials`` (e.g. each cell and strategy), stacked.
+    """Budget curves of every group of ``trials`` (e.g. each cell and strategy), stacked: the
+    columns ``plots/budget_curves.csv`` holds.
 
     Columns: the ``by`` columns, then ``budget, median, lo, hi, mean`` (one row per k = 1..N of
-    the group). Stopped trials count at the score they reached; trials whose status is neither
-    ``completed`` nor ``stopped``, or whose ``metric`` is missing, count as
-    nothing found. All groups are computed together, vectorised across groups and budgets.
+    the group), ``running_best`` (:func:`running_best`: the best of the first k trials in the order
+    a sequential strategy suggested them; null for other strategies, or when ``by`` has no
+    ``strategy``) and ``metric`` (the column the curves are of). Stopped trials count at the score
+    they reached; trials whose status is neither ``completed`` nor ``stopped``, or whose
+    ``metric`` is missing, count as nothing found. All groups are computed together, vectorised
+    across groups and budgets.
     """
     by = list(by)
     if trials.empty:
-        return pd.DataFrame(columns=by + CURVE_COLUMNS)
+        return pd.DataFrame(columns=by + CURVE_COLUMNS + ["running_best", "metric"])
     v, higher = _metric_values(trials, metric)
     frame = trials[by].reset_index(drop=True)
     gid = frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy()
@@ -229,6 +233,14 @@ def budget_curves(trials: pd.DataFrame, by: Sequence[str] = ("cell", "strategy")
     for col in CURVE_COLUMNS:
         out[col] = res[col]
     out["budget"] = out["budget"].astype(np.int64)
+    out["running_best"] = np.nan
+    if "strategy" in by:
+        rb = running_best(trials, metric=metric, by=by)
+        if not rb.empty:
+            keyed = rb.set_index([*by, "budget"])["running_best"]
+            idx = pd.MultiIndex.from_frame(out[[*by, "budget"]])
+            out["running_best"] = keyed.reindex(idx).to_numpy(dtype=float)
+    out["metric"] = metric
     return out
 
 

@@ -5,7 +5,7 @@ fraction of the steps), so strategies must be compared by compute. For a cell an
 trials cost c_i and found s_i, the best score within compute C is the best of the trials run, in a
 random order, until their costs exceed C. Its distribution over orders has no closed form (costs
 differ), so it is sampled: ``orders`` seeded permutations, reported as median and 2.5–97.5 %
-quantiles on a grid of compute values. Compute is GPU-hours (``train_seconds × gpu``) for GPU
+quantiles on a grid of compute values. Compute is GPU-hours (``train_seconds × gpus_per_trial``) for GPU
 studies and trial-steps (the ``steps`` column) for CPU studies.
 
 Stopped trials count at the score they reached before they were stopped (their kept generator's),
@@ -26,7 +26,8 @@ COLUMNS = ["compute", "median", "lo", "hi"]
 
 def trial_compute(trials: pd.DataFrame) -> tuple[np.ndarray, str]:
     """Each trial's compute and its unit: GPU-hours where trials ran on GPUs, else trial-steps."""
-    gpu = pd.to_numeric(trials.get("gpu", pd.Series(0.0, index=trials.index)), errors="coerce").fillna(0.0)
+    gpu = pd.to_numeric(trials.get("gpus_per_trial", pd.Series(0.0, index=trials.index)),
+                        errors="coerce").fillna(0.0)
     if (gpu > 0).any():
         secs = pd.to_numeric(trials["train_seconds"], errors="coerce").fillna(0.0)
         return (secs * gpu / 3600.0).to_numpy(dtype=float), "GPU-hours"

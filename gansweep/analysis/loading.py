@@ -165,7 +165,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     metric = metric or "score"
     numeric = [c for c in trials.columns if c == "score" or (
         c not in GRID_AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
-        and c not in ("train_seconds", "gpu", "round"))]
+        and c not in ("train_seconds", "gpus_per_trial"))]
     if metric not in numeric:
         raise GansweepError(f"unknown metric {metric!r}; this study has: {', '.join(numeric)}")
     choices = [a for a in GRID_AXES if a in trials]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gansweep.analysis.budget import budget_curves, running_best
+from gansweep.analysis.budget import budget_curves
 from gansweep.analysis.loading import (
     GRID_AXES,
     Study,
@@ -52,9 +52,6 @@ def budget_curves_data(study: Study) -> pd.DataFrame:
     """budget_curves.csv: per cell and strategy, one row per budget k = 1..N."""
     by = ["cell", *GRID_AXES, "strategy"]
     curves = budget_curves(study.trials, by=by, metric=study.metric)
-    rb = running_best(study.trials, metric=study.metric, by=["cell", "strategy"])
-    curves = curves.merge(rb[["cell", "strategy", "budget", "running_best"]],
-                          on=["cell", "strategy", "budget"], how="left")
     curves["metric"] = study.primary if study.metric == "score" else study.metric
     return curves
 
@@ -109,7 +106,8 @@ def default_gpu(study: Study) -> float:
 
 def compute_data(study: Study) -> pd.DataFrame:
     t = study.trials
-    gpu = pd.to_numeric(t["gpu"], errors="coerce") if "gpu" in t else pd.Series(np.nan, index=t.index)
+    gpu = (pd.to_numeric(t["gpus_per_trial"], errors="coerce") if "gpus_per_trial" in t
+           else pd.Series(np.nan, index=t.index))
     secs = pd.to_numeric(t["train_seconds"], errors="coerce") if "train_seconds" in t else 0.0
     frame = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].copy()
     frame["index"] = t["index"] if "index" in t else np.arange(len(t))

@@ -38,10 +38,13 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     result = stopped_result(result) if error is None else result
     row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
     row["study"] = study
-    row["gpu"] = gpu
+    row["seed"] = config.get("seed")
+    row["gpus_per_trial"] = gpu
     row["config"] = resolve(config) if resolve is not None else config
+    searched = config.get("searched")  # None: a trial suggested before gansweep said (all were)
     for name, value in config.get("hp", {}).items():
-        row[f"hp_{name}"] = value
+        # a default the strategy did not search is null here (the config holds the value it ran with)
+        row[f"hp_{name}"] = value if searched is None or name in searched else None
     evals: list[dict[str, Any]] = []
     if error is not None or not result or not result.get("final"):
         row.update(status="failed", score=math.nan, error=error or "trial ended without a final result")
@@ -50,7 +53,8 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
         return row, evals
     evals = list(result.get("evals") or [])
     row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
-               train_seconds=result.get("train_seconds"), error=result.get("error"))
+               best_step=result.get("best_step"), train_seconds=result.get("train_seconds"),
+               error=result.get("error"))
     scored = scored_eval(evals, result.get("best_step"))
     for m in metric_columns:
         row[m] = scored.get(m, math.nan) if scored is not None else math.nan

@@ -33,9 +33,12 @@ def entry_seed(study_seed: int, entry: PlanEntry) -> int:
 
 
 def suggested_by(entry: PlanEntry, round_: int | None, fallback: str | None) -> str:
-    """Who drew a trial's hyperparameters: the entry's strategy, or the random fallback and why."""
+    """Who drew a trial's hyperparameters: the entry's strategy, its initial design (round 0 of a
+    sequential strategy, e.g. ``gp:initial-design``, a Latin hypercube), or the random fallback and why."""
+    from gansweep.search.specs import initial_design_label
+
     if fallback is None:
-        return entry.search.strategy
+        return initial_design_label(entry.search.strategy) if round_ == 0 else entry.search.strategy
     return f"random fallback: {entry.search.strategy} round {round_} failed ({fallback})"
 
 
@@ -56,6 +59,8 @@ def trial_config(entry: PlanEntry, index: int, params: dict[str, float], round_:
         "suggested_by": suggested_by(entry, round_, fallback),
         "seed": seed,
         "hp": resolve_hps(entry.cell, params),
+        # what the strategy chose; the rest of "hp" are defaults (stored as nulls in hp_<name>)
+        "searched": sorted(params),
     }
 
 

@@ -26,6 +26,9 @@ class StrategySpec:
     schema: type[BaseModel]
     label: str
     sequential: bool
+    initial_design: str | None = None
+    """What round 0 is when the strategy has no results to learn from yet (``suggested_by`` names
+    it ``<strategy>:initial-design``): a sequential strategy's first round is not its model's choice."""
 
     @property
     def name(self) -> str:
@@ -37,9 +40,18 @@ STRATEGY_SPECS: Registry[StrategySpec] = Registry("strategy")
 for _spec in (
     StrategySpec(STRATEGY_MODELS["table1"], "Table 1 settings", sequential=False),
     StrategySpec(STRATEGY_MODELS["random"], "random search", sequential=False),
-    StrategySpec(STRATEGY_MODELS["gp"], "GP bandit", sequential=True),
-    StrategySpec(STRATEGY_MODELS["optuna"], "Optuna", sequential=True),
+    StrategySpec(STRATEGY_MODELS["gp"], "GP bandit", sequential=True, initial_design="a Latin hypercube"),
+    StrategySpec(STRATEGY_MODELS["optuna"], "Optuna", sequential=True,
+                 initial_design="the sampler's independent (random) draws"),
 ):
     STRATEGY_SPECS.add(_spec.name, _spec)
 
 SEQUENTIAL_STRATEGIES = tuple(name for name, spec in STRATEGY_SPECS.items() if spec.sequential)
+INITIAL_DESIGN = "initial-design"
+
+
+def initial_design_label(strategy: str) -> str:
+    """``suggested_by`` of a round-0 trial: ``gp:initial-design`` for a strategy whose first round
+    is an initial design, the strategy's name otherwise."""
+    spec = STRATEGY_SPECS.get(strategy)
+    return f"{strategy}:{INITIAL_DESIGN}" if spec is not None and spec.initial_design else strategy

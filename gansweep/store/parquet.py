@@ -80,21 +80,28 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("strategy", pa.string()),
     ("round", pa.int64()),
     ("index", pa.int64()),
+    ("seed", pa.int64()),
     ("suggested_by", pa.string()),
     ("status", pa.string()),
     ("score", pa.float64()),
 ]
 TAIL_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("steps", pa.int64()),
+    ("best_step", pa.int64()),
     ("train_seconds", pa.float64()),
-    ("gpu", pa.float64()),
+    ("gpus_per_trial", pa.float64()),
     ("error", pa.string()),
     ("config", pa.string()),
     ("written_at", pa.timestamp("us", tz="UTC")),
 ]
 REQUIRED_TRIAL_COLUMNS = ("trial_id", "cell", "strategy", "status", "score")
 # columns added after studies were stored: files written before lack them, read as null
-ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string()}
+ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string(), "seed": pa.int64(),
+                                               "best_step": pa.int64(), "gpus_per_trial": pa.float64()}
+# columns renamed since: read under their old name from old files, then moved to the new one
+RENAMED_TRIAL_COLUMNS: dict[str, tuple[str, pa.DataType]] = {"gpu": ("gpus_per_trial", pa.float64())}
+INTEGER_TRIAL_COLUMNS = ("round", "index", "seed", "best_step")
+"""Read as pandas' nullable Int64: a random-search row's ``round`` is null, not a float NaN."""
 REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
 
 
@@ -277,6 +284,9 @@ class TrialStore:
             log.debug("trial %s already stored; keeping the first result", trial_id)
             return False
         full = dict(row)
+        for old, (new, _) in RENAMED_TRIAL_COLUMNS.items():  # a caller of the old schema
+            if old in full:
+                full.setdefault(new, full.pop(old))
         status = full.get("status")
         if status not in STATUSES:
             raise ValueError(f"trial {trial_id}: status {status!r} is not one of {', '.join(STATUSES)}")
@@ -377,7 +387,11 @@ def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
 
 
 def _with_added(table: pa.Table) -> pa.Table:
-    """A trials table written before :data:`ADDED_TRIAL_COLUMNS` existed, with them as nulls."""
+    """A trials table written before :data:`ADDED_TRIAL_COLUMNS` existed, with them as nulls (and
+    :data:`RENAMED_TRIAL_COLUMNS` under their new names)."""
+    for old, (new, _) in RENAMED_TRIAL_COLUMNS.items():
+        if old in table.column_names and new not in table.column_names:
+            table = table.rename_columns([new if c == old else c for c in table.column_names])
     for name, type_ in ADDED_TRIAL_COLUMNS.items():
         if name not in table.column_names:
             table = table.append_column(pa.field(name, type_), pa.nulls(len(table), type_))
@@ -409,8 +423,10 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
 def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
     """The writer's types of the fixed columns; every other column it writes (a metric,
     ``hp_<name>``) is float64, as :func:`trial_columns` and :func:`eval_columns` declare."""
-    schema = trial_columns([], []) if tuple(required) == REQUIRED_TRIAL_COLUMNS else eval_columns([])
-    return {f.name: f.type for f in schema}
+    if tuple(required) != REQUIRED_TRIAL_COLUMNS:
+        return {f.name: f.type for f in eval_columns([])}
+    # old names of renamed columns are ours too: an old file's values are read, then moved (_migrate)
+    return {**{f.name: f.type for f in trial_columns([], [])}, **{o: t for o, (_, t) in RENAMED_TRIAL_COLUMNS.items()}}
 
 
 @functools.cache
@@ -461,7 +477,8 @@ def _schema_problem(schema: pa.Schema, required: Sequence[str]) -> str | None:
 def _columns(schema: pa.Schema, required: Sequence[str]) -> tuple[str, ...]:
     """Our columns of a file, less those added since studies were stored (an old file lacks them)."""
     declared = _declared_types(required)
-    return tuple(n for n in schema.names if _ours(n, declared) and n not in ADDED_TRIAL_COLUMNS)
+    return tuple(n for n in schema.names if _ours(n, declared) and n not in ADDED_TRIAL_COLUMNS
+                 and n not in RENAMED_TRIAL_COLUMNS)
 
 
 def _target(columns: Iterable[tuple[str, ...]], required: Sequence[str]) -> tuple[pa.Schema, tuple[str, ...]]:
@@ -472,6 +489,7 @@ def _target(columns: Iterable[tuple[str, ...]], required: Sequence[str]) -> tupl
     fields = [pa.field(n, declared.get(n, pa.float64())) for n in common]
     if tuple(required) == REQUIRED_TRIAL_COLUMNS:
         fields += [pa.field(n, t) for n, t in ADDED_TRIAL_COLUMNS.items() if n not in common]
+        fields += [pa.field(o, t) for o, (_, t) in RENAMED_TRIAL_COLUMNS.items()]  # null in new files
     return pa.schema(fields), common
 
 
@@ -631,6 +649,69 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
         df = _unscored_diverged(df)
         df = _one_generator(df, study_dir)
         df = _suggested_by_from_config(df)
+        df = _migrate(df, study_dir)
+    return df
+
+
+def _migrate(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFrame:
+    """Rows of any gansweep version as this one writes them: renamed columns under their new
+    name, integer columns as nullable Int64, and what older rows left out derived where the row
+    says it (``seed`` from its config, ``best_step`` from its evaluations, a sequential
+    strategy's initial design named in ``suggested_by``)."""
+    df = df.copy()
+    for old, (new, _) in RENAMED_TRIAL_COLUMNS.items():
+        if old in df.columns:
+            df[new] = df[new].fillna(df[old]) if new in df.columns else df[old]
+            df = df.drop(columns=old)
+    if "config" in df.columns and "seed" in df.columns:
+        missing = df.seed.isna() & df.config.notna()
+        if missing.any():
+            seeds = pd.to_numeric(df.config[missing].map(_config_seed), errors="coerce")
+            df["seed"] = pd.to_numeric(df.seed, errors="coerce").astype("Float64")
+            df.loc[missing, "seed"] = seeds.astype("Float64")
+    if "best_step" in df.columns:
+        df = _best_step_from_evals(df, study_dir)
+    for col in INTEGER_TRIAL_COLUMNS:
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
+    if {"suggested_by", "strategy", "round"} <= set(df.columns):
+        from gansweep.search.specs import initial_design_label
+
+        first = (df["round"] == 0).fillna(False) & (df.suggested_by == df.strategy)
+        if first.any():
+            df.loc[first, "suggested_by"] = df.loc[first, "suggested_by"].map(initial_design_label)
+    return df
+
+
+def _config_seed(text: str) -> int | None:
+    try:
+        value = stored_json(text)
+    except ValueError:
+        return None
+    seed = value.get("seed") if isinstance(value, dict) else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63 else None
+
+
+def _best_step_from_evals(df: pd.DataFrame, study_dir: str | StoragePath) -> pd.DataFrame:
+    """Rows stored before ``best_step`` existed: the first evaluation whose metric equals the score
+    (what a trial keeps: its first best evaluation)."""
+    lacking = df.best_step.isna() & df.score.notna() & df.status.isin(SCORED)
+    if not lacking.any():
+        return df
+    evals = read_evals(study_dir)
+    metrics = [c for c in evals.columns if c not in _EVAL_ONLY]
+    if evals.empty or not metrics:
+        return df
+    rows = df.loc[lacking, ["trial_id", "score"]]
+    ev = evals[evals.trial_id.isin(rows.trial_id)].merge(rows, on="trial_id")
+    match = np.zeros(len(ev), dtype=bool)
+    for m in metrics:
+        match |= (pd.to_numeric(ev[m], errors="coerce") == ev.score).to_numpy()
+    first = ev[match].sort_values("step").drop_duplicates("trial_id").set_index("trial_id").step
+    if first.empty:
+        return df
+    df["best_step"] = pd.to_numeric(df.best_step, errors="coerce").astype("Float64")
+    df.loc[lacking, "best_step"] = pd.to_numeric(df.loc[lacking, "trial_id"].map(first)).astype("Float64")
     return df
 
 

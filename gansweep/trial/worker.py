@@ -204,7 +204,12 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
             report(_progress(records[: i + 1], primary))
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
-    report(_final(records, primary, status, steps, seconds))
+    error = None
+    if status == "diverged":  # the simulated trial's losses went non-finite before the next evaluation
+        points = context.eval_points()
+        at = next((p for p in points if p > steps), points[-1] if points else steps)
+        error = f"diverged before step {at}: non-finite losses (simulated by the dry run)"
+    report(_final(records, primary, status, steps, seconds, error=error))
 
 
 def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:

@@ -141,8 +141,13 @@ def test_budget_curves_groups_and_statuses() -> None:
     t = _trials()
     t.loc[0, "status"] = "failed"  # a failed trial's score is ignored
     c = budget_curves(t)
-    assert list(c.columns) == ["cell", "strategy", "budget", "median", "lo", "hi", "mean"]
-    assert len(c) == 9
+    # the columns plots/budget_curves.csv holds
+    assert list(c.columns) == ["cell", "strategy", "budget", "median", "lo", "hi", "mean", "running_best", "metric"]
+    assert len(c) == 9 and set(c["metric"]) == {"score"}
+    gp = c[(c.cell == "a.x") & (c.strategy == "gp")]  # a sequential strategy: best of its first k, by index
+    rb = running_best(t)
+    assert gp["running_best"].tolist() == rb[rb.cell == "a.x"]["running_best"].tolist()
+    assert c[c.strategy != "gp"]["running_best"].isna().all()
     for (cell, strat), g in c.groupby(["cell", "strategy"]):
         sub = t[(t.cell == cell) & (t.strategy == strat)]
         vals = np.where(sub.status == "completed", sub.score, INF)

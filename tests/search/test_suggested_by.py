@@ -71,7 +71,7 @@ def test_a_failed_gp_round_is_stored_as_the_random_fallback_and_logged(tmp_path,
     searcher.close()
     by = {(c["strategy"], c["index"]): c["suggested_by"] for c in configs}
     fallback = "random fallback: gp round 1 failed (LinAlgError: not positive definite)"
-    assert by == {("gp", 0): "gp", ("gp", 1): "gp", ("gp", 2): fallback, ("gp", 3): fallback,
+    assert by == {("gp", 0): "gp:initial-design", ("gp", 1): "gp:initial-design", ("gp", 2): fallback, ("gp", 3): fallback,
                   ("random", 0): "random", ("random", 1): "random"}
     # one warning naming the cell and round when the fallback's trials are handed out
     warned = [r.getMessage() for r in caplog.records if r.name == "gansweep.search.composite"]
