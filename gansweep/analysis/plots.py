@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from gansweep.analysis.figures.budget_curves import plot_budget_curves
+from gansweep.analysis.figures.budget_curves import plot_budget_curves, plot_budget_curves_by_cell
 from gansweep.analysis.figures.common import save_csv
 from gansweep.analysis.figures.distributions import plot_distributions
 from gansweep.analysis.figures.learning_curves import plot_learning_curves
@@ -41,6 +41,7 @@ def write_verdicts(study: Study, out_dir: Path) -> list[Path]:
 
 PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "budget_curves": plot_budget_curves,
+    "budget_curves_by_cell": plot_budget_curves_by_cell,
     "distributions": plot_distributions,
     "score_vs_compute": plot_score_vs_compute,
     "sensitivity": plot_sensitivity,

@@ -34,6 +34,7 @@ def csv(study: Path, name: str) -> pd.DataFrame:
 def test_every_plot_written_with_its_data(reported_study: Path, name: str) -> None:
     png = reported_study / "plots" / f"{name}.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+    name = {"budget_curves_by_cell": "budget_curves"}.get(name, name)  # one CSV for both budget figures
     data = csv(reported_study, name)
     want = CSV_COLUMNS[name]
     assert list(data.columns[:len(want)]) == want
@@ -86,6 +87,33 @@ def test_distributions_top_share(reported_study: Path) -> None:
     top = data[data.subset == "top15"]
     assert (top["n"] <= np.ceil(0.15 * top["trials"])).all() and (top["n"] >= 1).all()
     assert (data.groupby("cell")["diverged"].first().sum()) == 9
+
+
+def test_budget_curves_draw_the_cells_of_a_panel_on_one_axis(study_dir: Path) -> None:
+    """--panel chooses the axes, --by the colours; every style drawn is in the legend."""
+    from gansweep.analysis.figures.budget_curves import shared_axis_figure
+    from gansweep.analysis.tables import budget_curves_data
+
+    study = load_study(study_dir, by="normalization", panel="penalty")
+    data = budget_curves_data(study)
+    fig = shared_axis_figure(study, data)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    panels = sorted(data["penalty"].unique())
+    assert len(axes) == len(panels) > 1
+    legend = {t.get_text() for t in fig.legends[0].get_texts()}
+    colours = set()
+    for ax, value in zip(axes, panels):
+        sub = data[data["penalty"] == value]
+        lines = ax.get_lines()
+        assert len(lines) == sub.groupby(["cell", "strategy"]).ngroups  # every cell and strategy of the panel
+        colours |= {ln.get_color() for ln in lines}
+        assert value in ax.get_title()
+    assert len(colours) == study.trials["normalization"].nunique()  # colour: the --by axis
+    assert set(study.trials["normalization"]) | set(study.trials["strategy"]) <= legend
+    assert "median best of k (exact)" in legend
+    other = load_study(study_dir, by="penalty", panel="normalization")
+    assert len([a for a in shared_axis_figure(other, budget_curves_data(other)).axes if a.get_visible()]) \
+        == study.trials["normalization"].nunique()
 
 
 def test_options_change_the_layout(study_dir: Path) -> None:

@@ -22,7 +22,7 @@ def test_report_is_self_contained_and_complete(reported_study: Path) -> None:
         for p in PENALTIES:
             for n in NORMS:
                 assert f"{d}.dcgan.ns.{p}.{n}" in page
-    assert page.count('src="data:image/png;base64,') == 5
+    assert page.count('src="data:image/png;base64,') == 6  # every figure, budget curves also by cell
     assert not re.search(r'src="(?!data:)', page)  # nothing loaded from elsewhere
     for heading in ("Which cell wins", "Progress", "Best 3 trials per cell", "Plots", "Failures",
                     "The study as run"):

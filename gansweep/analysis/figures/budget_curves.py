@@ -1,4 +1,10 @@
-"""Best score within a budget of k trials, per cell: the figure of "The GAN Landscape"."""
+"""Best score within a budget of k trials: the figure of "The GAN Landscape".
+
+``budget_curves.png`` answers "which cell is best at k trials" on one axis per panel (``--panel``,
+the data set by default): every cell and strategy of the panel is one median line, coloured by
+``--by``, styled by strategy, marked by any other varying axis, on a y axis shared by the panel
+(log where the scores span decades). ``budget_curves_by_cell.png`` keeps one small panel per cell,
+with each curve's 2.5-97.5 % band and a sequential strategy's running best."""
 
 from __future__ import annotations
 
@@ -30,7 +36,87 @@ from gansweep.analysis.tables import budget_curves_data, cell_titles, status_cou
 log = logging.getLogger(__name__)
 
 
+BANDS_UP_TO = 4
+"""Curves of a shared panel that still get their band: more would hide each other."""
+
+
+def _drawn(g: Any) -> Any:
+    """Log-spaced budgets of a long curve (drawing only: the CSV keeps every k)."""
+    if len(g) > MAX_DRAWN:
+        return g.iloc[np.unique(np.geomspace(1, len(g), MAX_DRAWN).astype(int) - 1)]
+    return g
+
+
 def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
+    """One axes per ``panel`` value, every cell of it on that shared axis (Kurach et al.'s layout)."""
+    data = budget_curves_data(study)
+    return [save_figure(shared_axis_figure(study, data), out_dir / "budget_curves.png"),
+            save_csv(data, out_dir / "budget_curves.csv")]
+
+
+def shared_axis_figure(study: Study, data: Any) -> Any:
+    """The figure of :func:`plot_budget_curves` (``data``: :func:`budget_curves_data`)."""
+    trials = study.trials
+    enc = encoding(study)
+    panels = sorted(data[study.panel].unique(), key=str)
+    strategies = sorted(data["strategy"].unique(), key=str)
+    styles = {s: enc.style.get(s, "-") for s in strategies}
+    good, bad_edge = ("hi", "bottom") if study.higher_is_better else ("lo", "top")
+    log_x = data["budget"].max() >= 20
+    fig, axes = panel_grid(len(panels), 5.6, 4.2, max_cols=2 if len(panels) > 1 else 1)
+    for ax, value in zip(axes, panels):
+        sub = data[data[study.panel] == value]
+        curves = list(sub.groupby(["cell", "strategy"], sort=True))
+        bands = len(curves) <= BANDS_UP_TO
+        rng = finite_range([sub["median"], *([sub[good]] if bands else [])])
+        if rng is None:
+            no_data(ax)
+        log_y = spans_orders(np.concatenate([sub["median"].to_numpy(), sub[good].to_numpy() if bands else []]))
+        bottom, top = set_value_scale(ax, rng, log_y)
+        above = top * 10 if log_y else top + (top - bottom)
+        below = bottom / 10 if log_y else bottom - (top - bottom)
+        for (_, strat), g in curves:
+            colour, _, marker = enc.of(g.iloc[0])
+            g = _drawn(g)
+            k = g["budget"].to_numpy()
+            med = g["median"].replace([np.inf, -np.inf], np.nan).to_numpy()
+            if bands and len(k) > 1:
+                lo = g["lo"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+                hi = g["hi"].replace([np.inf, -np.inf], [above, below]).to_numpy(dtype=float)
+                ax.fill_between(k, lo, hi, color=colour, alpha=0.1, linewidth=0, zorder=1)
+            every = max(1, len(k) // 6)
+            ax.plot(k, med, color=colour, linestyle=styles[strat] if len(k) > 1 else "none", linewidth=1.6,
+                    marker=marker or ("o" if len(k) == 1 else None), markevery=every, markersize=4, zorder=3)
+        if log_x:
+            ax.set_xscale("log")
+            plain_log_ticks(ax.xaxis)
+            ax.set_xlim(0.9, max(sub["budget"].max(), 2) * 1.1)
+        else:
+            ax.set_xlim(0.5, max(sub["budget"].max(), 2) + 0.5)
+            compact_x(ax)
+        ax.set_title(f"{study.panel} = {value}\n{status_counts(trials[trials[study.panel] == value])}", fontsize=9)
+        ax.set_xlabel("budget k (trials)", fontsize=9)
+        ax.set_ylabel(f"median best {study.metric_short}" + (" (log)" if log_y else ""), fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+    sections = enc.legend(strategies=False)
+    sections.insert(1, ("strategy (line style)", [Line2D([], [], color="0.3", linestyle=styles[s], linewidth=1.6,
+                                                         label=s) for s in strategies]))
+    sections[0] = (f"{enc.by} (colour)", sections[0][1])
+    if enc.rest:
+        sections[-1] = (f"{sections[-1][0]} (marker)", sections[-1][1])
+    extras = [Line2D([], [], color="0.3", linewidth=1.6, label="median best of k (exact)")]
+    if any(len(list(data[data[study.panel] == v].groupby(["cell", "strategy"]))) <= BANDS_UP_TO for v in panels):
+        extras.append(Line2D([], [], color="0.3", linewidth=8, alpha=0.1, label="2.5–97.5 % (≤ 4 curves)"))
+    sections.append(("", extras))
+    finish(fig, sections, f"{study_name(study)}\nmedian best {study.metric_short} within a budget of k trials; "
+                          f"the cells of a {study.panel} on one axis",
+           note=f"Each line is one cell and strategy: the exact median of the best of k trials drawn from its N. "
+                f"Diverged and failed trials count as no result (a line that starts late: most of its trials "
+                f"found nothing). Bands and the running best of sequential strategies: budget_curves_by_cell.png.")
+    return fig
+
+
+def plot_budget_curves_by_cell(study: Study, out_dir: Path) -> list[Path]:
     """Small multiples: one axes per cell, so 8-30 cells stay legible (issue 18)."""
     data = budget_curves_data(study)
     trials = study.trials
@@ -88,17 +174,18 @@ def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel(f"best {study.metric_short}", fontsize=8)
     sections: list[tuple[str, list[Any]]] = []
-    if len(strategies) > 1:  # one strategy needs no legend entry
-        sections.append(("strategy", [Line2D([], [], color="0.3", linestyle=styles[s], linewidth=1.8, label=s)
-                                      for s in strategies]))
-    extras = [Line2D([], [], color="0.3", linewidth=1.8, label="median"),
+    # every line style explained, even with one strategy (a lone GP's median is dashed)
+    sections.append(("strategy (line style)", [Line2D([], [], color="0.3", linestyle=styles[s], linewidth=1.8,
+                                                      label=s) for s in strategies]))
+    extras = [Line2D([], [], color="0.3", linewidth=1.8, label="median best of k"),
               Line2D([], [], color="0.3", linewidth=8, alpha=band_alpha, label="2.5–97.5 %")]
     if sequential:
-        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post", label="running best"))
+        extras.append(Line2D([], [], color="0.3", linewidth=0.9, drawstyle="steps-post",
+                             label="running best (in suggestion order)"))
     sections.append(("", extras))
     finish(fig, sections, f"{study_name(study)}: best score within a budget of k trials (exact), one panel per cell",
            note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
                 "all k trials may have diverged; a median missing at small k means most likely did."
                 + (" Stopped trials (early stopping within their cell) count at the score they reached "
                    "before they were stopped." if (trials["status"] == "stopped").any() else ""))
-    return [save_figure(fig, out_dir / "budget_curves.png"), save_csv(data, out_dir / "budget_curves.csv")]
+    return [save_figure(fig, out_dir / "budget_curves_by_cell.png")]  # its data: budget_curves.csv

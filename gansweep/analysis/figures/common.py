@@ -132,7 +132,12 @@ def finish(fig: Figure, sections: list[tuple[str, list[Any]]], title: str, note:
         fig.set_size_inches(width, height)
     legend_in = 0.9 + 0.075 * max((len(lbl) for lbl in labels), default=0) if handles else 0.1
     right = max(0.5, 1.0 - legend_in / width)
-    top = 1.0 - 0.3 / height
+    # the title is centred over the panels: wrapped to their width (about 11 characters an inch)
+    title = "\n".join(textwrap.fill(line, max(20, int(right * width * 11))) for line in title.split("\n"))
+    if title.count("\n"):  # more lines of title: a taller figure, not smaller panels
+        height += 0.2 * title.count("\n")
+        fig.set_size_inches(width, height)
+    top = 1.0 - (0.1 + 0.2 * (title.count("\n") + 1)) / height
     bottom = 0.3 / height if note else 0.0
     fig.suptitle(title, fontsize=11, x=right / 2)
     if note:
