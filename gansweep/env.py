@@ -2,7 +2,7 @@
 
 Consumers read through :func:`get`, so a bad value is one line naming the variable and what is
 allowed (exit code 2), never a traceback deep in a worker; the CLI calls :func:`check` at start so
-the mistake surfaces before anything runs. README's "Environment variables" table lists these.
+the mistake surfaces before anything runs. docs/ENVIRONMENT.md lists these.
 """
 
 from __future__ import annotations

@@ -124,7 +124,8 @@ def test_ci_runs_the_readme_test_command_with_what_the_dev_extras_install():
     import tomllib
 
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
-    assert "make test " in readme and "make test-fast" in readme
+    assert "make test " in readme and "CONTRIBUTING.md" in readme  # the suite's details: CONTRIBUTING.md
+    assert "make test-fast" in (ROOT / "CONTRIBUTING.md").read_text()
     assert ci.rstrip().endswith("make test")
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: install-dev$", makefile, re.M) and "pip install -q -e '.[dev]'" in makefile.replace(
@@ -133,3 +134,18 @@ def test_ci_runs_the_readme_test_command_with_what_the_dev_extras_install():
     pytest_line = next(line for line in makefile.splitlines() if line.startswith("PYTEST :="))
     if " -n " in pytest_line:
         assert "pytest-xdist" in dev
+
+
+def test_the_readme_reads_in_ten_minutes_and_its_links_resolve():
+    """A newcomer's page: at most 1,200 words (as ``wc -w`` counts), the two set-up commands, every
+    linked page present; reference material lives in docs/, the suite's internals in CONTRIBUTING.md."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.split()) <= 1200
+    assert "make demo" in readme and "make test" in readme
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    local = [link for link in links if "://" not in link]
+    assert {"docs/STUDY-FILE.md", "docs/CLI.md", "docs/ENVIRONMENT.md", "docs/STUDY-DIRECTORY.md",
+            "CONTRIBUTING.md"} <= set(local)
+    assert all((ROOT / link).is_file() for link in local), [link for link in local if not (ROOT / link).is_file()]
