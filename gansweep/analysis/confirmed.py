@@ -207,7 +207,7 @@ def confirmed_verdicts(rows: pd.DataFrame, resamples: int = RESAMPLES, seed: int
                 n = int(min(seeds[(ds, strat, a)], seeds[(ds, strat, b)]))
                 verdict, more = _verdict(est, lo, hi, n)
                 resolution = ("resolved" if verdict in (A_BETTER, B_BETTER) else
-                              f"{verdict} — about {int(more)} more seeds would resolve it"
+                              f"{verdict} — about {int(more)} more seed{'s' if more > 1 else ''} would resolve it"
                               if more == more else f"{verdict}: the two cells are even")
                 out.append({"dataset": ds, "strategy": strat, "cell_a": a, "cell_b": b,
                             "configs_a": configs[(ds, strat, a)], "configs_b": configs[(ds, strat, b)],

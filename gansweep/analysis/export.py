@@ -2,7 +2,7 @@
 
 Why this module exists: ``results/`` is a directory of one Parquet file per trial (so that writes
 are atomic and idempotent); users of spreadsheets, R or other pipelines want one ``trials`` and
-one ``evals`` file. Both are written atomically.
+one ``evals`` file (and ``confirmed``, the confirmation stage's rows). All are written atomically.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
     """Write ``trials.<fmt>`` and ``evals.<fmt>`` into ``dest`` (default ``study_dir/export``, or
     ``./<name>/export`` for a study in a bucket).
 
-    Returns the paths written; ``evals`` is left out when no evaluation is stored. Raises
+    Returns the paths written; ``evals`` is left out when no evaluation is stored, ``confirmed`` (the
+    confirmation's rows, one per configuration and seed: docs/CONFIRM.md) when there is no confirmation. Raises
     NotAStudyError for a directory that is not a study, GansweepError for an unknown format or
     when no trial is stored yet.
     """
@@ -36,8 +37,10 @@ def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
     out_dir = Path(dest) if dest is not None else output_dir(path) / "export"
     if out_dir.exists() and not out_dir.is_dir():
         raise GansweepError(f"{out_dir}: exists and is not a directory")
+    from gansweep.analysis.confirmed import read_confirmed
+
     written = []
-    for name, frame in (("trials", trials), ("evals", read_evals(path))):
+    for name, frame in (("trials", trials), ("evals", read_evals(path)), ("confirmed", read_confirmed(path))):
         if frame.empty:
             continue
         target = out_dir / f"{name}.{fmt}"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gansweep.analysis.figures.budget_curves import plot_budget_curves, plot_budget_curves_by_cell
+from gansweep.analysis.figures.confirmed import plot_confirmed
 from gansweep.analysis.figures.common import save_csv
 from gansweep.analysis.figures.distributions import plot_distributions
 from gansweep.analysis.figures.learning_curves import plot_learning_curves
@@ -46,6 +47,7 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "score_vs_compute": plot_score_vs_compute,
     "sensitivity": plot_sensitivity,
     "learning_curves": plot_learning_curves,
+    "confirmed": plot_confirmed,
     "verdicts": write_verdicts,
 }
 """The figure registry (name → writer of ``plots/<name>.png`` and ``.csv``): one module per figure

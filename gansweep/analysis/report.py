@@ -189,10 +189,12 @@ def _section(title: str, body: str, anchor: str) -> str:
     return f'<h2 id="{esc(anchor)}">{esc(title)}</h2>\n{body}'
 
 
-def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
+def _ranking_html(study: Study, rank: pd.DataFrame, confirmed: bool = False) -> str:
+    from gansweep.analysis.confirmed_report import single_seed_note
+
     if rank.empty:
         return "<p>No trials to rank yet.</p>"
-    parts = [f'<p class="muted">Cells ranked by the median of the best {esc(study.metric_label)} '
+    parts = [single_seed_note(study, confirmed), f'<p class="muted">Cells ranked by the median of the best {esc(study.metric_label)} '
              f"among k trials drawn from those stored, at the full budget k (the number of trials "
              f"every cell of that strategy has stored), with the 2.5–97.5 % band. At k = N the best "
              f"is certain (the band is a point); the small-budget columns show the spread a user "
@@ -211,13 +213,14 @@ def _ranking_html(study: Study, rank: pd.DataFrame) -> str:
             view[f"median best @ k={small}"] = g["small_median"].to_numpy()
             view[f"band @ k={small}"] = [f"{fmt(a)} – {fmt(b)}" for a, b in zip(g["small_lo"], g["small_hi"])]
         winner = g["label"].iloc[0]
-        verdict = f"best is {esc(winner)}" if np.isfinite(g["median"].iloc[0]) else "no trial finished: no winner"
+        verdict = (("best in this search" if confirmed else "best in this search (single seed, unconfirmed)")
+                   + f": {esc(winner)}" if np.isfinite(g["median"].iloc[0]) else "no trial finished: no winner")
         parts.append(f"<h3>dataset {esc(pv)}, strategy {esc(strat)}: {verdict}</h3>")
         parts.append(table(view, left=[g["label_axes"].iloc[0]], row_class=["win" if r == 1 else "" for r in g["rank"]]))
     return "\n".join(parts)
 
 
-def _verdicts_html(study: Study, plot_paths: Sequence[Path]) -> str:
+def _verdicts_html(study: Study, plot_paths: Sequence[Path], confirmed: bool = False) -> str:
     """Per data set and strategy: the matrix of P(row beats column) at the full budget, and one
     sentence per cell that beats another with the whole 95 % interval above one half."""
     path = next((p for p in plot_paths if p.name == "verdicts.csv"), None)
@@ -228,7 +231,10 @@ def _verdicts_html(study: Study, plot_paths: Sequence[Path]) -> str:
     first = study.trials.drop_duplicates("cell").set_index("cell")
     label = {c: (" + ".join(str(first.loc[c, a]) for a in axes) if axes and c in first.index else c)
              for c in first.index}
-    parts = [f'<p class="muted">Each entry is the probability that the best of k trials of the row\'s '
+    from gansweep.analysis.confirmed_report import single_seed_note
+
+    parts = [single_seed_note(study, confirmed),
+             f'<p class="muted">Each entry is the probability that the best of k trials of the row\'s '
              f"cell is better ({esc(study.metric_label)}) than the best of k trials of the column's, "
              f"computed exactly from the stored trials (diverged and failed count as no result), with "
              f"its 95 % bootstrap interval over the trials (1,000 resamples). "
@@ -375,9 +381,15 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
                            f'<p class="muted">Data: plots/{esc(stem)}.csv</p>'
                            for stem in PLOTS if stem in pngs)
     best = best_trials(study)
+    from gansweep.analysis.confirmed_report import confirmation_rows, confirmed_html, has_rows
+
+    rows = confirmation_rows(study)
+    confirmed = has_rows(rows)
     sections = [
-        _section("Which cell wins", _ranking_html(study, ranking(study)), "ranking"),
-        _section("Is the difference real? Verdicts between cells", _verdicts_html(study, plot_paths), "verdicts"),
+        _section("Which cell wins" + (" in the search (single seed per configuration)" if confirmed else ""),
+                 _ranking_html(study, ranking(study), confirmed), "ranking"),
+        _section("Is the difference real? Verdicts between cells", _verdicts_html(study, plot_paths, confirmed),
+                 "verdicts"),
         _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
                  + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"])
                  + _fallbacks_html(study), "progress"),
@@ -389,16 +401,19 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
         _section("Failures", _failures_html(study), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
-    links = [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
+    if confirmed:  # the headline: numbers that held up under new seeds and a fresh evaluation
+        sections.insert(0, _section("Confirmed: which cell wins with new seeds and a fresh evaluation",
+                                    confirmed_html(study, rows), "confirmed"))
+    links = ([("confirmed", "confirmed")] if confirmed else []) + [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
     equal = _equal_compute_html(study)
     if equal is not None:
-        sections.insert(2, _section("Strategies at equal compute", equal, "compute"))
-        links.insert(2, ("equal compute", "compute"))
+        sections.insert(2 + confirmed, _section("Strategies at equal compute", equal, "compute"))
+        links.insert(2 + confirmed, ("equal compute", "compute"))
     evaluations = _evaluations_html(study)
     if evaluations is not None:
-        sections.insert(4, _section("Evaluated again", evaluations, "evaluations"))
-        links.insert(4, ("evaluated again", "evaluations"))
+        sections.insert(4 + confirmed, _section("Evaluated again", evaluations, "evaluations"))
+        links.insert(4 + confirmed, ("evaluated again", "evaluations"))
     toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in links)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
