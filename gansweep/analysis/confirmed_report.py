@@ -10,7 +10,10 @@ one, the report says that its rankings and verdicts are single-seed.
 
 from __future__ import annotations
 
+import base64
 import html
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,7 +50,7 @@ def single_seed_note(study: Study, confirmed: bool) -> str:
             f"{_esc(study.path)}</code> (docs/CONFIRM.md).</p>")
 
 
-def confirmed_html(study: Study, rows: pd.DataFrame) -> str:
+def confirmed_html(study: Study, rows: pd.DataFrame, plot_paths: Sequence[Path] = ()) -> str:
     """The section: headline sentences, the confirmed table per data set and strategy, the verdicts."""
     from gansweep.analysis.confirmed import cell_summary, confirmed_table, confirmed_verdicts, held_up
 
@@ -86,7 +89,10 @@ def confirmed_html(study: Study, rows: pd.DataFrame) -> str:
                      "(configurations)</th><th>choice still best of its top?</th><th>diverged runs</th></tr></thead>"
                      f"<tbody>{''.join(body)}</tbody></table>")
         v = verdicts[(verdicts.dataset == ds) & (verdicts.strategy == strat)]
+        order = list(g["cell"])  # each cell against the next in the confirmed ranking: is the order real?
+        v = v[[abs(order.index(a) - order.index(b)) == 1 for a, b in zip(v.cell_a, v.cell_b)]] if not v.empty else v
         if not v.empty:
+            v = v.assign(_at=[min(order.index(a), order.index(b)) for a, b in zip(v.cell_a, v.cell_b)]).sort_values("_at")
             lines = []
             for r in v.itertuples(index=False):
                 if r.verdict == "B better":
@@ -96,11 +102,18 @@ def confirmed_html(study: Study, rows: pd.DataFrame) -> str:
                 if r.verdict in ("A better", "B better"):
                     lines.append(f"<li>{_esc(a)} beats {_esc(b)}: P = {p:.2f} ({lo:.2f}–{hi:.2f})</li>")
                 else:
+                    if order.index(a) > order.index(b):  # the better-ranked cell first
+                        a, b, p, lo, hi = b, a, 1 - p, 1 - hi, 1 - lo
                     lines.append(f"<li>{_esc(a)} vs {_esc(b)}: P(first beats second) = {p:.2f} "
                                  f"({lo:.2f}–{hi:.2f}), {_esc(r.resolution)}</li>")
             parts.append("<ul>" + "".join(lines) + "</ul>")
-    parts.append('<p class="muted">All configurations and runs: plots/confirmed.csv; '
-                 "<code>gansweep export</code> writes confirmed.csv.</p>")
+    png = next((p for p in plot_paths if p.name == "confirmed.png"), None)
+    if png is not None:
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        parts.append(f'<img alt="confirmed" src="data:image/png;base64,{data}">')
+    parts.append('<p class="muted">Each cell against the next in the confirmed ranking above; every pair: '
+                 "plots/confirmed_verdicts.csv. All configurations and runs: plots/confirmed.csv "
+                 "(<code>gansweep export</code> writes confirmed.csv).</p>")
     return "\n".join(parts)
 
 

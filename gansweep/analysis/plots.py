@@ -52,8 +52,9 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
 }
 """The figure registry (name → writer of ``plots/<name>.png`` and ``.csv``): one module per figure
 in :mod:`gansweep.analysis.figures`; ``verdicts`` is a table the report draws."""
-PLOTS = tuple(name for name in PLOTTERS if name != "verdicts")
-"""The figures, in the order the report shows them."""
+PLOTS = tuple(name for name in PLOTTERS if name not in ("verdicts", "confirmed"))
+"""The figures every study has, in the order the report shows them (``confirmed`` only exists with a
+confirmation, and the report shows it in its confirmation section)."""
 
 
 def plot_study(study_dir: str | StoragePath, by: str | None = None, panel: str | None = None,

@@ -403,7 +403,7 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     ]
     if confirmed:  # the headline: numbers that held up under new seeds and a fresh evaluation
         sections.insert(0, _section("Confirmed: which cell wins with new seeds and a fresh evaluation",
-                                    confirmed_html(study, rows), "confirmed"))
+                                    confirmed_html(study, rows, plot_paths), "confirmed"))
     links = ([("confirmed", "confirmed")] if confirmed else []) + [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
     equal = _equal_compute_html(study)

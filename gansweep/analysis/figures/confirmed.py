@@ -2,7 +2,7 @@
 its 95 % interval over seeds, and the search's score of that configuration (docs/CONFIRM.md).
 
 Written only when the study has a confirmation (``results/confirm``); the plotted data is
-``plots/confirmed.csv``, one row per run."""
+``plots/confirmed.csv``, one row per run; every pair's verdict is ``plots/confirmed_verdicts.csv``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def plot_confirmed(study: Study, out_dir: Path) -> list[Path]:
-    from gansweep.analysis.confirmed import confirmed_table, read_confirmed, runs
+    from gansweep.analysis.confirmed import confirmed_table, confirmed_verdicts, read_confirmed, runs
 
     rows = read_confirmed(study.path)
     if rows.empty:
@@ -73,7 +73,8 @@ def plot_confirmed(study: Study, out_dir: Path) -> list[Path]:
                 "and scored once on a fresh evaluation stream (lower is better). A star above its points is a "
                 "search score that was optimistic: chosen as the best of its evaluations on the stream it reports.")
     csv = data.drop(columns=[c for c in ("config", "stream", "error") if c in data])
-    return [save_figure(fig, out_dir / "confirmed.png"), save_csv(csv, out_dir / "confirmed.csv")]
+    return [save_figure(fig, out_dir / "confirmed.png"), save_csv(csv, out_dir / "confirmed.csv"),
+            save_csv(confirmed_verdicts(rows), out_dir / "confirmed_verdicts.csv")]
 
 
 def _labels(cells: list[str]) -> list[str]:
