@@ -267,3 +267,27 @@ def test_confirm_with_more_seeds_adds_only_the_new_seeds_and_refuses_another_sam
     new = check_rows(study_dir, seeds=4).set_index("trial_id")
     pd.testing.assert_series_equal(new.loc[old.index, "score"], old["score"])  # the first rows as they were
     assert json.loads((study_dir / "gansweep.json").read_text())["confirm"]["seeds"] == 4
+
+
+def _study_dir(tmp_path: Path, dry_run: bool) -> Path:
+    from gansweep.driver.studydir import StudyDir
+
+    sd = StudyDir(tmp_path / "conf")
+    sd.create(_study(), {"dry_run": dry_run, "source": "s.yaml", "version": "test"})
+    return sd.path
+
+
+def test_confirm_before_the_search_is_finished_says_how_to_finish_it(cli, tmp_path):
+    study_dir = _study_dir(tmp_path, dry_run=True)
+    code, out, err = cli("confirm", study_dir)
+    assert code == 2 and err.count("\n") == 1
+    assert "the search is not finished (0/24 trials stored" in err and f"gansweep resume {study_dir}" in err
+    assert not (study_dir / "results" / "confirm").exists()
+
+
+def test_confirm_dry_run_of_a_real_study_is_refused(cli, tmp_path):
+    study_dir = _study_dir(tmp_path, dry_run=False)
+    code, out, err = cli("confirm", study_dir, "--dry-run")
+    assert code == 2 and "this study trains real GANs, and its confirmation does too" in err
+    code, out, err = cli("confirm", study_dir, "--seeds", "0")
+    assert code == 2 and "confirm.seeds" in err, err
