@@ -198,6 +198,7 @@ def _init_ray(address: str | None) -> None:
     if not any(isinstance(f, _NoTuneRestoreAdvice) for f in tune_log.filters):
         tune_log.addFilter(_NoTuneRestoreAdvice())
     if ray.is_initialized():
+        _stop_on_signals()
         return
     # No --address: a new local Ray, never a cluster that `ray start` (anyone's) recorded in /tmp/ray
     address = address or os.environ.get("RAY_ADDRESS") or "local"
@@ -205,8 +206,10 @@ def _init_ray(address: str | None) -> None:
         log.warning("RAY_AUTH_MODE=%s: the local Ray accepts connections without a token",
                     os.environ["RAY_AUTH_MODE"])
     if address == "local":
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
-                 configure_logging=True)
+        with _services_in_own_session():
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+                     configure_logging=True)
+        _stop_on_signals()
         return
     check_reachable(address)
     from ray.exceptions import AuthenticationError
@@ -221,6 +224,59 @@ def _init_ray(address: str | None) -> None:
                                 "see docs/CLUSTER.md (--address, RAY_ADDRESS)") from None
         except ConnectionError as exc:
             raise GansweepError(f"Ray address {address}: {_join_refusal(exc)} (--address, RAY_ADDRESS)") from None
+    _stop_on_signals()
+
+
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+"""What a cluster or a terminal sends to end a job (Kubernetes and Slurm SIGTERM before SIGKILL; a
+closed terminal or SSH session SIGHUP): the driver stops as on Ctrl-C."""
+
+
+def _stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP stop the driver as Ctrl-C (SIGINT) does: Tune saves its experiment
+    and ends the run, Ray shuts down, and the CLI prints how to resume (exit 1). Installed once Ray
+    is up: ``ray.init`` puts its own handlers there (one that dumps native stacks and aborts), and
+    without one SIGHUP kills the process silently."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in STOP_SIGNALS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _as_ctrl_c)
+
+
+@contextlib.contextmanager
+def _services_in_own_session() -> Iterator[None]:
+    """Start the local Ray's processes (GCS, raylet, agents) in sessions of their own, as Ray does
+    on Windows: a signal to the driver's process group (a closed terminal's SIGHUP, ``kill -TERM
+    -PGID``) then reaches the driver only, which stops Tune while Ray still answers; killed with it,
+    Ray left the driver waiting a minute for its GCS and dying without a word. They still end with
+    the driver (Ray's kernel fate-sharing kills them when it dies); without that, left as they are."""
+    from ray._private import services, utils  # ray 2.60: every service starts through ConsolePopen
+
+    original = services.ConsolePopen
+    if not utils.detect_fate_sharing_support() or sys.platform == "win32":
+        yield
+        return
+
+    class OwnSession(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = OwnSession
+    try:
+        yield
+    finally:
+        services.ConsolePopen = original
+
+
+def _as_ctrl_c(signum: int, frame: Any) -> None:
+    log.warning("%s received: stopping as on Ctrl-C", signal.Signals(signum).name)
+    handler = signal.getsignal(signal.SIGINT)  # Tune's while it runs: stop, save, return
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt
 
 
 def _join_refusal(exc: BaseException) -> str:
