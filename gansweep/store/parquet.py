@@ -557,35 +557,85 @@ def _inspect(files: list[StoragePath], required: Sequence[str]) -> tuple[pa.Sche
     return target, {f: problems[f] for f in files if f in problems}
 
 
-def _fast(files: list[StoragePath], filesystem: Any, required: Sequence[str]) -> pa.Table | None:
+CATCH_UP_ROUNDS = 8
+"""How often one read lists the directory again for the parts that merged files it saw vanish."""
+
+
+def _fast(directory: StoragePath, files: list[StoragePath], required: Sequence[str]) -> pa.Table | None:
     """The files read as one table, cast to the declared schema; None when one of them needs a
-    closer look (:func:`_inspect`). A vanished file is :class:`_Retry`."""
+    closer look (:func:`_inspect`).
+
+    A compaction merges the small files into a new part and deletes them while readers read. Small
+    files are read first, right after the listing, so the window in which one can vanish is short;
+    when one vanished all the same, the read lists again and reads only what is new (the part that
+    now holds it), keeping what it read: a reader slower than the writer's compactions still
+    finishes. Callers drop the duplicates a small file and its part give. Still changing after
+    :data:`CATCH_UP_ROUNDS` listings: :class:`_Retry`.
+    """
     fmt = ds.ParquetFileFormat()
-    fs = filesystem or pafs.LocalFileSystem()
-    try:
-        fragments = [fmt.make_fragment(arrow_source(f)[0], fs) for f in files]
-        schemas = [fr.physical_schema for fr in fragments]
-    except FileNotFoundError as exc:
-        raise _io_failure(directory_of(files), exc) from None
-    except (pa.ArrowException, OSError):
-        return None
-    if any(_schema_problem(s, required) for s in schemas):
-        return None
-    columns = [_columns(s, required) for s in schemas]
-    target, common = _target(columns, required)
-    if any(not set(common) <= set(c) for c in columns):
-        return None
-    try:
-        table = ds.FileSystemDataset(fragments, target, fmt, fs).to_table()
-    except FileNotFoundError as exc:
-        raise _io_failure(directory_of(files), exc) from None
-    except (pa.ArrowException, OSError):
-        return None
-    return None if _row_problem(table, required) else table
+    fs = arrow_source(directory)[1] or pafs.LocalFileSystem()
+    fragments: dict[StoragePath, Any] = {}
+    schemas: dict[StoragePath, pa.Schema] = {}
+    tables: list[pa.Table] = []
+    target: pa.Schema | None = None
+    pending = files
+    for _ in range(CATCH_UP_ROUNDS):
+        vanished = False
+        for f in sorted(pending, key=_is_part):  # small files first: a compaction deletes them
+            fragment = fmt.make_fragment(arrow_source(f)[0], fs)
+            try:
+                schemas[f] = fragment.physical_schema
+            except FileNotFoundError:
+                vanished = True
+                continue
+            except (pa.ArrowException, OSError):
+                return None
+            if _schema_problem(schemas[f], required):
+                return None
+            fragments[f] = fragment
+        columns = [_columns(s, required) for s in schemas.values()]
+        now, common = _target(columns, required)
+        if any(not set(common) <= set(c) for c in columns) or (target is not None and not now.equals(target)):
+            return None
+        target = now
+        new = [f for f in pending if f in fragments]
+        for batch in ([f for f in new if not _is_part(f)], [f for f in new if _is_part(f)]):
+            read = _scan([fragments[f] for f in batch], target, fmt, fs)
+            if read is None:
+                return None
+            tables += read[0]
+            vanished = vanished or read[1]
+        if not vanished:
+            table = pa.concat_tables(tables) if tables else target.empty_table()
+            return None if _row_problem(table, required) else table
+        try:
+            listing = _visible(directory)
+        except OSError as exc:
+            raise _io_failure(directory, exc) from None
+        pending = [f for f in listing if f not in fragments]
+    raise _Retry(f"{directory}: files kept changing through {CATCH_UP_ROUNDS} listings")
 
 
-def directory_of(files: list[StoragePath]) -> StoragePath:
-    return files[0].parent
+def _scan(fragments: list[Any], target: pa.Schema, fmt: Any, fs: Any) -> tuple[list[pa.Table], bool] | None:
+    """The fragments' rows as ``target`` and whether one vanished meanwhile (its rows are then in a
+    new part); None when one cannot be read (a closer look decides)."""
+    if not fragments:
+        return [], False
+    try:
+        return [ds.FileSystemDataset(fragments, target, fmt, fs).to_table()], False
+    except FileNotFoundError:
+        pass
+    except (pa.ArrowException, OSError):
+        return None
+    tables, vanished = [], False
+    for fragment in fragments:  # one by one: which vanished
+        try:
+            tables.append(fragment.to_table(schema=target))
+        except FileNotFoundError:
+            vanished = True
+        except (pa.ArrowException, OSError):
+            return None
+    return tables, vanished
 
 
 def _read_once(directory: StoragePath, required: Sequence[str]) -> pa.Table | None:
@@ -595,7 +645,7 @@ def _read_once(directory: StoragePath, required: Sequence[str]) -> pa.Table | No
         raise _io_failure(directory, exc) from None
     if not files:
         return None
-    table = _fast(files, arrow_source(directory)[1], required)
+    table = _fast(directory, files, required)
     if table is not None:
         return table
     _, problems = _inspect(files, required)
