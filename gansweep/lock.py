@@ -53,6 +53,10 @@ class StudyLock:
             if os.path.islink(self.path):
                 raise UnsafePathError(f"{self.path}: a symbolic link (to {os.readlink(self.path)}); gansweep never "
                                       "follows links out of a study: remove it (a driver recreates it)") from None
+            if (self.path.parent / "study.yaml").is_file():  # resume of a study on a read-only disk
+                raise GansweepError(f"{self.path}: cannot write the study's lock ({exc.strerror or exc}); a study "
+                                    "runs where it can be written: make it writable, or copy it to a writable "
+                                    "place and resume the copy") from None
             raise GansweepError(f"{self.path.parent}: cannot create the study directory ({exc.strerror or exc}); "
                                 "choose a writable output directory (the study's 'output' or --out)") from None
         st = os.fstat(fd)

@@ -64,6 +64,13 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     if StudyDir(location(out or study.output)).exists():
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
+    if isinstance(sd.path, Path):
+        from gansweep.driver.studydir import is_study_dir
+
+        outer = next((p for p in Path(os.path.abspath(sd.path)).parents if is_study_dir(p)), None)
+        if outer is not None:  # its --force would delete this study, its files would be read as its own
+            raise GansweepError(f"{out or study.output}: is inside the study directory {outer}; choose an output "
+                                "outside every study (the study's 'output' or --out)")
     occupied = check_target(sd, force)
     if not dry_run:
         check_data(study, source, cluster=_on_cluster(address))

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from gansweep.errors import GansweepError
 from gansweep.metrics import specs as S
+
+
+MAX_OPTION = 10_000_000  # beyond it a count or a rate is a typo (an evaluation would never end)
+
+
+def abbreviate(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,8 +51,10 @@ class EvalOptions:
                 raise GansweepError(f"unknown metrics option {key!r}{did}; choose from {', '.join(fields)}")
             kind = float if fields[key].type in (float, "float") else int
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                kind is int and not float(value).is_integer()) or value <= 0:
-                raise GansweepError(f"metrics option {key} must be a positive {kind.__name__}, got {value!r}")
+                    isinstance(value, float) and not (math.isfinite(value) and (kind is float or value.is_integer()))
+            ) or not 0 < value <= MAX_OPTION:
+                raise GansweepError(f"metrics option {key} must be a positive {kind.__name__} (finite, at most "
+                                    f"{MAX_OPTION:,}), got {abbreviate(value)}")
             options[key] = kind(value)
         return cls(**options)
 

@@ -23,7 +23,7 @@ MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB 
 MAX_LINE = 300  # an error line, value included
 MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, "asha", "median"}
+UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, "asha", "median", "str", "list[str]"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -121,6 +121,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise StudyError(bounded(f"{source}: {where}: invalid YAML: {problem}")) from None
     except yaml.YAMLError as exc:
         raise StudyError(bounded(f"{source}: invalid YAML: {str(exc).splitlines()[0]}")) from None
+    except ValueError as exc:  # a plain scalar YAML resolves but cannot build: 2001-13-45, a 5000-digit integer
+        what = "an integer of more than 4300 digits" if "integer string conversion" in str(exc) else str(exc)
+        raise StudyError(bounded(f"{source}: invalid YAML value: {what} (quote it if it is text)")) from None
     if size[0] > MAX_NODES:
         raise StudyError(f"{source}: the file expands to more than {MAX_NODES} values (aliases?); refused")
     if size[1] > MAX_EXPANDED_CHARS:
@@ -161,6 +164,8 @@ def _validate(data: dict[str, Any], source: str) -> Study:
             msg = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
             msg = f"{msg}, but got {abbreviate(err['input'])}"
+            if err["type"] == "string_type" and isinstance(err["input"], (bool, int, float)):
+                msg += " (YAML reads it as a number or true/false: quote text that looks like one)"
         raise StudyError(f"{source}: {loc}: {msg}") from None
 
 
@@ -202,7 +207,8 @@ def load_study(path: str | Path) -> Study:
                 if inside.is_file() else "; give a study's YAML file")
         raise StudyError(f"{p}: is a directory, not a study file{hint}")
     if not p.is_file():
-        raise StudyError(f"{p}: no such study file")
+        what = "not a regular file (a pipe, a device or a socket)" if p.exists() else "no such study file"
+        raise StudyError(f"{p}: {what}")
     if p.stat().st_size > MAX_BYTES:
         raise StudyError(f"{p}: file is larger than {MAX_BYTES // 1024} KiB; not a study file")
     return study_from_bytes(p.read_bytes(), str(p))

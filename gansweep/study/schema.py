@@ -17,7 +17,7 @@ from gansweep.gan.specs import AXIS_SPECS
 
 # Names become directory and file names: fully anchored (``fullmatch``, so no trailing newline) and short
 # enough for every file system once a trial id is appended.
-NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
+NAME_RE = re.compile(r"[a-z0-9_][a-z0-9_-]{0,63}")  # no leading "-": a CLI would read it as an option
 SEARCH_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
 # Bounds that keep every value inside what torch, numpy and Ray accept (validate is the one gate).
 MAX_STEPS = 10_000_000
@@ -319,7 +319,8 @@ class Study(Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         if not NAME_RE.fullmatch(v):
-            raise ValueError(f"name must match [a-z0-9_-]{{1,64}} (no '/', '.' or spaces), but got {v!r}")
+            raise ValueError(f"name must match [a-z0-9_-]{{1,64}}, not starting with '-' (no '/', '.' or spaces), "
+                             f"but got {v!r}")
         return v
 
     @field_validator("output")
@@ -327,8 +328,9 @@ class Study(Strict):
     def _output(cls, v: str) -> str:
         if v.startswith("~"):
             raise ValueError(f"output is used as written, without expanding '~'; give an absolute path, but got {v!r}")
-        if not v or "\x00" in v or len(v) > 1024:
-            raise ValueError("output must be a non-empty path of at most 1024 characters without NUL")
+        if not v or len(v) > 1024 or any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("output must be a non-empty path of at most 1024 characters without NUL or other control "
+                             f"characters (a newline, a tab), but got {v!r}")
         scheme, sep, rest = v.partition("://")
         if sep and (scheme not in ("s3", "gs", "gcs") or not rest.strip("/")):
             raise ValueError(f"output must be a directory, s3://bucket/prefix or gs://bucket/prefix, but got {v!r}")
