@@ -121,7 +121,7 @@ def _confirm_plan(study, plan, cost, rates, tflops) -> None:
     share = f" ({100 * c.hours / cost.hours:.0f} % of the search's)" if cost.hours > 0 else ""
     amount = format_hours(c.hours)
     amount = f"{amount} {c.device}-hours" if c.hours >= 1 else f"{amount} of {c.device} time"
-    out.print(f"confirmation: {n} trials (top {st.top} configurations × {st.seeds} new seeds per cell and search "
+    out.print(f"confirmation: {n} trials (top {st.top} configuration{'s' if st.top > 1 else ''} × {st.seeds} new seeds per cell and search "
               f"entry, {study.training.steps} steps each, scored on {st.samples} samples): {amount}{share}",
               soft_wrap=True)
 

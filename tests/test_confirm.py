@@ -74,7 +74,7 @@ def _search_rows(plan, rng=np.random.default_rng(0)):
         for i in range(e.trials):
             tid = e.trial_id(i)
             rows.append({"trial_id": tid, "cell": e.cell.id, "strategy": e.label, "index": i, "status": "completed",
-                         "score": float(rng.uniform(40, 60)), "config": json.dumps({"hp": {"lr": 1e-3, "beta1": 0.5}})})
+                         "score": float(rng.uniform(40, 60)), "config": json.dumps({"hp": {"lr": 1e-3, "beta1": 0.5, "n_disc": 5}})})
     return pd.DataFrame(rows)
 
 
@@ -99,7 +99,8 @@ def test_confirmation_ids_and_seeds_are_new_deterministic_and_never_a_search_see
         mine = trials[trials.cell == e.cell.id].sort_values("score")
         chosen = [c for c in configs if c["cell"] == e.cell.id and c["seed_index"] == 0]
         assert [c["confirms"] for c in chosen] == mine.trial_id.head(2).tolist()
-        assert [c["rank"] for c in chosen] == [1, 2] and chosen[0]["hp"] == {"lr": 1e-3, "beta1": 0.5}
+        assert [c["rank"] for c in chosen] == [1, 2] and chosen[0]["hp"] == {"lr": 1e-3, "beta1": 0.5, "n_disc": 5}
+        assert isinstance(chosen[0]["hp"]["n_disc"], int)  # the trainer refuses 5.0 discriminator steps
 
 
 def test_search_seed_is_the_seed_the_search_gives_its_trials():
@@ -291,3 +292,30 @@ def test_confirm_dry_run_of_a_real_study_is_refused(cli, tmp_path):
     assert code == 2 and "this study trains real GANs, and its confirmation does too" in err
     code, out, err = cli("confirm", study_dir, "--seeds", "0")
     assert code == 2 and "confirm.seeds" in err, err
+
+
+@pytest.mark.slow
+def test_a_real_confirmation_trains_scores_once_on_its_own_stream_and_reruns_to_its_score(cli, tmp_path):
+    """Real GANs (an MLP on ring8, 40 steps): one evaluation at the end on the confirmation's samples and
+    stream; a row's config alone reruns it to the stored score (the evaluation seed is part of the trial)."""
+    from gansweep.trial.worker import rerun
+
+    study = {"name": "realconf", "grid": {"dataset": ["ring8"], "architecture": ["mlp"], "penalty": ["none", "gp"]},
+             "training": {"steps": 40, "eval_every": 20, "batch_size": 64, "z_dim": 8, "width": 32},
+             "metrics": {"samples": 300, "extra": ["modes"]}, "failure": {"max_failures": 0},
+             "search": [{"strategy": "random", "trials": 2, "space": {"lr": {"low": 1e-4, "high": 1e-3, "log": True}}}],
+             "confirm": {"top": 1, "seeds": 2, "samples": 500}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(study))
+    code, out, err = cli("run", tmp_path / "s.yaml", "--out", tmp_path)
+    assert code == 0, err
+    study_dir = tmp_path / "realconf"
+    rows = pd.read_parquet(study_dir / "results" / "confirm" / "trials")
+    assert len(rows) == 2 * 1 * 2 and (rows.status == "completed").all(), rows.error.tolist()
+    evals = pd.read_parquet(study_dir / "results" / "confirm" / "evals")
+    assert sorted(evals.trial_id) == sorted(rows.trial_id) and (evals.step == 40).all()  # one evaluation each
+    assert (rows.score == rows.fd).all() and rows.modes.between(0, 8).all()
+    row = rows.iloc[0]
+    again = rerun(json.loads(row.config), cache_dir=str(tmp_path / "cache"))
+    assert again["score"] == row.score
+    other = rerun({**json.loads(row.config), "eval_seed": int(row.eval_seed) + 1}, cache_dir=str(tmp_path / "cache"))
+    assert other["score"] != row.score  # the evaluation stream is the row's own

@@ -121,7 +121,8 @@ def _stored_hp(trial_id: str, config: Any) -> dict[str, float]:
     if not ok:
         raise GansweepError(f"results/trials: trial {trial_id}: its stored config has no valid 'hp' "
                             "(hyperparameters); it cannot be confirmed (run the search again, or lower confirm.top)")
-    return {k: float(v) for k, v in hp.items()}
+    # integers stay integers (n_disc): the trainer refuses 1.0 discriminator steps
+    return {k: int(v) if HYPERPARAMETERS[k][2] and float(v).is_integer() else float(v) for k, v in hp.items()}
 
 
 def select(plan: Plan, trials: pd.DataFrame, top: int) -> list[Selected]:
