@@ -416,6 +416,11 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                              on_fatal=functools.partial(_mark_stale_after_failed_write, sd),
                              resolve=context.resolve)
     root = sd.path.resolve()
+    callbacks = [store_cb, progress, NodeLossCallback()]
+    if isinstance(root, Path):  # a study in a bucket: no live TensorBoard files (the store is there)
+        from gansweep.driver.tensorboard import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(str(root), metric_columns(plan)))
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
     scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
@@ -423,7 +428,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             and _has_experiment_state(sd) and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
-        _replace_callbacks(tuner, [store_cb, progress, NodeLossCallback()])
+        _replace_callbacks(tuner, callbacks)
         tuner._local_tuner._tune_config.scheduler = scheduler  # the pickled one holds the old path
     else:
         if restore and sd.tune_dir.exists():
@@ -440,7 +445,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
             run_config=tune.RunConfig(
                 name="tune", storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
                 verbose=0,
-                callbacks=[store_cb, progress, NodeLossCallback()],
+                callbacks=callbacks,
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
