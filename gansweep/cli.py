@@ -177,7 +177,9 @@ def _report(outcome, study_dir) -> None:
     best = f"{outcome.best:.4g}" if math.isfinite(outcome.best) else "–"
     out.print(f"{study_dir}: {outcome.stored}/{outcome.planned} trials stored ({counts}); best score {best}")
     if outcome.interrupted:
-        err.print(f"not finished: continue with 'gansweep resume {study_dir}'", markup=False, highlight=False,
+        from gansweep.driver.studydir import resume_advice
+
+        err.print(f"not finished: continue with {resume_advice(study_dir)}", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1)
     if getattr(outcome, "confirm", None) is not None:

@@ -92,7 +92,7 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
 def check_target(sd: StudyDir, force: bool) -> bool:
     """Whether ``run`` must first delete an earlier study at ``sd`` (``force``); refused in one line when
     the place is taken by anything else: ``--force`` deletes only a study (:func:`is_study_dir`)."""
-    from gansweep.driver.studydir import is_study_dir, is_vacant
+    from gansweep.driver.studydir import is_study_dir, is_vacant, resume_command
 
     if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
         raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
@@ -109,7 +109,7 @@ def check_target(sd: StudyDir, force: bool) -> bool:
             was = " (a dry run)" if sd._meta().get("dry_run") is True else ""
         except GansweepError:  # an unreadable gansweep.json: resume says so, with its fix
             was = ""
-        raise GansweepError(f"{sd.path}: is a study{was}: gansweep resume {sd.path} continues it, or start over "
+        raise GansweepError(f"{sd.path}: is a study{was}: {resume_command(sd.path)} continues it, or start over "
                             "with --force (or choose another --out)")
     return True
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,7 @@ class StudyDir:
             _atomic_text(self.meta_file, json.dumps(meta, indent=2))
         except OSError as exc:
             raise StoreWriteError(f"{self.meta_file}: cannot write ({exc.strerror or exc}); nothing stored "
-                                  f"was changed; free some space, then 'gansweep resume {self.path}'") from None
+                                  f"was changed; free some space, then {resume_advice(self.path)}") from None
 
     # -- resume ---------------------------------------------------------------------------------
     def check_resumable(self, study: Study) -> list[Any]:
@@ -225,6 +226,17 @@ class StudyDir:
         if foreign:
             return f"{foreign[0].name} is not yours (or others can write it)"
         return unverified(self.path)
+
+
+def resume_command(path: StoragePath | str) -> str:
+    """``gansweep resume DIR``, DIR shell-quoted where it needs it (a space, ``#``, ``?``): pastable as printed."""
+    return f"gansweep resume {shlex.quote(str(path))}"
+
+
+def resume_advice(path: StoragePath | str) -> str:
+    """``'gansweep resume DIR'`` in a sentence; without the outer quotes where DIR itself is quoted."""
+    command = resume_command(path)
+    return f"'{command}'" if "'" not in command else command
 
 
 def is_study_dir(path: StoragePath) -> bool:

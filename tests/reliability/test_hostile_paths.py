@@ -74,3 +74,17 @@ def test_a_study_on_a_path_with_spaces_unicode_and_url_characters(cli, tmp_path)
     assert code == 0 and "1/1 trials stored" in stdout, err
     code, stdout, err = cli("status", out / "tiny")
     assert code == 0 and "1/1 trials stored" in " ".join(stdout.split()), err
+
+
+def test_the_resume_line_can_be_pasted_for_a_path_with_spaces(cli, tmp_path):
+    """It printed 'gansweep resume /tmp/a b/tiny', which a shell splits in two."""
+    import shlex
+
+    out = tmp_path / "a b#c"
+    StudyDir(out / "tiny").create(study_from_data(TINY, "s.yaml"), {"dry_run": True})
+    study = tmp_path / "s.yaml"
+    study.write_text(yaml.safe_dump(TINY))
+    code, stdout, err = cli("run", study, "--dry-run", "--out", out)
+    line = one_line(code, err, "is a study (a dry run): gansweep resume ")
+    command = line.split("): ", 1)[1].split(" continues it")[0]
+    assert shlex.split(command) == ["gansweep", "resume", str(out / "tiny")]
