@@ -71,7 +71,7 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         if outer is not None:  # its --force would delete this study, its files would be read as its own
             raise GansweepError(f"{out or study.output}: is inside the study directory {outer}; choose an output "
                                 "outside every study (the study's 'output' or --out)")
-    occupied = check_target(sd, force)
+    occupied = check_target(sd, force, study)
     if not dry_run:
         check_data(study, source, cluster=_on_cluster(address))
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
@@ -89,10 +89,11 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
 
 
-def check_target(sd: StudyDir, force: bool) -> bool:
+def check_target(sd: StudyDir, force: bool, study: Study | None = None) -> bool:
     """Whether ``run`` must first delete an earlier study at ``sd`` (``force``); refused in one line when
-    the place is taken by anything else: ``--force`` deletes only a study (:func:`is_study_dir`)."""
-    from gansweep.driver.studydir import is_study_dir, is_vacant, resume_command
+    the place is taken by anything else: ``--force`` deletes only a study (:func:`is_study_dir`). With
+    ``study``, the refusal says when the stored study is another one (resume would continue that one)."""
+    from gansweep.driver.studydir import fingerprint, is_study_dir, is_vacant, resume_command
 
     if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
         raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
@@ -106,9 +107,14 @@ def check_target(sd: StudyDir, force: bool) -> bool:
                             "'name' or 'output', or --out)")
     if not force:
         try:
-            was = " (a dry run)" if sd._meta().get("dry_run") is True else ""
+            meta = sd._meta()
         except GansweepError:  # an unreadable gansweep.json: resume says so, with its fix
-            was = ""
+            meta = {}
+        was = " (a dry run)" if meta.get("dry_run") is True else ""
+        if study is not None and meta.get("fingerprint") not in (None, fingerprint(study)):
+            raise GansweepError(f"{sd.path}: is another study of the same name{was} (its study.yaml differs from "
+                                f"this one; {resume_command(sd.path)} continues that one): choose another name or "
+                                "--out, or replace it with --force")
         raise GansweepError(f"{sd.path}: is a study{was}: {resume_command(sd.path)} continues it, or start over "
                             "with --force (or choose another --out)")
     return True

@@ -88,3 +88,12 @@ def test_force_still_starts_a_study_over_and_an_empty_folder_is_used(cli, here):
     (here / "empty").mkdir()
     code, out, err = cli("run", "s.yaml", "--dry-run")
     assert code == 0 and "1/1 trials stored" in out, (out, err)
+
+
+def test_another_study_of_the_same_name_is_not_offered_as_this_one(cli, here):
+    """A second study file with the same name was told 'is a study: gansweep resume thesis', which
+    continues the first study, not this one."""
+    StudyDir(here / "thesis").create(study_from_data({**STUDY, "seed": 7}, "other.yaml"), {"dry_run": True})
+    code, out, err = cli("run", "s.yaml", "--dry-run")
+    refused(code, out, err, "thesis: is another study of the same name (a dry run)",
+            "gansweep resume thesis continues that one", "choose another name")
