@@ -260,7 +260,32 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
     o = summarize(plan, sd)
     best = f"{o.best:.4g}" if math.isfinite(o.best) else "–"
     out.print(f"{o.stored}/{o.planned} trials stored; best score {best}")
+    _running_status(sd, df)
     _confirm_status(sd, study, meta, plan, df)
+
+
+RUNNING_SHOWN = 20
+
+
+def _running_status(sd, trials) -> None:
+    """Trials that reported evaluations but are not stored yet: their latest step and best score."""
+    from gansweep.store.running import read_running
+
+    running = read_running(sd.path, set(trials.trial_id) if not trials.empty else set())
+    if running.empty:
+        return
+    out.print(f"{len(running)} trials running (evaluations stored as reported; time of the last report):")
+    for r in running.sort_values("reported_at", ascending=False).head(RUNNING_SHOWN).itertuples():
+        score = f"{r.score:.4g}" if isinstance(r.score, float) and math.isfinite(r.score) else "–"
+        step = "?" if pd_isna(r.step) else f"{int(r.step)}"
+        out.print(f"  {r.trial_id}: step {step}, best score {score}, {r.evaluations} evaluations, "
+                  f"reported {str(r.reported_at)[:19].replace('T', ' ')} UTC", markup=False, highlight=False)
+    if len(running) > RUNNING_SHOWN:
+        out.print(f"  … and {len(running) - RUNNING_SHOWN} more")
+
+
+def pd_isna(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _confirm_status(sd, study, meta, plan, trials) -> None:

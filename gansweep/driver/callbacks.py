@@ -123,6 +123,27 @@ class StoreCallback(Callback):
             return
         if stored:
             log.debug("stored %s (%s)", row["trial_id"], row["status"])
+        try:
+            from gansweep.store.running import clear_running
+
+            clear_running(self.results_dir, str(row["trial_id"]))
+        except (OSError, ValueError) as exc:
+            log.debug("running file of %s not removed (%s)", row["trial_id"], exc)
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        """A running trial's evaluations so far, stored as it reports them (results/running/)."""
+        from gansweep.store.running import write_running
+
+        tid = (getattr(trial, "config", None) or {}).get("trial_id")
+        if self.fatal is not None or not isinstance(tid, str) or not result or result.get("final"):
+            return
+        if tid in self.store:
+            return
+        try:
+            write_running(self.results_dir, tid, result.get("evals") or [], self.metrics, result.get("step"),
+                          result.get("score"), getattr(self, "fsync", True))
+        except (StoreWriteError, OSError, ValueError) as exc:  # only a view of a running trial: never fatal
+            log.warning("trial %s: its latest evaluation is not stored yet (%s)", tid, exc)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         if self.fatal is not None:  # a full disk: stop instead of running trials nothing can store
