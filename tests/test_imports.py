@@ -79,7 +79,7 @@ def test_fact_layers_import_no_torch() -> None:
         "import gansweep.metrics.specs, gansweep.data.specs, gansweep.search.specs, gansweep.study\n"
         "from gansweep.metrics import METRICS, default_primary\n"
         "from gansweep.search import STRATEGY_SPECS\n"
-        "assert 'fd' in METRICS and default_primary('ring8') == 'fd'\n"
+        "assert 'fd' in METRICS and default_primary('ring8') == 'mmd'\n"
     )
     assert "torch" not in loaded
 

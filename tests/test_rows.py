@@ -101,7 +101,7 @@ def test_the_resolved_trial_is_the_study_models_and_reruns_through_them(tmp_path
                            Metrics(extra=["modes"], options={"is_splits": 5}), Data(),
                            Resources(), cache_dir=str(tmp_path), dry_run=True)
     resolved = json.loads(json.dumps(context.resolve(CONFIG)))  # as stored in the row
-    assert resolved["metrics"]["primary"] == "fd"  # ring8's default, resolved per data set
+    assert resolved["metrics"]["primary"] == "mmd"  # ring8's default, resolved per data set
     # options complete with today's defaults: a later version's defaults cannot change the row
     assert resolved["training"]["options"] == {**ARCH_SPECS["mlp"].options, "depth": 2}
     assert resolved["metrics"]["options"] == {**EvalOptions().__dict__, "is_splits": 5}

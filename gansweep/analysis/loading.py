@@ -63,7 +63,7 @@ class Study:
     def metric_short(self) -> str:
         """E.g. 'FD (lower is better)': short enough for an axis label."""
         name = self.primary if self.metric == "score" else self.metric
-        short = name.upper() if name in ("fid", "fd", "is", "kid") else name.replace("_", " ")
+        short = name.upper() if name in ("fid", "fd", "is", "kid", "mmd") else name.replace("_", " ")
         return f"{short} ({'higher' if self.higher_is_better else 'lower'} is better)"
 
     def values(self, frame: pd.DataFrame | None = None) -> pd.Series:

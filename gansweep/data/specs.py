@@ -1,7 +1,8 @@
 """The facts about each data set a study may name, importable without torch.
 
 :data:`DATA_SPECS` is the one place that says which data sets exist, which are 2-D point mixtures
-and which ship with gansweep (their primary metric is ``fd`` in their own feature space). The
+and which ship with gansweep (their default primary metric needs no download: ``fd`` for digits,
+``mmd`` for the mixtures, see :func:`gansweep.metrics.specs.default_primary`). The
 plan, the metric defaults and the cost model read it; the loaders in :mod:`gansweep.data` are
 looked up by the same names.
 """

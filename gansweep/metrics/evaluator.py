@@ -37,7 +37,7 @@ from gansweep.metrics.features import (
     extract,
 )
 from gansweep.metrics.frechet import frechet_distance, gaussian_statistics
-from gansweep.metrics.mixtures import MODE_MIN_SAMPLES, mode_histogram, reverse_kl
+from gansweep.metrics.mixtures import KERNEL_WIDTHS, MODE_MIN_SAMPLES, KernelMMD, mode_histogram, reverse_kl
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,9 @@ class Evaluator:
             self.info["inception_weights"] = str(weights)
         if self.kind == S.POINTS and wanted & MIXTURE_KEYS and "centers" not in dataset.info:
             raise GansweepError(f"metrics modes/hq/rkl need a mixture data set; {dataset.name!r} has no centers")
+        if S.KEY_MMD in wanted and "std" not in dataset.info:
+            raise GansweepError(f"metric mmd needs a mixture data set (its kernels are sized in mode stds); "
+                                f"{dataset.name!r} has no std")
 
         # (space, layer, artefact) needed from the real data
         self._prc_space, self._prc_layer = (
@@ -153,6 +156,8 @@ class Evaluator:
             for space, layers in needs.items():
                 self._load_reference(space, layers, real, digest)
         self._gen_spaces = [s for s in (self.domain, self.inception) if s is not None]
+        self._mmd = (KernelMMD(real.to(self.device), [w * float(dataset.info["std"]) for w in KERNEL_WIDTHS])
+                     if S.KEY_MMD in wanted else None)
 
     # ---------------------------------------------------------------- reference statistics
     def reference_path(self, space: FeatureSpace, layer: str, artefact: str, count: int, digest: str) -> Path:
@@ -198,7 +203,7 @@ class Evaluator:
         keep = 0
         if S.KEY_MSSSIM in wanted:
             keep = 2 * min(opts.msssim_pairs, self.samples // 2)
-        if self.kind == S.POINTS and wanted & MIXTURE_KEYS:
+        if self.kind == S.POINTS and wanted & (MIXTURE_KEYS | {S.KEY_MMD}):
             keep = self.samples
         parts: dict[tuple[str, str], list[torch.Tensor]] = {}
         kept: list[torch.Tensor] = []
@@ -246,6 +251,8 @@ class Evaluator:
                 counts, hq = mode_histogram(torch.cat(kept), info["centers"], float(info["std"]))
                 out[S.KEY_MODES] = float((counts >= MODE_MIN_SAMPLES).sum())
                 out[S.KEY_HQ], out[S.KEY_RKL] = hq, reverse_kl(counts)
+            elif name == S.KEY_MMD:
+                out[S.KEY_MMD] = self._mmd(torch.cat(kept))
             elif name == S.KEY_MSSSIM:
                 g = torch.Generator().manual_seed(self.seed)
                 out[S.KEY_MSSSIM] = msssim.mean_pairwise_msssim(torch.cat(kept), opts.msssim_pairs, g)

@@ -16,7 +16,9 @@ def test_the_primary_metric_is_each_data_sets_default_and_never_guessed_from_col
     mixed = pd.DataFrame({"dataset": ["digits", "cifar10"], "fd": [1.0, float("nan")]})
     assert loading._default_primary(mixed) == "score"
     assert loading._default_primary(pd.DataFrame({"dataset": ["cifar10"], "fd": [1.0]})) == "fid"
-    assert loading._default_primary(pd.DataFrame({"dataset": ["ring8", "digits"]})) == "fd"
+    assert loading._default_primary(pd.DataFrame({"dataset": ["ring8", "grid25"]})) == "mmd"
+    assert loading._default_primary(pd.DataFrame({"dataset": ["digits"]})) == "fd"
+    assert loading._default_primary(pd.DataFrame({"dataset": ["ring8", "digits"]})) == "score"  # mmd beside fd
 
 
 def test_directions_labels_and_axes_come_from_the_registries() -> None:

@@ -6,7 +6,7 @@ from gansweep.errors import GansweepError
 from gansweep.metrics import METRICS, EvalOptions, check_metrics, default_primary, result_keys
 from gansweep.metrics.inception import INCEPTION_FILENAME, torch_fidelity_weights_path
 
-NAMES = ["fd", "fid", "hq", "is", "kid", "modes", "msssim", "precision", "recall", "recon", "rkl"]
+NAMES = ["fd", "fid", "hq", "is", "kid", "mmd", "modes", "msssim", "precision", "recall", "recon", "rkl"]
 
 
 def test_registry_names_and_specs():
@@ -18,7 +18,7 @@ def test_registry_names_and_specs():
 
 
 def test_default_primary():
-    assert [default_primary(d) for d in ("digits", "ring8", "grid25")] == ["fd"] * 3
+    assert [default_primary(d) for d in ("digits", "ring8", "grid25")] == ["fd", "mmd", "mmd"]
     assert default_primary("cifar10") == "fid" and default_primary("folder:/x") == "fid"
 
 
@@ -33,6 +33,7 @@ def test_check_unknown_name_suggests():
         (["fid"], "points", "metric 'fid' applies to image data sets"),
         (["modes"], "image", "metric 'modes' applies to points data sets"),
         (["msssim"], "points", "'msssim' applies to image"),
+        (["mmd"], "image", "metric 'mmd' applies to points data sets"),
     ],
 )
 def test_check_kind_mismatch(names, kind, pattern):

@@ -89,7 +89,7 @@ def test_sigkill_a_real_study_mid_training_then_resume(tmp_path: Path, drivers: 
     for trial_id, row in cut.iterrows():
         whole = rerun(json.loads(row.config), cache_dir=cache)  # seeded, CPU: exactly equal
         assert (whole["status"], whole["score"]) == ("completed", row.score), trial_id
-        assert [e["fd"] for e in whole["evals"]] == evals[evals.trial_id == trial_id].sort_values("step").fd.tolist()
+        assert [e["mmd"] for e in whole["evals"]] == evals[evals.trial_id == trial_id].sort_values("step").mmd.tolist()
         assert load_generator(study_dir, trial_id).score == row.score
     assert not list((study_dir / "tune").rglob("trial.pt"))  # no ended trial keeps its weights in Tune
     print(f"{kills} kills at {stored_at_kill} stored trials, {len(unfinished)} unfinished trials' checkpoints "
