@@ -12,6 +12,7 @@ also read the generators the trials kept (``generators/``), with torch.
     evaluate_study(study_dir, trial_ids=None, top=None, samples=None, metrics=None)  (evaluate.py)
     read_confirmed(study_dir) -> rows of results/confirm; confirmed_table(rows),
     cell_summary(rows), confirmed_verdicts(rows), held_up(trials, summary, verdicts) (confirmed.py)
+    rank_correlation(trials, evals, metric, final="score") -> DataFrame              (early_scores.py)
 
 The plotting modules import matplotlib, so they load on first use of their names.
 
@@ -36,11 +37,11 @@ from gansweep.analysis.budget import budget_curve, budget_curves, running_best
 
 _LAZY = {"plot_study": "gansweep.analysis.plots", "write_report": "gansweep.analysis.report",
          "export_study": "gansweep.analysis.export", "write_samples": "gansweep.analysis.samples",
-         "evaluate_study": "gansweep.analysis.evaluate",
+         "evaluate_study": "gansweep.analysis.evaluate", "rank_correlation": "gansweep.analysis.early_scores",
          **{name: "gansweep.analysis.confirmed" for name in ("read_confirmed", "confirmed_table", "cell_summary",
                                                               "confirmed_verdicts", "held_up")}}
 
-__all__ = ["budget_curve", "budget_curves", "export_study", "plot_study", "running_best",
+__all__ = ["budget_curve", "budget_curves", "export_study", "plot_study", "rank_correlation", "running_best",
            "write_report", "write_samples", "evaluate_study", "read_confirmed", "confirmed_table", "cell_summary",
            "confirmed_verdicts", "held_up"]
 

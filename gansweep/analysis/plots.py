@@ -40,6 +40,19 @@ def write_verdicts(study: Study, out_dir: Path) -> list[Path]:
     return [save_csv(data, out_dir / "verdicts.csv")]
 
 
+def write_rank_correlation(study: Study, out_dir: Path) -> list[Path]:
+    """rank_correlation.csv: per cell, strategy and evaluation step, Spearman ρ between the trials'
+    score at that step and their final score (is stopping early safe in this cell?)."""
+    from gansweep.analysis.early_scores import rank_correlation
+    from gansweep.analysis.tables import learning_metric
+    from gansweep.store import read_evals
+
+    evals = read_evals(study.path)
+    name = learning_metric(study, evals)
+    data = rank_correlation(study.trials, evals, metric=name or "", final=study.metric)
+    return [save_csv(data, out_dir / "rank_correlation.csv")]
+
+
 PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "budget_curves": plot_budget_curves,
     "budget_curves_by_cell": plot_budget_curves_by_cell,
@@ -49,10 +62,12 @@ PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
     "learning_curves": plot_learning_curves,
     "confirmed": plot_confirmed,
     "verdicts": write_verdicts,
+    "rank_correlation": write_rank_correlation,
 }
 """The figure registry (name → writer of ``plots/<name>.png`` and ``.csv``): one module per figure
-in :mod:`gansweep.analysis.figures`; ``verdicts`` is a table the report draws."""
-PLOTS = tuple(name for name in PLOTTERS if name not in ("verdicts", "confirmed"))
+in :mod:`gansweep.analysis.figures`; ``verdicts`` and ``rank_correlation`` are tables the report
+draws."""
+PLOTS = tuple(name for name in PLOTTERS if name not in ("verdicts", "rank_correlation", "confirmed"))
 """The figures every study has, in the order the report shows them (``confirmed`` only exists with a
 confirmation, and the report shows it in its confirmation section)."""
 

@@ -361,6 +361,41 @@ def _equal_compute_html(study: Study) -> str | None:
             "score they reached and cost the steps they ran.</p>" + table(view, left=["cell", "strategy"]))
 
 
+def _rank_correlation_html(study: Study, plot_paths: Sequence[Path]) -> str | None:
+    """From plots/rank_correlation.csv: per cell and strategy, how the score at an early step ranks
+    the trials against their final scores (None when no cell has a ρ: no section)."""
+    from gansweep.analysis.early_scores import summary
+
+    path = next((p for p in plot_paths if p.name == "rank_correlation.csv"), None)
+    data = pd.read_csv(path) if path is not None else pd.DataFrame()
+    if data.empty or data["rho"].notna().sum() == 0:
+        return None
+    short = summary(data)
+    sentences = []
+    for r in short.itertuples(index=False):
+        steady = (f"ρ ≥ 0.9 from step {int(r.steady_from)} on" if not pd.isna(r.steady_from)
+                  else "ρ stays below 0.9 somewhere before the end")
+        sentences.append(f"In cell {esc(r.cell)} ({esc(r.strategy)}), the score at step {r.first_step} of "
+                         f"{r.final_step} ranks trials as the final score does with ρ = {r.rho_first:.2f} "
+                         f"(n = {r.n_first}); {steady}.")
+    steps = sorted(data["step"].unique())
+    if len(steps) > 8:  # a readable table: eight steps, the first and the last among them
+        steps = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, 8).round().astype(int))]
+    wide = (data[data["step"].isin(steps)].pivot_table(index=["cell", "strategy"], columns="step", values="rho",
+                                                       aggfunc="first", dropna=False)
+            .reindex(columns=steps))
+    wide.columns = [f"step {c}" for c in wide.columns]
+    counts = data.groupby(["cell", "strategy"])["n"].max().rename("trials")
+    wide = wide.join(counts).reset_index()
+    metric = data["metric"].dropna().iloc[0] if data["metric"].notna().any() else "score"
+    note = (f'<p class="muted">Spearman ρ between each trial\'s {esc(metric)} at a step and its final score, '
+            "over the trials that ran to the end (stopped, diverged and failed ones have no final score; in a "
+            "stopping strategy only the survivors count). ρ near 1: stopping at that step keeps the trials "
+            "that would have won; near 0: it drops them at random. All steps: plots/rank_correlation.csv.</p>")
+    return (note + "<ul>" + "".join(f"<li>{s}</li>" for s in sentences) + "</ul>"
+            + table(wide, left=["cell", "strategy"]))
+
+
 def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     t = study.trials
     name = study_name(study)
@@ -410,10 +445,16 @@ def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
     if equal is not None:
         sections.insert(2 + confirmed, _section("Strategies at equal compute", equal, "compute"))
         links.insert(2 + confirmed, ("equal compute", "compute"))
+    early = _rank_correlation_html(study, plot_paths)
+    if early is not None:  # next to the strategies at equal compute, where stopping is judged
+        at = 2 + confirmed + (equal is not None)
+        sections.insert(at, _section("Does an early score predict the final one?", early, "rank-correlation"))
+        links.insert(at, ("early scores", "rank-correlation"))
     evaluations = _evaluations_html(study)
     if evaluations is not None:
-        sections.insert(4 + confirmed, _section("Evaluated again", evaluations, "evaluations"))
-        links.insert(4 + confirmed, ("evaluated again", "evaluations"))
+        at = 4 + confirmed + (early is not None)
+        sections.insert(at, _section("Evaluated again", evaluations, "evaluations"))
+        links.insert(at, ("evaluated again", "evaluations"))
     toc = " · ".join(f'<a href="#{a}">{esc(x)}</a>' for x, a in links)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
