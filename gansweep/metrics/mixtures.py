@@ -103,8 +103,8 @@ class KernelMMD:
     included (the V-statistic, Gretton et al. 2012): never negative, so the score is a distance
     (its square root) that log-scaled figures can show; perfect samples score about
     ``sqrt(2 / N)`` at N samples each, not 0. Deterministic: no random projections or features.
-    The reference's own term is computed once. Cost O(N·M): about 0.2 s at 2,000 points each and
-    5 s at 10,000 on one CPU core.
+    The reference's own term is computed once. Cost O(N·M): 0.2 CPU s at 2,000 points each,
+    7 s at 10,000 (one core of a loaded machine).
     """
 
     def __init__(self, reference: torch.Tensor, widths: Sequence[float]) -> None:
