@@ -907,7 +907,9 @@ def quarantine_damaged(study_dir: str | StoragePath, before: Callable[[], None] 
     except StoreError:
         pass
     results = study_dir / "results"
-    target = results / QUARANTINE_DIR / time.strftime("%Y%m%dT%H%M%S")
+    # the time names it for people; the suffix keeps it apart from an earlier one of the same second
+    # (or of a clock set back): moved onto an earlier quarantine's files, those would be lost
+    target = results / QUARANTINE_DIR / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     moved: list[StoragePath] = []
     notes: list[str] = []
     damaged = damaged_files(study_dir)

@@ -231,3 +231,23 @@ def test_the_writer_never_stores_a_scored_status_without_a_score(tmp_path):
     store.write({**_row(1), "status": "stopped", "score": math.nan})
     stored = pq.read_table(tmp_path / "results" / "trials").to_pandas()
     assert list(stored.status) == ["diverged", "diverged"] and stored.error.str.contains("not finite").all()
+
+
+# -- campaign: the clock set back between two quarantines -----------------------------------------------
+
+def test_a_second_quarantine_in_the_same_second_keeps_the_first(tmp_path, monkeypatch):
+    """A trial set aside, run again, damaged again, set aside within the same second (or after the
+    clock was set back): the first quarantined copy and its reason were overwritten by the second."""
+    from gansweep.store import parquet as store_mod
+
+    monkeypatch.setattr(store_mod.time, "strftime", lambda fmt, *a: "20260101T000000")  # a frozen clock
+    first = []
+    for attempt in range(2):
+        store = TrialStore(tmp_path / "results", METRICS, HPS, compact_at=0)
+        store.write(_row(0, error=f"attempt {attempt}"), [{"step": 5, "seconds": 1.0, "fd": 1.0}])
+        small = tmp_path / "results" / "trials" / f"{_row(0)['trial_id']}.parquet"
+        small.write_bytes(small.read_bytes()[:50])  # damaged
+        first += quarantine_damaged(tmp_path)
+    kept = sorted((tmp_path / "results" / "quarantine").rglob("*.parquet"))
+    assert len(first) == 4 and len(kept) == 4  # both trials files and both evals files
+    assert len(list((tmp_path / "results" / "quarantine").rglob("REASONS.txt"))) == 2
