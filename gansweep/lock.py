@@ -204,7 +204,8 @@ class LeaseLock:
         self._thread: threading.Thread | None = None
 
     def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "renewed": time.time(), "expire_s": self.expire}).encode()
+        return json.dumps({"owner": self.owner, "renewed": time.time(), "expire_s": self.expire,
+                           "renew_s": self.renew}).encode()
 
     def __enter__(self) -> LeaseLock:
         try:
@@ -242,17 +243,43 @@ class LeaseLock:
         why = self._stale(lease)
         if why is None:
             raise _Refused("held")
+        if not why.startswith("its process") and not self._unchanged(lease, tag):
+            raise _Refused("held")  # the holder renews it: only the clocks disagree
         log.warning("%s: taking over the lease of %s (%s)", self.path.parent, lease.get("owner", "?"), why)
         return self._store.put(self._body(), tag)
 
     def _stale(self, lease: dict[str, Any]) -> str | None:
-        """Why ``lease`` may be taken over, or None while its owner may still be running."""
+        """Why ``lease`` may be taken over, or None while its owner may still be running. A time of
+        renewal far from this machine's clock (either way: clocks differ between machines, and
+        jump) only makes it a candidate, which :meth:`_unchanged` confirms."""
         age = time.time() - float(lease.get("renewed", 0) or 0)
         if age > self.expire:
             return f"not renewed for {age:.0f} s"
+        if age < -self.expire:
+            return f"renewed {-age:.0f} s in the future by this machine's clock"
         if _ended_here(str(lease.get("owner", ""))):
             return "its process on this host has ended"
         return None
+
+    def _unchanged(self, lease: dict[str, Any], tag: str) -> bool:
+        """Whether the lease stays as read for one and a half of its holder's renewal periods, timed
+        by this machine's monotonic clock: a holder that still runs rewrites it meanwhile, whatever
+        the wall clocks say (a holder's clock set back, or this machine's set forward, made a live
+        lease look expired, and a second driver took it over)."""
+        try:
+            period = float(lease.get("renew_s") or self.renew)
+        except (TypeError, ValueError):
+            period = self.renew
+        window = 1.5 * min(max(period, 0.1), self.expire)
+        log.warning("%s: the lease of %s looks stale; checking for %.0f s that it is not renewed", self.path.parent,
+                    lease.get("owner", "?"), window)
+        end = time.monotonic() + window
+        while time.monotonic() < end:
+            time.sleep(min(1.0, window / 5))
+            now = self._store.read()
+            if now is None or now[1] != tag:
+                return False
+        return True
 
     def _refusal(self, current: tuple[dict[str, Any], str] | None) -> GansweepError:
         lease = current[0] if current else {}
