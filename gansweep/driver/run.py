@@ -429,18 +429,19 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         callbacks.append(TensorBoardCallback(str(root), metric_columns(plan)))
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
-    scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(sd.path)))  # rungs rebuilt from the store
+    scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(root)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _has_experiment_state(sd) and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
         tuner = tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=False,
                                    storage_filesystem=tune_fs)
         _replace_callbacks(tuner, callbacks)
         tuner._local_tuner._tune_config.scheduler = scheduler  # the pickled one holds the old path
+        _rebind_searcher(tuner, str(root))
     else:
         if restore and sd.tune_dir.exists():
             rmtree(sd.tune_dir)  # nothing restorable, or stale: the store says what is done
         sd.clear_tune_stale()
-        searcher = StudySearcher(plan, functools.partial(stored_scores, str(sd.path)))
+        searcher = StudySearcher(plan, functools.partial(stored_scores, str(root)))
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
@@ -472,6 +473,21 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     if store_cb.fatal is not None:  # a write failed after Tune's last step: say so, not just "not finished"
         raise store_cb.fatal
     return summarize(plan, sd)
+
+
+def _rebind_searcher(tuner: Any, root: str) -> None:
+    """A restored searcher reads the store through the path pickled with it: the first driver's
+    ``--out runs`` relative to its working directory, or where a copied or moved study directory
+    was. Resumed from elsewhere it read another study's store (or none): it took trials for done
+    that were not, and every resume ended 'not finished'; or it ran stored trials again."""
+    from gansweep.compat.ray import search_alg
+    from gansweep.search.composite import StudySearcher
+
+    alg = search_alg(tuner)
+    while alg is not None and not isinstance(alg, StudySearcher):
+        alg = getattr(alg, "searcher", None)
+    if alg is not None:
+        alg._stored_scores_fn = functools.partial(stored_scores, root)
 
 
 def _tune_agrees_with_store(sd: StudyDir, tune_path: str, tune_fs: Any, stored: set[str]) -> bool:

@@ -102,3 +102,55 @@ def test_a_driver_with_its_own_ray_stops_on_a_signal_as_on_ctrl_c(tmp_path, ray_
         _check_stopped_as_ctrl_c(study_file, study_dir, text, resumer)
     finally:
         resumer.close()
+
+
+# -- campaign: resumed from another working directory ------------------------------------------------------
+
+def _fake_finished_store(study_file: Path, study_dir: Path) -> None:
+    """A store that holds every planned trial: what another study of the same name may hold."""
+    from gansweep.store import TrialStore
+    from gansweep.study import build_plan, load_study
+
+    plan = build_plan(load_study(study_file))
+    store = TrialStore(study_dir / "results", ["fd"], plan.hp_names(), compact_at=0, fsync=False)
+    for tid in plan.trial_ids():
+        store.write({"trial_id": tid, "cell": tid.rsplit("-", 2)[0], "strategy": "random", "status": "completed",
+                     "score": 1.0, "fd": 1.0})
+
+
+def test_a_study_run_with_a_relative_out_resumes_from_another_directory(tmp_path, monkeypatch):
+    """``gansweep run study.yaml --out runs`` in one directory, SIGKILLed mid-study, resumed by its
+    absolute path from another directory that has a ``runs/rel`` of its own. Tune's restored
+    searcher read the store at ``runs/rel`` relative to the working directory, took every trial
+    for done, and every resume ended 'not finished' (exit 1) with the held trials never run."""
+    import subprocess
+    import sys
+
+    from _reliab import ROOT
+
+    first, other = tmp_path / "first", tmp_path / "other"
+    first.mkdir()
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    study_file = write_study(first, search=SEARCH)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_ADDRESS", "RAY_AUTH"))}
+    env.update(PYTHONUNBUFFERED="1", **fault_env({"block_once": "*-random-0002", "dir": str(markers)}))
+    proc = subprocess.Popen([sys.executable, "-m", "gansweep.cli", "run", "study.yaml", "--out", "runs", "--dry-run",
+                             "--max-concurrent", "1"], cwd=first, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert wait_for(lambda: proc.poll() is not None or any(markers.iterdir()), timeout=180)
+        time.sleep(1.0)  # Tune saves its experiment, the searcher in it
+        assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+    finally:
+        Drivers.kill(proc)  # SIGKILL: the driver (its Ray ends with it)
+    study_dir = first / "runs" / "rel"
+    stored = len(list((study_dir / "results" / "trials").glob("*.parquet")))
+    assert 1 <= stored < 12
+    _fake_finished_store(study_file, other / "runs" / "rel")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_ADDRESS", "RAY_AUTH"))}
+    env.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "gansweep.cli", "resume", str(study_dir)], cwd=other, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    check_complete(study_file, study_dir)
