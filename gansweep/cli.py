@@ -291,9 +291,8 @@ def pd_isna(value) -> bool:
 def _confirm_status(sd, study, meta, plan, trials) -> None:
     """status's lines for the confirmation stage (results/confirm), when there is one or the study asks for one."""
     from gansweep.analysis.confirmed import confirmed_table
-    from gansweep.driver.confirm import META_KEY
     from gansweep.store.confirm import read_confirm
-    from gansweep.study.confirm import confirm_configs, select
+    from gansweep.study.confirm import META_KEY, confirm_configs, select
 
     rows = read_confirm(sd.path)
     if rows.empty and study.confirm is None and not isinstance(meta.get(META_KEY), dict):

@@ -27,12 +27,11 @@ from gansweep.storage import StoragePath, arrow_source, rmtree
 from gansweep.store import SCORED, StoreWriteError, read_trials
 from gansweep.store.confirm import ConfirmStore, read_confirm
 from gansweep.study import Plan, Study
-from gansweep.study.confirm import (ConfirmSettings, confirm_configs, require_search_done, resolve_settings, select,
+from gansweep.study.confirm import (META_KEY, ConfirmSettings, confirm_configs, require_search_done, resolve_settings, select,
                                     stream_text)
 
 log = logging.getLogger(__name__)
 TUNE_DIR = "tune-confirm"
-META_KEY = "confirm"
 
 
 @dataclass
@@ -119,7 +118,7 @@ def confirm_study(path: str | StoragePath, top: int | None = None, seeds: int | 
                   samples: int | None = None, address: str | None = None, max_concurrent: int | None = None,
                   dry_run: bool = False) -> ConfirmOutcome:
     """``gansweep confirm DIR``: confirm a finished search (options over the study's ``confirm:``)."""
-    from gansweep.driver.run import _stop_driver
+    from gansweep.driver.session import _stop_driver
     from gansweep.driver.studydir import require_study_dir
     from gansweep.lock import study_lock
     from gansweep.study import build_plan
@@ -199,7 +198,7 @@ def _fit(plan: Plan, sd: StudyDir, settings: ConfirmSettings, configs: list[dict
     from ray import tune
 
     from gansweep.driver.callbacks import NodeLossCallback, ProgressCallback
-    from gansweep.driver.run import _init_ray, _on_cluster, default_concurrency, trial_name, trial_resources
+    from gansweep.driver.session import _init_ray, _on_cluster, default_concurrency, trial_name, trial_resources
     from gansweep.trial.settings import TrialContext, metric_columns
     from gansweep.trial.worker import run_trial
 

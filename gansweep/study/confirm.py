@@ -29,6 +29,9 @@ from gansweep.errors import GansweepError
 from gansweep.study.plan import TRIAL_ID, Plan, PlanEntry
 from gansweep.study.schema import HYPERPARAMETERS, Confirm, Study
 
+META_KEY = "confirm"
+"""Where gansweep.json records the confirmation settings of an earlier ``gansweep confirm``."""
+
 CONFIRM_ID = re.compile(TRIAL_ID.pattern + r"-c[0-9]{2,4}")
 """The grammar of a confirmation trial's id: the search trial it confirms, ``-c`` and its seed index."""
 EVAL_OFFSET = 1_000_003  # the trainer's evaluation stream is seeded at its training seed + this

@@ -105,7 +105,8 @@ def test_a_safe_edit_runs_only_the_new_trials(finished, tmp_path, drivers):
     assert "study.yaml changed safely" in err
     after = check_complete(study_dir / "study.yaml", study_dir)
     assert len(after) == 4 * 9 + 4 * 2
-    old = after[after.trial_id.isin(before.trial_id)].sort_values("trial_id", ignore_index=True)
+    now = read_trials(study_dir)  # read as `before` was (check_complete reads the raw files)
+    old = now[now.trial_id.isin(before.trial_id)].sort_values("trial_id", ignore_index=True)
     pd.testing.assert_frame_equal(old, before)  # the 24 stored trials: not run again, not changed
     meta = json.loads((study_dir / "gansweep.json").read_text())
     assert len(meta["accepted_changes"]) == 1 and "tune_stale" not in meta
