@@ -313,7 +313,7 @@ def test_a_real_confirmation_trains_scores_once_on_its_own_stream_and_reruns_to_
     assert len(rows) == 2 * 1 * 2 and (rows.status == "completed").all(), rows.error.tolist()
     evals = pd.read_parquet(study_dir / "results" / "confirm" / "evals")
     assert sorted(evals.trial_id) == sorted(rows.trial_id) and (evals.step == 40).all()  # one evaluation each
-    assert (rows.score == rows.fd).all() and rows.modes.between(0, 8).all()
+    assert (rows.score == rows.mmd).all() and rows.modes.between(0, 8).all()  # mmd: ring8's default primary
     row = rows.iloc[0]
     again = rerun(json.loads(row.config), cache_dir=str(tmp_path / "cache"))
     assert again["score"] == row.score

@@ -25,7 +25,7 @@ def study_dict(stopping=None, trials=8, steps=1000, eval_every=100, **extra):
         entry["stopping"] = stopping
     return {"name": "stop", "grid": {"dataset": ["ring8"], "architecture": ["mlp"], "normalization": ["none", "sn"]},
             "training": {"steps": steps, "eval_every": eval_every}, "search": [entry, *extra.pop("more", [])],
-            **extra}
+            "metrics": extra.pop("metrics", {"primary": "fd"}), **extra}  # fd: what these tests' evaluations hold
 
 
 def write(tmp_path, data):

@@ -54,6 +54,9 @@ def _init_ray(address: str | None) -> None:
     tune_log = logging.getLogger("ray.tune.tune")
     if not any(isinstance(f, _NoTuneRestoreAdvice) for f in tune_log.filters):
         tune_log.addFilter(_NoTuneRestoreAdvice())
+    given = address or os.environ.get("RAY_ADDRESS")
+    if given and given not in ("local", "auto"):
+        check_form(given)  # also when this process's Ray is up (in-process callers): a typo is refused alike
     if ray.is_initialized():
         _stop_on_signals()
         return
@@ -150,17 +153,22 @@ def _join_refusal(exc: BaseException) -> str:
 CONNECT_DEADLINE_S = 10.0
 
 
+def check_form(address: str) -> tuple[str, str]:
+    """``(host, port)`` of ``host:port`` or ``ray://host:port``; anything else refused in one line."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536) or any(c.isspace() for c in host):
+        raise GansweepError(f"Ray address {address[:80]!r}: not host:port, ray://host:port or auto "
+                            "(--address, RAY_ADDRESS)")
+    return host, port
+
+
 def check_reachable(address: str) -> None:
     """Refuse in one line a Ray address that does not answer; ``ray.init`` would retry it for ever."""
     import socket
 
     if address == "auto":
         return  # Ray finds the address itself (a cluster this machine started)
-    target = address.removeprefix("ray://")
-    host, sep, port = target.rpartition(":")
-    if not (sep and host and port.isdigit() and 0 < int(port) < 65536) or any(c.isspace() for c in host):
-        raise GansweepError(f"Ray address {address[:80]!r}: not host:port, ray://host:port or auto "
-                            "(--address, RAY_ADDRESS)")
+    host, port = check_form(address)
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_DEADLINE_S).close()
     except (OSError, ValueError) as exc:

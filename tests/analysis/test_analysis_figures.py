@@ -31,8 +31,8 @@ def visible_axes(fig) -> list:
 def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir: Path, tmp_path: Path,
                                                                        captured: dict) -> None:
     study = load_study(study_dir)
-    budget_curves.plot_budget_curves(study, tmp_path)
-    fig = captured["budget_curves"]
+    budget_curves.plot_budget_curves_by_cell(study, tmp_path)  # budget_curves.png: one shared axis a panel
+    fig = captured["budget_curves_by_cell"]
     axes = visible_axes(fig)
     assert len(axes) == study.trials["cell"].nunique() == 8
     labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
