@@ -31,11 +31,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from gansweep.analysis.verdicts import A_BETTER, B_BETTER
+from gansweep.analysis.verdicts import resolution as _resolution
 from gansweep.store import SCORED
 
 RESAMPLES = 1000
 LEVEL = 0.95
-A_BETTER, B_BETTER = "A better", "B better"
 KEYS = ["dataset", "strategy", "cell"]
 
 
@@ -161,15 +162,8 @@ def cell_summary(rows: pd.DataFrame, resamples: int = RESAMPLES, seed: int = 0) 
 
 
 def _verdict(p: float, lo: float, hi: float, seeds: int) -> tuple[str, float]:
-    if lo > 0.5:
-        return A_BETTER, math.nan
-    if hi < 0.5:
-        return B_BETTER, math.nan
-    gap, half = abs(p - 0.5), (hi - lo) / 2
-    text = f"not resolved with {seeds} seeds"
-    if gap == 0 or half == 0:
-        return text, math.nan
-    return text, float(max(1, math.ceil(seeds * (half / gap) ** 2 - seeds)))
+    label, more = _resolution(p, lo, hi, seeds)
+    return label or f"not resolved with {seeds} seeds", more
 
 
 VERDICT_COLUMNS = ["dataset", "strategy", "cell_a", "cell_b", "configs_a", "configs_b", "seeds", "mean_a",

@@ -161,15 +161,23 @@ def _clean(v: np.ndarray, higher_is_better: bool) -> np.ndarray:
     return v
 
 
-def _verdict(p: float, lo: float, hi: float, n: int) -> tuple[str, float]:
+def resolution(p: float, lo: float, hi: float, n: int) -> tuple[str | None, float]:
+    """``(A_BETTER or B_BETTER, nan)`` when the interval ``lo..hi`` of P(A beats B) excludes 0.5;
+    else ``(None, about how many more of the n draws would resolve it)`` (the interval's half-width
+    shrinks as 1/√n; nan when p is 0.5 or the interval a point)."""
     if lo > 0.5:
         return A_BETTER, math.nan
     if hi < 0.5:
         return B_BETTER, math.nan
     gap, half = abs(p - 0.5), (hi - lo) / 2
     if gap == 0 or half == 0:
-        return f"not resolved by {n} trials", math.nan
-    return f"not resolved by {n} trials", float(max(1, math.ceil(n * (half / gap) ** 2 - n)))
+        return None, math.nan
+    return None, float(max(1, math.ceil(n * (half / gap) ** 2 - n)))
+
+
+def _verdict(p: float, lo: float, hi: float, n: int) -> tuple[str, float]:
+    label, more = resolution(p, lo, hi, n)
+    return label or f"not resolved by {n} trials", more
 
 
 def verdicts(trials: pd.DataFrame, metric: str = "score", by: Sequence[str] = ("dataset", "strategy"),
