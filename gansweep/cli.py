@@ -20,6 +20,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from gansweep.errors import GansweepError, StudyError
+from gansweep.status import FINAL, SCORED, Status
+
+CONFIRM_STATUSES = tuple(s for s in FINAL if s is not Status.STOPPED)  # the confirmation stops no trial early
 
 
 class _Group(TyperGroup):
@@ -184,7 +187,7 @@ def _report(outcome, study_dir) -> None:
         raise typer.Exit(1)
     if getattr(outcome, "confirm", None) is not None:
         _report_confirm(outcome.confirm, study_dir)
-    if outcome.stored and set(outcome.counts) == {"failed"}:
+    if outcome.stored and set(outcome.counts) == {Status.FAILED}:
         err.print(f"every trial failed: their errors are in 'gansweep status {study_dir}' and 'gansweep report'",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -229,7 +232,7 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
     """Trials by cell, strategy and status, with the best score so far."""
     from gansweep.driver.run import summarize
     from gansweep.driver.studydir import fingerprint, require_study_dir
-    from gansweep.store import SCORED, read_trials
+    from gansweep.store import read_trials
     from gansweep.study import build_plan, study_from_data
 
     sd = require_study_dir(study_dir)
@@ -246,7 +249,7 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         err.print(f"warning: {exc}", markup=False, highlight=False, soft_wrap=True)
         mode = " (dry run or real: unknown)"
     table = Table(title=f"{study.name}{mode}")
-    for col in ("cell", "strategy", "planned", "completed", "stopped", "diverged", "failed", "best"):
+    for col in ("cell", "strategy", "planned", *FINAL, "best"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis", min_width=len(col))
     for e in plan.entries:
@@ -254,8 +257,7 @@ def status(study_dir: str = typer.Argument(..., help="the study directory (or s3
         n = sub.status.value_counts().to_dict() if not sub.empty else {}
         ok = sub.score[sub.status.isin(SCORED)] if not sub.empty else []
         best = f"{min(ok):.4g}" if len(ok) else "–"
-        table.add_row(e.cell.id, e.label, str(e.trials), *(str(n.get(s, 0)) for s in ("completed", "stopped",
-                      "diverged", "failed")), best)
+        table.add_row(e.cell.id, e.label, str(e.trials), *(str(n.get(s, 0)) for s in FINAL), best)
     out.print(table)
     o = summarize(plan, sd)
     best = f"{o.best:.4g}" if math.isfinite(o.best) else "–"
@@ -307,8 +309,7 @@ def _confirm_status(sd, study, meta, plan, trials) -> None:
     done = not trials.empty and set(plan.trial_ids()) <= set(trials.trial_id)
     ids = {c["trial_id"] for c in confirm_configs(plan, select(plan, trials, st.top), st)} if done else None
     table = Table(title=f"confirmation: top {st.top} × {st.seeds} seeds, {st.samples} samples")
-    for col in ("cell", "strategy", "configs", "trials", "completed", "diverged", "failed",
-                "choice mean ± se"):
+    for col in ("cell", "strategy", "configs", "trials", *CONFIRM_STATUSES, "choice mean ± se"):
         table.add_column(col, justify="left" if col in ("cell", "strategy") else "right",
                          overflow="fold" if col == "cell" else "ellipsis")
     conf = confirmed_table(rows)
@@ -319,7 +320,7 @@ def _confirm_status(sd, study, meta, plan, trials) -> None:
         first = c.sort_values("rank").iloc[0] if not c.empty else None
         mean = f"{first['mean']:.4g} ± {first['se']:.2g}" if first is not None and first["mean"] == first["mean"] else "–"
         table.add_row(e.cell.id, e.label, str(sub.confirms.nunique() if not sub.empty else 0), str(len(sub)),
-                      *(str(n.get(s, 0)) for s in ("completed", "diverged", "failed")), mean)
+                      *(str(n.get(s, 0)) for s in CONFIRM_STATUSES), mean)
     out.print(table)
     if ids is None:
         out.print(f"confirmation: {len(rows)} trials stored; it runs once the search is finished")

@@ -16,7 +16,8 @@ from typing import Any
 
 from ray.tune import Callback
 
-from gansweep.store import SCORED, StoreWriteError, TrialStore
+from gansweep.status import SCORED, Status
+from gansweep.store import StoreWriteError, TrialStore
 from gansweep.study.schema import AXES
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
         row[f"hp_{name}"] = value if searched is None or name in searched else None
     evals: list[dict[str, Any]] = []
     if error is not None or not result or not result.get("final"):
-        row.update(status="failed", score=math.nan, error=error or "trial ended without a final result")
+        row.update(status=Status.FAILED, score=math.nan, error=error or "trial ended without a final result")
         if result:
             row.update(steps=result.get("step"), train_seconds=result.get("seconds"))
         return row, evals
@@ -361,7 +362,7 @@ class ProgressCallback(Callback):
                 return
             self.seen.add(tid)
         result = (trial.last_result if failed else stopped_result(trial.last_result)) or {}
-        status = "failed" if failed else result.get("status", "failed")
+        status = Status.FAILED if failed else result.get("status", Status.FAILED)
         self.counts[status] = self.counts.get(status, 0) + 1
         score = result.get("score", math.nan) if status in SCORED else math.nan
         if isinstance(score, (int, float)) and math.isfinite(score) and not score >= self.best:

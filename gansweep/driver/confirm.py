@@ -24,7 +24,8 @@ from gansweep.driver.callbacks import StoreCallback, trial_row
 from gansweep.driver.studydir import StudyDir
 from gansweep.errors import GansweepError, StudyError
 from gansweep.storage import StoragePath, arrow_source, rmtree
-from gansweep.store import SCORED, StoreWriteError, read_trials
+from gansweep.status import SCORED
+from gansweep.store import StoreWriteError, read_trials
 from gansweep.store.confirm import ConfirmStore, read_confirm
 from gansweep.study import Plan, Study
 from gansweep.study.confirm import (META_KEY, ConfirmSettings, confirm_configs, require_search_done, resolve_settings, select,

@@ -22,7 +22,8 @@ from gansweep.driver.studydir import StudyDir
 from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
-from gansweep.store import SCORED, read_trials
+from gansweep.status import SCORED, UNSCORED
+from gansweep.store import read_trials
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialContext, metric_columns
 from gansweep.driver.session import (  # noqa: F401  (re-exported: run's API since before the split)
@@ -145,7 +146,7 @@ def _then_confirm(plan: Plan, sd: StudyDir, outcome: Outcome, address: str | Non
     from gansweep.driver.confirm import configured, run_confirmation
 
     settings = configured(plan.study, sd._meta())
-    if settings is None or outcome.interrupted or outcome.counts.keys() <= {"failed", "diverged"}:
+    if settings is None or outcome.interrupted or outcome.counts.keys() <= set(UNSCORED):
         return outcome
     outcome.confirm = run_confirmation(plan, sd, settings, address, max_concurrent, dry_run)
     return outcome

@@ -23,6 +23,7 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
 
+from gansweep.status import Status
 from gansweep.study.plan import Plan, PlanEntry
 from gansweep.study.schema import AshaStopping, MedianStopping
 from gansweep.study.stopping import grace, is_active
@@ -153,7 +154,7 @@ def stopped_result(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """
     if not result or result.get("final") or result.get("evals") is None:
         return result
-    return {**result, "status": "stopped", "steps": result.get(TIME_ATTR), "train_seconds": result.get("seconds"),
+    return {**result, "status": Status.STOPPED, "steps": result.get(TIME_ATTR), "train_seconds": result.get("seconds"),
             "error": None, "final": True}
 
 

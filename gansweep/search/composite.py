@@ -21,6 +21,7 @@ from ray.tune.search import Searcher
 
 from gansweep.search import DONE, STRATEGIES, CellSearcher
 from gansweep.search.base import clean_score
+from gansweep.status import UNSCORED
 from gansweep.study.plan import Plan, PlanEntry
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class StudySearcher(Searcher):
         i, index, gid = self._live.pop(trial_id)
         if gid in self._told:
             return
-        if error or not result or result.get("status") in ("diverged", "failed"):
+        if error or not result or result.get("status") in UNSCORED:
             score = math.inf
         else:
             score = clean_score(result.get("score"))

@@ -51,15 +51,12 @@ import pyarrow.parquet as pq
 
 from gansweep import env
 from gansweep.errors import GansweepError
+from gansweep.status import FINAL, SCORED, Status
 from gansweep.storage import (TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move,
                               stored_json)
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("completed", "stopped", "diverged", "failed")
-SCORED = ("completed", "stopped")
-"""Statuses whose score is a kept generator's: a ``stopped`` trial's is the best it reached before
-a stopping rule of its cell ended it (budget curves, searchers and ``status`` count it as found)."""
 PART_PREFIX = "part-"
 QUARANTINE_DIR = "quarantine"
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
@@ -274,7 +271,7 @@ class TrialStore:
     def write(self, row: Mapping[str, Any], evals: Iterable[Mapping[str, Any]] = ()) -> bool:
         """Store one finished trial and its evaluations; False if it was already stored.
 
-        ``status`` must be one of :data:`STATUSES`; a ``completed`` or ``stopped`` trial without a
+        ``status`` must be one of :data:`gansweep.status.FINAL`; a ``completed`` or ``stopped`` trial without a
         finite score is stored as ``diverged`` (a result without a score is not a success).
         """
         trial_id = str(row["trial_id"])
@@ -288,11 +285,11 @@ class TrialStore:
             if old in full:
                 full.setdefault(new, full.pop(old))
         status = full.get("status")
-        if status not in STATUSES:
-            raise ValueError(f"trial {trial_id}: status {status!r} is not one of {', '.join(STATUSES)}")
+        if status not in FINAL:
+            raise ValueError(f"trial {trial_id}: status {status!r} is not one of {', '.join(FINAL)}")
         score = full.get("score")
         if status in SCORED and not (isinstance(score, (int, float)) and math.isfinite(score)):
-            full["status"] = "diverged"
+            full["status"] = Status.DIVERGED
             full["error"] = full.get("error") or f"score is not finite ({score!r})"
         full.setdefault("written_at", pd.Timestamp.now(tz="UTC"))
         if isinstance(full.get("config"), Mapping):
@@ -791,7 +788,7 @@ def _unscored_diverged(df: pd.DataFrame) -> pd.DataFrame:
         df = df.copy()
         if "error" in df.columns:
             df.loc[bad & df.error.isna(), "error"] = "score is not finite"
-        df.loc[bad, "status"] = "diverged"
+        df.loc[bad, "status"] = Status.DIVERGED.value
     return df
 
 

@@ -133,7 +133,7 @@ def select(plan: Plan, trials: pd.DataFrame, top: int) -> list[Selected]:
 
     Only planned ids of scored trials (completed, stopped) with a finite score count: a diverged
     configuration has nothing to confirm."""
-    from gansweep.store import SCORED
+    from gansweep.status import SCORED
 
     planned = set(plan.trial_ids())
     out: list[Selected] = []

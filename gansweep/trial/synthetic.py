@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gansweep.gan.specs import AXIS_SPECS, PENALTY_SPECS
+from gansweep.status import Status
 
 BASE = 40.0
 STEP_SECONDS = 0.05  # simulated seconds per generator step
@@ -69,8 +70,8 @@ def simulate(config: dict[str, Any], eval_points: list[int], primary: str) -> tu
     records = []
     for step in eval_points:
         if step >= diverge_at:
-            return records, "diverged"
+            return records, Status.DIVERGED
         value = final + (start - final) * math.exp(-4.0 * step / total)
         value *= math.exp(0.02 * noise.standard_normal())
         records.append({"step": step, "seconds": step * cost, primary: value})
-    return records, "completed"
+    return records, Status.COMPLETED

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.errors import GansweepError
+from gansweep.status import Status
 from gansweep.trial.settings import TrialContext
 from gansweep.trial.synthetic import simulate
 
@@ -151,7 +152,7 @@ def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
     """An evaluation's report: what a scheduler decides on, and all a stopped trial's row needs
     (:func:`gansweep.driver.scheduler.stopped_result`), since Tune may stop the trial after any report."""
     return {**history[-1], "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
-            "status": "running", "evals": list(history)}
+            "status": Status.RUNNING, "evals": list(history)}
 
 
 def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
@@ -197,7 +198,7 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
     records, status = simulate(config, context.eval_points(), primary)
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
-            report(_final(records[: i + 1], primary, "diverged", rec["step"], rec["seconds"],
+            report(_final(records[: i + 1], primary, Status.DIVERGED, rec["step"], rec["seconds"],
                            error=f"{primary} is not finite at step {rec['step']}"))
             return
         if stoppable and i < len(records) - 1:
@@ -205,7 +206,7 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     error = None
-    if status == "diverged":  # the simulated trial's losses went non-finite before the next evaluation
+    if status == Status.DIVERGED:  # the simulated trial's losses went non-finite before the next evaluation
         points = context.eval_points()
         at = next((p for p in points if p > steps), points[-1] if points else steps)
         error = f"diverged before step {at}: non-finite losses (simulated by the dry run)"
@@ -292,7 +293,7 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
             losses = trainer.train(point - trainer.step)
         except Diverged as exc:
             seconds += time.perf_counter() - t0
-            final("diverged", exc.step, error=str(exc))
+            final(Status.DIVERGED, exc.step, error=str(exc))
             return
         seconds += time.perf_counter() - t0
         stream = trainer.eval_rng.get_state()
@@ -305,10 +306,10 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
                 _keep(context.study_dir, config["trial_id"], best)
         history.append(record)
         if not math.isfinite(value):
-            final("diverged", trainer.step, error=f"{primary} is not finite at step {trainer.step}")
+            final(Status.DIVERGED, trainer.step, error=f"{primary} is not finite at step {trainer.step}")
             return
         if point == training.steps:
-            final("completed", trainer.step)
+            final(Status.COMPLETED, trainer.step)
             return
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
