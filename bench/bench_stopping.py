@@ -1,28 +1,33 @@
-"""Benchmark: random search with and without ASHA (per cell) at the same number of trials.
+"""Benchmark: random search with and without early stopping (per cell) at the same number of trials.
 
-The demo's eight ring8 cells (studies/demo.yaml: real training, seeded), run with ``gansweep run``
-as a user runs it, once per study seed and arm: ``random`` (every trial to ``training.steps``) and
-``asha`` (the same entry with ``stopping: {kind: asha}``). Both arms of a seed suggest the same
-hyperparameters and train with the same trial seeds (the ids are the same), so ASHA's trials are
-random's trials, stopped or not. Reported:
+The demo's training (studies/demo.yaml: ring8, MLP, 3,000 steps, mmd; real training, seeded) on
+all eight cells of loss x penalty x normalization (the demo's ``exclude`` dropped), run with
+``gansweep run`` as a user runs it, once per study seed and arm: ``random`` (every trial to
+``training.steps``), ``asha`` (the same entry with ``stopping: {kind: asha, ...}``) and ``median``
+(``stopping: {kind: median, ...}``, Tune's MedianStoppingRule). All arms of a seed suggest the
+same hyperparameters and train with the same trial seeds (the ids are the same), so a stopping
+arm's trials are random's trials, stopped or not. Reported:
 
 - trial-steps: the generator steps every trial ran (the ``steps`` column), per arm, and their ratio;
-- per cell, the median over seeds of the cell's best score (fd; lower is better) for each arm, and
-  whether ASHA reaches random's (ASHA's median best ≤ random's).
+- per cell, the median over seeds of the cell's best score (lower is better) for each arm, and
+  whether the stopping arm reaches random's (its median best ≤ random's);
+- per cell and evaluation step, Spearman ρ between a random trial's score at that step and its
+  final score (``gansweep.analysis.early_scores``, what ``gansweep plot`` writes to
+  plots/rank_correlation.csv), pooled over the seeds' random studies and as the median over seeds.
 
-The goal (issue 19): ASHA reaches random's full-budget median best in ≥ 6 of 8 cells with ≤ 40 %
-of the trial-steps. Evaluations every ``--eval-every`` steps (the demo's 200 leaves ASHA one rung
-before the end; the default 100 gives it rungs at 100 and 300). Studies already complete in
-``--out`` are read, not run again, so an interrupted benchmark continues.
+The goal (issue 19, re-stated in issue 26): the stopping arm reaches random's full-budget median
+best in ≥ 6 of 8 cells with ≤ 40 % of the trial-steps. Studies already complete in ``--out`` are
+read, not run again, so an interrupted benchmark continues (and ``--arms`` can add an arm later).
 
-    nice python bench/bench_stopping.py --seeds 0,1,2 --out /tmp/bench_stopping   # ~6 demo runs
-    python bench/bench_stopping.py --seeds 0 --trials 2 --steps 200               # a smoke run
-    python bench/bench_stopping.py --keep-cost                                    # cost of keeping G
+    nice -n 10 python bench/bench_stopping.py --seeds 0,1,2 --out /tmp/bench_stopping --max-concurrent 2
+    python bench/bench_stopping.py --seeds 0 --trials 1 --steps 200 --eval-every 100   # a smoke run
+    python bench/bench_stopping.py --keep-cost                                          # cost of keeping G
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -34,33 +39,51 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def study_for(arm: str, seed: int, args: argparse.Namespace) -> dict:
+CELLS = 8
+"""ring8 x mlp x {ns, wgan} x {none, gp} x {none, sn}: the demo's grid without its ``exclude``."""
+
+
+def base_study(seed: int, args: argparse.Namespace, name: str) -> dict:
+    """The demo's study at this seed, every cell, ``args.trials`` random trials a cell."""
     study = yaml.safe_load((ROOT / "studies" / "demo.yaml").read_text())
-    study.update(name=f"demo_{arm}_s{seed}", seed=seed)
+    study.pop("exclude", None)
+    study.update(name=name, seed=seed)
     study["training"]["eval_every"] = args.eval_every
     if args.steps:
         study["training"]["steps"] = args.steps
-    entry = study["search"][0]
-    entry["trials"] = args.trials
-    if arm == "asha":
-        entry["stopping"] = {"kind": "asha", "grace_steps": args.grace or args.eval_every,
-                             "reduction": args.reduction}
+    study["search"][0]["trials"] = args.trials
     return study
 
 
-def run_arm(arm: str, seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, float]:
-    """The arm's trials (running its study unless a complete one is in ``--out``) and wall seconds."""
-    study = study_for(arm, seed, args)
+def stopping_for(arm: str, args: argparse.Namespace) -> dict | None:
+    """The ``stopping`` block of an arm (None: random, every trial to the end)."""
+    grace = args.grace or args.eval_every
+    return {"random": None,
+            "asha": {"kind": "asha", "grace_steps": grace, "reduction": args.reduction},
+            "median": {"kind": "median", "grace_steps": args.median_grace or grace,
+                       "min_samples": args.min_samples}}[arm]
+
+
+def study_for(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    study = base_study(seed, args, f"demo_{arm}_s{seed}")
+    stopping = stopping_for(arm, args)
+    if stopping:
+        study["search"][0]["stopping"] = stopping
+    return study
+
+
+def run_study(study: dict, planned: int, args: argparse.Namespace) -> tuple[pd.DataFrame, float]:
+    """A study's trials (running it with ``gansweep run`` unless a complete one is in ``--out``)
+    and its wall seconds (NaN when read)."""
     study_dir = args.out / study["name"]
     trials_dir = study_dir / "results" / "trials"
-    planned = 8 * study["search"][0]["trials"]
     if trials_dir.is_dir() and len(pd.read_parquet(trials_dir)) == planned:
         return pd.read_parquet(trials_dir), float("nan")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{study['name']}.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False))
     t0 = time.perf_counter()
-    cmd = ["gansweep", "run", str(path), "--out", str(args.out), "--force"]
+    cmd = [sys.executable, "-m", "gansweep.cli", "run", str(path), "--out", str(args.out), "--force", "--yes"]
     if args.max_concurrent:
         cmd += ["--max-concurrent", str(args.max_concurrent)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -70,31 +93,63 @@ def run_arm(arm: str, seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame
     return pd.read_parquet(trials_dir), seconds
 
 
-def compare(frames: dict[tuple[str, int], pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per cell: median over seeds of each arm's best score; totals of trial-steps per arm."""
+def run_arm(arm: str, seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, float]:
+    return run_study(study_for(arm, seed, args), CELLS * args.trials, args)
+
+
+def best_per_cell(frames: dict[tuple[str, int], pd.DataFrame]) -> pd.DataFrame:
+    """One row per (arm, seed, cell): the cell's best score, its trial-steps and stopped trials."""
     rows = []
     for (arm, seed), df in frames.items():
         ok = df[df.status.isin(("completed", "stopped"))]
         for cell, g in df.groupby("cell"):
-            best = ok[ok.cell == cell].score.min()
-            rows.append({"arm": arm, "seed": seed, "cell": cell, "best": best, "steps": int(g.steps.fillna(0).sum()),
-                         "stopped": int((g.status == "stopped").sum())})
-    long = pd.DataFrame(rows)
-    seeds = sorted({s for a, s in frames if (("random", s) in frames and ("asha", s) in frames)})
-    long = long[long.seed.isin(seeds)]
+            rows.append({"arm": arm, "seed": seed, "cell": cell, "best": ok[ok.cell == cell].score.min(),
+                         "steps": int(g.steps.fillna(0).sum()), "stopped": int((g.status == "stopped").sum())})
+    return pd.DataFrame(rows)
+
+
+def compare(frames: dict[tuple[str, int], pd.DataFrame], arm: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per cell: median over seeds of random's and ``arm``'s best score, whether ``arm`` reaches
+    random's, their trial-steps; totals. Only seeds both arms ran count."""
+    long = best_per_cell(frames)
+    seeds = sorted({s for a, s in frames if ("random", s) in frames and (arm, s) in frames})
+    long = long[long.seed.isin(seeds) & long.arm.isin(("random", arm))]
     med = long.pivot_table(index="cell", columns="arm", values="best", aggfunc="median")
+    by = long.groupby(["arm", "cell"])
     per_cell = pd.DataFrame({
-        "random_median_best": med["random"], "asha_median_best": med["asha"],
-        "reached": med["asha"] <= med["random"] * (1 + 1e-12),
-        "random_steps": long[long.arm == "random"].groupby("cell").steps.sum(),
-        "asha_steps": long[long.arm == "asha"].groupby("cell").steps.sum(),
-        "asha_stopped": long[long.arm == "asha"].groupby("cell").stopped.sum(),
+        "random_median_best": med["random"], f"{arm}_median_best": med[arm],
+        "reached": med[arm] <= med["random"] * (1 + 1e-12),
+        "random_steps": by.steps.sum()["random"], f"{arm}_steps": by.steps.sum()[arm],
+        f"{arm}_stopped": by.stopped.sum()[arm],
     })
     totals = {"seeds": len(seeds), "random_steps": float(per_cell.random_steps.sum()),
-              "asha_steps": float(per_cell.asha_steps.sum())}
-    totals["fraction"] = totals["asha_steps"] / totals["random_steps"]
+              "arm_steps": float(per_cell[f"{arm}_steps"].sum())}
+    totals["fraction"] = totals["arm_steps"] / totals["random_steps"]
     totals["cells_reached"] = int(per_cell.reached.sum())
     return per_cell.reset_index(), totals
+
+
+def rank_correlations(study_dirs: list[Path]) -> pd.DataFrame:
+    """Per cell and step: Spearman ρ between the score at that step and the final score, pooled over
+    the studies' completed trials (``rho_pooled``, n) and as the median of the per-study ρ
+    (``rho_median``), with each study's ρ (``rho_seeds``). The random arm's studies: no selection."""
+    from gansweep.analysis.early_scores import rank_correlation
+    from gansweep.store import read_evals, read_trials
+
+    per_study, trials, evals = [], [], []
+    for d in study_dirs:
+        t, e = read_trials(d), read_evals(d)
+        metric = yaml.safe_load((d.parent / f"{d.name}.yaml").read_text())["metrics"]["primary"]
+        per_study.append(rank_correlation(t, e, metric=metric).assign(study=d.name))
+        # pooled: trial ids are the same across seeds' studies, so make them unique
+        trials.append(t.assign(trial_id=d.name + "/" + t.trial_id))
+        evals.append(e.assign(trial_id=d.name + "/" + e.trial_id))
+    pooled = rank_correlation(pd.concat(trials), pd.concat(evals), metric=metric)
+    seeds = pd.concat(per_study)
+    median = seeds.groupby(["cell", "step"]).rho.median().rename("rho_median")
+    listed = seeds.groupby(["cell", "step"]).rho.agg(lambda r: " ".join(f"{v:.2f}" for v in r)).rename("rho_seeds")
+    out = pooled.set_index(["cell", "step"])[["rho", "n"]].rename(columns={"rho": "rho_pooled"})
+    return out.join(median).join(listed).reset_index()
 
 
 def keep_cost(repeats: int = 20) -> None:
@@ -124,33 +179,46 @@ def keep_cost(repeats: int = 20) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--trials", type=int, default=8, help="trials per cell (the demo's 8)")
-    p.add_argument("--steps", type=int, default=0, help="training.steps (0: the demo's 600)")
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--grace", type=int, default=0, help="ASHA grace_steps (0: --eval-every)")
-    p.add_argument("--reduction", type=float, default=3.0)
-    p.add_argument("--max-concurrent", type=int, default=0)
+    p.add_argument("--arms", default="random,asha,median", help="random and the stopping arms to run")
+    p.add_argument("--trials", type=int, default=8, help="random trials per cell")
+    p.add_argument("--steps", type=int, default=0, help="training.steps (0: the demo's)")
+    p.add_argument("--eval-every", type=int, default=500, help="training.eval_every (the demo's 500)")
+    p.add_argument("--grace", type=int, default=0, help="grace_steps of both rules (0: --eval-every)")
+    p.add_argument("--reduction", type=float, default=3.0, help="ASHA's reduction")
+    p.add_argument("--median-grace", type=int, default=0, help="the median rule's grace_steps (0: --grace)")
+    p.add_argument("--min-samples", type=int, default=3, help="the median rule's min_samples")
+    p.add_argument("--max-concurrent", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_stopping"))
-    p.add_argument("--csv", type=Path, help="write the per-cell table here")
+    p.add_argument("--csv", type=Path, help="write the per-cell tables and ρ here (PREFIX_<arm>.csv, PREFIX_rho.csv)")
     p.add_argument("--keep-cost", action="store_true", help="only time keeping a generator")
     args = p.parse_args()
     if args.keep_cost:
         keep_cost()
         return
+    arms = args.arms.split(",")
     frames, walls = {}, {}
     for seed in (int(s) for s in args.seeds.split(",")):
-        for arm in ("random", "asha"):
+        for arm in arms:
+            load = os.getloadavg()[0]
             frames[(arm, seed)], walls[(arm, seed)] = run_arm(arm, seed, args)
-            print(f"seed {seed} {arm}: {walls[(arm, seed)]:.0f} s wall, "
-                  f"{int(frames[(arm, seed)].steps.fillna(0).sum())} trial-steps", flush=True)
-    per_cell, totals = compare(frames)
+            print(f"seed {seed} {arm}: {walls[(arm, seed)]:.0f} s wall (load average {load:.1f} at start, "
+                  f"{os.getloadavg()[0]:.1f} at end), {int(frames[(arm, seed)].steps.fillna(0).sum())} trial-steps",
+                  flush=True)
     pd.set_option("display.width", 200)
-    print(per_cell.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"seeds {totals['seeds']}: trial-steps random {totals['random_steps']:.0f}, asha {totals['asha_steps']:.0f} "
-          f"({100 * totals['fraction']:.1f} %); ASHA reaches random's median best in {totals['cells_reached']} of "
-          f"{len(per_cell)} cells")
-    if args.csv:
-        per_cell.to_csv(args.csv, index=False)
+    for arm in (a for a in arms if a != "random"):
+        per_cell, totals = compare(frames, arm)
+        print(per_cell.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"{arm}, seeds {totals['seeds']}: trial-steps random {totals['random_steps']:.0f}, {arm} "
+              f"{totals['arm_steps']:.0f} ({100 * totals['fraction']:.1f} %); reaches random's median best in "
+              f"{totals['cells_reached']} of {len(per_cell)} cells")
+        if args.csv:
+            per_cell.to_csv(f"{args.csv}_{arm}.csv", index=False)
+    dirs = [args.out / f"demo_random_s{s}" for a, s in frames if a == "random"]
+    if dirs:
+        rho = rank_correlations(dirs)
+        print(rho.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        if args.csv:
+            rho.to_csv(f"{args.csv}_rho.csv", index=False)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,11 @@ def test_options_refuse_unknown_and_bad_values():
         EvalOptions.from_mapping({"is_splits": 0})
     with pytest.raises(GansweepError, match="positive int"):
         EvalOptions.from_mapping({"recon_steps": 2.5})
+
+
+def test_every_metric_key_is_exported():
+    import gansweep.metrics as metrics
+    from gansweep.metrics import specs
+
+    keys = {name for name in vars(specs) if name.startswith("KEY_")}
+    assert keys <= set(metrics.__all__) and all(getattr(metrics, k) == getattr(specs, k) for k in keys)
