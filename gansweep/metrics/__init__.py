@@ -22,8 +22,8 @@ _WHERE = {
     "INCEPTION_WEIGHTS_ENV": "inception", "find_inception_weights": "inception",
     **{name: "specs" for name in (
         "EMBEDDED_DATASETS", "KEY_FD", "KEY_FID", "KEY_HQ", "KEY_IS", "KEY_IS_STD", "KEY_KID", "KEY_KID_STD",
-        "KEY_MMD", "KEY_MODES", "KEY_MSSSIM", "KEY_PRECISION", "KEY_RECALL", "KEY_RECON", "KEY_RKL", "METRICS", "MetricSpec",
-        "default_primary", "result_keys")},
+        "KEY_MMD", "KEY_MODES", "KEY_MSSSIM", "KEY_PRECISION", "KEY_RECALL", "KEY_RECON", "KEY_RKL", "METRICS",
+        "MetricSpec", "default_primary", "result_keys")},
 }
 __all__ = sorted(_WHERE)
 
