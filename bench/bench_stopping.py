@@ -129,6 +129,73 @@ def compare(frames: dict[tuple[str, int], pd.DataFrame], arm: str) -> tuple[pd.D
     return per_cell.reset_index(), totals
 
 
+def start_order(study_dir: Path) -> list[str]:
+    """Trial ids in the order the run started them (stored time less the seconds it trained)."""
+    t = pd.read_parquet(study_dir / "results" / "trials")
+    start = pd.to_datetime(t.written_at) - pd.to_timedelta(t.train_seconds.fillna(0), unit="s")
+    return list(t.assign(_start=start).sort_values("_start").trial_id)
+
+
+def replay(arm: str, seed: int, args: argparse.Namespace, order: list[str] | None = None) -> pd.DataFrame:
+    """The ``arm`` study of this seed replayed on the random study's stored evaluations: gansweep's
+    own per-cell Tune schedulers (``gansweep.driver.scheduler.STOPPERS``, built from the arm's plan)
+    told each trial's evaluations as a run at ``--max-concurrent`` would, trials started in ``order``
+    (default: the random run's), each evaluation at the seconds the random run reached it. A trial
+    is the same in both arms up to where it is stopped (same hyperparameters and seed), so this is
+    the arm's outcome for that arrival order without training; the real run checks it."""
+    import heapq
+    import math
+
+    from gansweep.driver.scheduler import STOPPERS, TrialScheduler, _Stored
+    from gansweep.study import build_plan, load_study
+
+    rdir = args.out / f"demo_random_s{seed}"
+    trials, evals = pd.read_parquet(rdir / "results" / "trials"), pd.read_parquet(rdir / "results" / "evals")
+    study = study_for(arm, seed, args)
+    path = args.out / f"{study['name']}.replay.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    plan = build_plan(load_study(path), str(path), weights=False)
+    subs = {e.cell.id: STOPPERS[e.search.stopping.kind](e.search.stopping, e, plan) for e in plan.entries}
+    primary, last_step = study["metrics"]["primary"], study["training"]["steps"]
+    queue, clock, running, events, out = list(order or start_order(rdir)), 0.0, 0, [], {}
+    by_id = {t: g.sort_values("step") for t, g in evals.groupby("trial_id")}
+    cell_of = dict(zip(trials.trial_id, trials.cell))
+
+    def start_next(now: float) -> None:
+        nonlocal running
+        while queue and running < args.max_concurrent:
+            tid, running = queue.pop(0), running + 1
+            trial = _Stored(tid)
+            subs[cell_of[tid]].on_trial_add(None, trial)
+            for k, (_, row) in enumerate(by_id[tid].iterrows()):
+                heapq.heappush(events, (now + float(row.seconds), tid, k, trial))
+
+    start_next(0.0)
+    best: dict[str, float] = {}
+    stopped: set[str] = set()
+    while events:
+        clock, tid, k, trial = heapq.heappop(events)
+        if tid in stopped:
+            continue
+        row = by_id[tid].iloc[k]
+        value = float(row[primary])
+        best[tid] = min(best.get(tid, math.inf), value if math.isfinite(value) else math.inf)
+        result = {"step": int(row.step), "score": best[tid]}
+        sub = subs[cell_of[tid]]
+        final = k == len(by_id[tid]) - 1
+        if final:
+            sub.on_trial_complete(None, trial, result)
+        elif sub.on_trial_result(None, trial, result) != TrialScheduler.STOP:
+            continue
+        else:
+            stopped.add(tid)
+        out[tid] = {"trial_id": tid, "cell": cell_of[tid], "status": "completed" if final else "stopped",
+                    "steps": int(row.step), "score": best[tid]}
+        running -= 1
+        start_next(clock)
+    return pd.DataFrame(list(out.values()))
+
+
 def rank_correlations(study_dirs: list[Path]) -> pd.DataFrame:
     """Per cell and step: Spearman ρ between the score at that step and the final score, pooled over
     the studies' completed trials (``rho_pooled``, n) and as the median of the per-study ρ
@@ -176,6 +243,50 @@ def keep_cost(repeats: int = 20) -> None:
             print(f"keep generator {dataset}/{arch} width {width}: {dt * 1e3:.1f} ms, {size:.2f} MB")
 
 
+def replay_main(args: argparse.Namespace) -> None:
+    """The stopping arms replayed on every seed's random study; real runs, where stored, checked."""
+    import numpy as np
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    arms = [a for a in args.arms.split(",") if a != "random"]
+    frames = {("random", s): pd.read_parquet(args.out / f"demo_random_s{s}" / "results" / "trials") for s in seeds}
+    pd.set_option("display.width", 200)
+    for arm in arms:
+        for seed in seeds:
+            real_dir = args.out / f"demo_{arm}_s{seed}" / "results" / "trials"
+            if real_dir.is_dir() and len(pd.read_parquet(real_dir)) == CELLS * args.trials:
+                real = pd.read_parquet(real_dir).set_index("trial_id")
+                sim = replay(arm, seed, args, start_order(args.out / f"demo_{arm}_s{seed}")).set_index("trial_id")
+                same = (real.status == sim.status) & (real.steps == sim.steps)
+                print(f"{arm} s{seed}: replay in the real run's start order agrees with the real run on "
+                      f"{int(same.sum())} of {len(real)} trials (status and steps)", flush=True)
+                for tid in real.index[~same]:
+                    print(f"  {tid}: real {real.status[tid]} at {real.steps[tid]}, replay {sim.status[tid]} at "
+                          f"{sim.steps[tid]}")
+            frames[(arm, seed)] = replay(arm, seed, args)
+        per_cell, totals = compare(frames, arm)
+        print(f"replay, {arm} (random run's start order):")
+        print(per_cell.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"{arm}, seeds {totals['seeds']}: trial-steps random {totals['random_steps']:.0f}, {arm} "
+              f"{totals['arm_steps']:.0f} ({100 * totals['fraction']:.1f} %); reaches random's median best in "
+              f"{totals['cells_reached']} of {len(per_cell)} cells", flush=True)
+        if args.csv:
+            per_cell.to_csv(f"{args.csv}_replay_{arm}.csv", index=False)
+        if args.orders:
+            rng, found = np.random.default_rng(0), []
+            for _ in range(args.orders):
+                shuffled = dict(frames)
+                for seed in seeds:
+                    order = start_order(args.out / f"demo_random_s{seed}")
+                    shuffled[(arm, seed)] = replay(arm, seed, args, list(rng.permutation(order)))
+                _, t = compare(shuffled, arm)
+                found.append((t["cells_reached"], t["fraction"]))
+            cells, frac = np.array(found).T
+            print(f"{arm}, {args.orders} shuffled start orders: cells reached min {cells.min():.0f} / median "
+                  f"{np.median(cells):.0f} / max {cells.max():.0f}; trial-steps {100 * frac.min():.1f}-"
+                  f"{100 * frac.max():.1f} % (median {100 * np.median(frac):.1f} %)", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2")
@@ -191,9 +302,15 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_stopping"))
     p.add_argument("--csv", type=Path, help="write the per-cell tables and ρ here (PREFIX_<arm>.csv, PREFIX_rho.csv)")
     p.add_argument("--keep-cost", action="store_true", help="only time keeping a generator")
+    p.add_argument("--replay", action="store_true", help="no training: replay the stopping arms on the random "
+                   "studies' stored evaluations (and check them against real runs of the arm where there are)")
+    p.add_argument("--orders", type=int, default=0, help="with --replay: also this many shuffled start orders")
     args = p.parse_args()
     if args.keep_cost:
         keep_cost()
+        return
+    if args.replay:
+        replay_main(args)
         return
     arms = args.arms.split(",")
     frames, walls = {}, {}
