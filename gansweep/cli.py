@@ -83,7 +83,8 @@ def validate(
 ) -> None:
     """Check a study and print its plan (cells × trials) and its cost in GPU-hours (CPU-hours for a
     study that asks for no GPU); run nothing."""
-    from gansweep.driver.guard import check_output_path, check_plan_size
+    from gansweep.driver.guard import check_plan_size
+    from gansweep.store.studydir import check_output_path
     from gansweep.study import build_plan, load_study
     from gansweep.study.cost import format_hours, plan_cost
 
@@ -180,7 +181,7 @@ def _report(outcome, study_dir) -> None:
     best = f"{outcome.best:.4g}" if math.isfinite(outcome.best) else "–"
     out.print(f"{study_dir}: {outcome.stored}/{outcome.planned} trials stored ({counts}); best score {best}")
     if outcome.interrupted:
-        from gansweep.driver.studydir import resume_advice
+        from gansweep.store.studydir import resume_advice
 
         err.print(f"not finished: continue with {resume_advice(study_dir)}", markup=False, highlight=False,
                   soft_wrap=True)
@@ -231,7 +232,7 @@ def confirm(
 def status(study_dir: str = typer.Argument(..., help="the study directory (or s3://…, gs://…)")) -> None:
     """Trials by cell, strategy and status, with the best score so far."""
     from gansweep.driver.run import summarize
-    from gansweep.driver.studydir import fingerprint, require_study_dir
+    from gansweep.store.studydir import fingerprint, require_study_dir
     from gansweep.store import read_trials
     from gansweep.study import build_plan, study_from_data
 

@@ -271,7 +271,7 @@ def test_confirm_with_more_seeds_adds_only_the_new_seeds_and_refuses_another_sam
 
 
 def _study_dir(tmp_path: Path, dry_run: bool) -> Path:
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
 
     sd = StudyDir(tmp_path / "conf")
     sd.create(_study(), {"dry_run": dry_run, "source": "s.yaml", "version": "test"})

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.study import study_from_data
 
 ROOT = Path(__file__).parents[1]

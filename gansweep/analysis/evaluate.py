@@ -21,7 +21,7 @@ import pandas as pd
 from gansweep.analysis.figures.common import atomic_write_bytes
 from gansweep.analysis.loading import output_dir
 from gansweep.analysis.samples import choose_trials, open_trained_study
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, scratch_dir, stored_json
 

@@ -80,7 +80,7 @@ def read_study_file(study_dir: StoragePath) -> tuple[StudyFile | None, Plan | No
     longer plan (a check added since it ran) is still read, without its plan."""
     if not (study_dir / "study.yaml").is_file():
         return None, None
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
     from gansweep.study import build_plan
 
     study, _ = StudyDir(study_dir).load()

@@ -21,7 +21,7 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from gansweep.driver.callbacks import StoreCallback, trial_row
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.errors import GansweepError, StudyError
 from gansweep.storage import StoragePath, arrow_source, rmtree
 from gansweep.status import SCORED
@@ -119,8 +119,9 @@ def confirm_study(path: str | StoragePath, top: int | None = None, seeds: int | 
                   samples: int | None = None, address: str | None = None, max_concurrent: int | None = None,
                   dry_run: bool = False) -> ConfirmOutcome:
     """``gansweep confirm DIR``: confirm a finished search (options over the study's ``confirm:``)."""
+    from gansweep.driver.resume import accept_edits
     from gansweep.driver.session import _stop_driver
-    from gansweep.driver.studydir import require_study_dir
+    from gansweep.store.studydir import require_study_dir
     from gansweep.lock import study_lock
     from gansweep.study import build_plan
 
@@ -133,7 +134,7 @@ def confirm_study(path: str | StoragePath, top: int | None = None, seeds: int | 
     settings = resolve_settings(study, meta.get(META_KEY), top, seeds, samples, source=str(sd.study_file))
     plan = build_plan(study, str(sd.study_file), weights=not dry)
     with study_lock(sd.path, on_lost=_stop_driver):
-        for change in sd.check_resumable(study):  # an edited study.yaml: the same checks as resume
+        for change in accept_edits(sd, study):  # an edited study.yaml: the same checks as resume
             log.warning("study.yaml changed safely: %s", str(change).strip())
         return run_confirmation(plan, sd, settings, address, max_concurrent, dry)
 

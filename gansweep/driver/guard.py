@@ -3,7 +3,7 @@
 Three questions, each answered with one clear line (and a short diff where it helps):
 
 * Where does the study write? Never into gansweep's own source, the Python installation or a
-  system directory (:func:`check_output_path`).
+  system directory (:func:`gansweep.store.studydir.check_output_path`, a rule of the study directory).
 * How big is the plan? Above :data:`MAX_TRIALS` only with ``--yes``; above
   :data:`HARD_MAX_TRIALS` never (:func:`check_plan_size`).
 * Is a resumed study still the study that was planned? ``study.yaml`` may be edited between
@@ -15,9 +15,7 @@ Three questions, each answered with one clear line (and a short diff where it he
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gansweep.errors import GansweepError, StudyError
@@ -25,38 +23,6 @@ from gansweep.study.schema import Study
 
 MAX_TRIALS = 100_000
 HARD_MAX_TRIALS = 10_000_000
-SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr")
-
-
-# -- where a study writes ------------------------------------------------------------------------
-
-def _protected() -> list[tuple[Path, str]]:
-    # this file's package, not ``gansweep.__file__``: a ``gansweep/`` folder in the working directory
-    # makes ``python -m gansweep.cli`` see a namespace package whose ``__file__`` is None
-    out = [(Path(__file__).resolve().parents[1], "gansweep's source code")]
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
-        out.append((Path(prefix).resolve(), "the Python installation"))
-    return out
-
-
-def check_output_path(path: str | Path, where: str | None = None) -> None:
-    """Refuse a study directory inside gansweep's source, the Python installation or a system directory.
-
-    ``where`` (e.g. ``"study.yaml: output"``) starts the message when the path comes from a file.
-    """
-    text = str(path)
-    if "://" in text:  # object storage URIs are checked by their file system
-        return
-    p = Path(path).expanduser().resolve()
-    start = f"{where}: {path}" if where else f"{path}"
-    fix = "choose another output directory (the study's 'output' or --out)"
-    for root, what in _protected():
-        if p == root or root in p.parents:
-            raise GansweepError(f"{start}: inside {what} ({root}); {fix}")
-    for d in SYSTEM_DIRS:  # "/" itself, and anything inside the others
-        root = Path(d)
-        if p == root or (d != "/" and root in p.parents):
-            raise GansweepError(f"{start}: inside the system directory {root}; {fix}")
 
 
 # -- how big a plan may be -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
@@ -63,7 +63,7 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
         raise GansweepError(f"{out or study.output}: is itself a study directory; give its parent as --out "
                             "(or the study's 'output')")
     if isinstance(sd.path, Path):
-        from gansweep.driver.studydir import is_study_dir
+        from gansweep.store.studydir import is_study_dir
 
         outer = next((p for p in Path(os.path.abspath(sd.path)).parents if is_study_dir(p)), None)
         if outer is not None:  # its --force would delete this study, its files would be read as its own
@@ -91,7 +91,7 @@ def check_target(sd: StudyDir, force: bool, study: Study | None = None) -> bool:
     """Whether ``run`` must first delete an earlier study at ``sd`` (``force``); refused in one line when
     the place is taken by anything else: ``--force`` deletes only a study (:func:`is_study_dir`). With
     ``study``, the refusal says when the stored study is another one (resume would continue that one)."""
-    from gansweep.driver.studydir import fingerprint, is_study_dir, is_vacant, resume_command
+    from gansweep.store.studydir import fingerprint, is_study_dir, is_vacant, resume_command
 
     if isinstance(sd.path, Path) and sd.path.is_symlink():  # --force would empty (and the run fill) its target
         raise UnsafePathError(f"{sd.path}: a symbolic link (to {os.readlink(sd.path)}); gansweep never writes "
@@ -122,14 +122,15 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
            trust: bool = False) -> Outcome:
     """Continue a study; Tune's saved experiment is restored only when signed by this user here
     (or ``trust``), else the study continues from its store (see :mod:`gansweep.driver.trust`)."""
-    from gansweep.driver.studydir import require_study_dir
+    from gansweep.driver.resume import prepare_resume
+    from gansweep.store.studydir import require_study_dir
 
     sd = require_study_dir(path)
     study, meta = sd.load()
     dry_run = sd.mode(meta)  # never guessed: a dry run resumed as a real one would train into its results
     plan = build_plan(study, str(sd.study_file), weights=not dry_run)
     with study_lock(sd.path, on_lost=_stop_driver):
-        for note in sd.prepare_resume(study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
+        for note in prepare_resume(sd, study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
         outcome = summarize(plan, sd)
         if not outcome.interrupted:  # every planned trial stored: nothing for Ray to do (`make demo` twice)

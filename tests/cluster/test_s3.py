@@ -231,7 +231,7 @@ def test_a_live_lease_from_another_pid_namespace_on_this_hostname_is_not_taken(b
 # -- the command line -------------------------------------------------------------------------------
 
 def _study_in(bucket: str, name: str = "s3cli") -> str:
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
     from gansweep.storage import location
     from gansweep.study import study_from_data
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import gansweep
-from gansweep.driver.guard import MAX_TRIALS, check_output_path, check_plan_size, check_resumable, study_changes
-from gansweep.driver.studydir import StudyDir, fingerprint
+from gansweep.driver.guard import MAX_TRIALS, check_plan_size, check_resumable, study_changes
+from gansweep.driver.resume import accept_edits
+from gansweep.store.studydir import StudyDir, check_output_path, fingerprint
 from gansweep.errors import GansweepError, StudyError
 from gansweep.study import study_from_data
 
@@ -116,15 +117,15 @@ def test_studydir_records_the_planned_study_and_accepts_safe_edits(tmp_path):
     meta = json.loads(sd.meta_file.read_text())
     assert meta["fingerprint"] == fingerprint(study()) and meta["dry_run"] is True
     assert study_from_data(meta["planned"], "meta") == study()
-    assert sd.check_resumable(study()) == [] and sd.tune_stale() is None
-    changes = sd.check_resumable(study(**SAFE["more trials"]))
+    assert accept_edits(sd, study()) == [] and sd.tune_stale() is None
+    changes = accept_edits(sd, study(**SAFE["more trials"]))
     assert [c.path for c in changes] == ["search[random].trials"]
     assert "search[random].trials" in sd.tune_stale()  # Tune's experiment holds the old plan
     meta = json.loads(sd.meta_file.read_text())
     assert meta["fingerprint"] == fingerprint(study(**SAFE["more trials"]))
     assert "search[random].trials: 10 -> 25" in meta["accepted_changes"][0]["changes"][0]
     sd.clear_tune_stale()
-    assert sd.tune_stale() is None and sd.check_resumable(study(**SAFE["more trials"])) == []
+    assert sd.tune_stale() is None and accept_edits(sd, study(**SAFE["more trials"])) == []
 
 
 def test_studydir_refusal_changes_nothing(tmp_path):
@@ -132,7 +133,7 @@ def test_studydir_refusal_changes_nothing(tmp_path):
     sd.create(study(), {})
     before = snapshot(sd.path)
     with pytest.raises(StudyError, match="seed"):
-        sd.check_resumable(study(seed=3))
+        accept_edits(sd, study(seed=3))
     assert snapshot(sd.path) == before
 
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.store import TrialStore
 from gansweep.study import build_plan, study_from_data
 from gansweep.trial.settings import metric_columns

@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.study import study_from_data
 
 STUDY = {"name": "thesis", "output": ".", "grid": {"dataset": ["ring8"], "architecture": ["mlp"]},

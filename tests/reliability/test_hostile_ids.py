@@ -114,7 +114,7 @@ def test_a_dry_run_stores_every_cell_and_status_tells_them_apart(cli, tmp_path):
 def test_resume_refuses_a_new_choice_that_would_rename_a_stored_cell(cli, tmp_path):
     """Adding ``my_set`` beside a stored ``my-set`` would give both hashed ids: the stored cell's
     trials would fall out of the plan, so resume refuses and says why."""
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
     from gansweep.study import study_from_data
 
     data = yaml.safe_load(_study(tmp_path, ["folder:/data/my-set"]).read_text())

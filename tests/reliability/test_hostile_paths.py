@@ -12,7 +12,7 @@ import os
 
 import yaml
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.study import study_from_data
 
 TINY = {"name": "tiny", "grid": {"dataset": ["ring8"], "architecture": ["mlp"]},

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gansweep.driver.studydir import StudyDir, StudyLock
+from gansweep.store.studydir import StudyDir, StudyLock
 from gansweep.errors import GansweepError
 from gansweep.study import study_from_data
 
@@ -88,7 +88,7 @@ def test_a_tune_dir_without_experiment_state_is_not_restored(tmp_path):
     ``can_restore`` says yes and the restore then failed ('not finished', exit 1, in the test
     above once under load). Resume now starts Tune afresh from the store."""
     from gansweep.driver.run import _has_experiment_state
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
 
     sd = StudyDir(tmp_path / "rel")
     assert not _has_experiment_state(sd)  # no tune/ at all

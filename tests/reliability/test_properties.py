@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gansweep.driver.guard import check_resumable
-from gansweep.driver.studydir import StudyDir, fingerprint
+from gansweep.driver.resume import accept_edits
+from gansweep.store.studydir import StudyDir, fingerprint
 from gansweep.errors import StudyError
 from gansweep.store import TrialStore, read_evals, read_trials, stored_trial_ids
 from gansweep.store import parquet as store_mod
@@ -125,7 +126,7 @@ def test_any_accepted_study_round_trips_through_a_study_directory(data):
         sd.create(study, {"dry_run": True})
         loaded, meta = sd.load()
         assert loaded == study and meta["fingerprint"] == fingerprint(study)
-        assert sd.check_resumable(loaded) == []
+        assert accept_edits(sd, loaded) == []
         assert yaml.safe_load(sd.study_file.read_text()) == study.model_dump(mode="json")
 
 

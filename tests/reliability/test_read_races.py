@@ -89,7 +89,7 @@ def test_the_jitter_differs_between_readers():
 # -- the machine refuses a read: exit 1 with the cause, nothing set aside -----------------------------
 
 def _study(tmp_path: Path) -> Path:
-    from gansweep.driver.studydir import StudyDir
+    from gansweep.store.studydir import StudyDir
     from gansweep.study import build_plan, study_from_data
     from gansweep.trial.settings import metric_columns
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.driver.resume import prepare_resume, untrusted_tune_files, untrusted_tune_state
+from gansweep.store.studydir import StudyDir
 from gansweep.study import study_from_data
 
 from _reliab import ROOT, study_data
@@ -77,19 +78,19 @@ def test_untrusted_tune_state_is_not_unpickled(tmp_path, monkeypatch):
     sd.tune_dir.mkdir()
     pkl = sd.tune_dir / "tuner.pkl"
     pkl.write_bytes(b"\x80\x04N.")
-    assert "no signing key" in sd.untrusted_tune_state()  # written, but not by a driver
+    assert "no signing key" in untrusted_tune_state(sd)  # written, but not by a driver
     signing_filesystem(sd.path).handler.sign_existing()  # as at the end of a run
-    assert sd.untrusted_tune_files() == [] and sd.prepare_resume(study) == []
+    assert untrusted_tune_files(sd) == [] and prepare_resume(sd, study) == []
     pkl.chmod(0o666)
-    assert sd.untrusted_tune_files() == [pkl]
+    assert untrusted_tune_files(sd) == [pkl]
     pkl.chmod(0o644)
     if os.getuid() == 0:
         os.chown(pkl, 12345, 12345)
-        assert sd.untrusted_tune_files() == [pkl]
+        assert untrusted_tune_files(sd) == [pkl]
     else:
         pkl.unlink()
         pkl.symlink_to(tmp_path / "elsewhere.pkl")
-    notes = sd.prepare_resume(study)
+    notes = prepare_resume(sd, study)
     assert len(notes) == 1 and "is not loaded" in notes[0]
     assert "tuner.pkl" in sd.tune_stale()  # the driver starts a new experiment from the store instead
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gansweep.driver.studydir import StudyDir
+from gansweep.store.studydir import StudyDir
 from gansweep.store import TrialStore
 from gansweep.study import build_plan, study_from_data
 from gansweep.trial.settings import metric_columns

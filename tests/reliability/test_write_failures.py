@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from gansweep.driver import studydir
+from gansweep.store import studydir
 from gansweep.store import parquet as store_mod
 from gansweep.store import read_trials, stored_trial_ids
 

@@ -1,8 +1,10 @@
-"""The study directory: its files, its lock, and telling a study directory from anything else.
+"""The study directory's layout: its files, its lock, where it may be, and telling a study
+directory from anything else. It belongs to the store layer because everyone reads it: the
+driver that writes a study, the analysis that reads one, the command line.
 
 It also remembers the study *as planned* (``gansweep.json``: the study and its fingerprint), so
 ``resume`` can tell a safe edit of ``study.yaml`` (more rounds) from one that would change
-trials already run (:meth:`StudyDir.prepare_resume`), and whether Tune's saved experiment still
+trials already run (:mod:`gansweep.driver.resume`), and whether Tune's saved experiment still
 describes the study (it does not after a safe edit or once damaged results were set aside: the
 driver then starts a new experiment whose searcher skips every stored trial).
 
@@ -14,13 +16,13 @@ study directory may come from someone else, and nothing in it is followed out of
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import logging
 import os
 import shlex
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,43 @@ from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
 from gansweep.storage import (ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir,
                               stored_json)
-from gansweep.study import Study, dump_study, study_from_data
+from gansweep.study import Study, dump_study
 from gansweep.study.load import study_from_bytes
 
 log = logging.getLogger(__name__)
 
 STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr")
+
+
+def _protected() -> list[tuple[Path, str]]:
+    # this file's package, not ``gansweep.__file__``: a ``gansweep/`` folder in the working directory
+    # makes ``python -m gansweep.cli`` see a namespace package whose ``__file__`` is None
+    out = [(Path(__file__).resolve().parents[1], "gansweep's source code")]
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        out.append((Path(prefix).resolve(), "the Python installation"))
+    return out
+
+
+def check_output_path(path: str | Path, where: str | None = None) -> None:
+    """Refuse a study directory inside gansweep's source, the Python installation or a system directory.
+
+    ``where`` (e.g. ``"study.yaml: output"``) starts the message when the path comes from a file.
+    """
+    text = str(path)
+    if "://" in text:  # object storage URIs are checked by their file system
+        return
+    p = Path(path).expanduser().resolve()
+    start = f"{where}: {path}" if where else f"{path}"
+    fix = "choose another output directory (the study's 'output' or --out)"
+    for root, what in _protected():
+        if p == root or root in p.parents:
+            raise GansweepError(f"{start}: inside {what} ({root}); {fix}")
+    for d in SYSTEM_DIRS:  # "/" itself, and anything inside the others
+        root = Path(d)
+        if p == root or (d != "/" and root in p.parents):
+            raise GansweepError(f"{start}: inside the system directory {root}; {fix}")
 
 
 def fingerprint(study: Study) -> str:
@@ -53,8 +85,6 @@ class StudyDir:
     path: StoragePath
 
     def __post_init__(self) -> None:
-        from gansweep.driver.guard import check_output_path
-
         check_output_path(self.path)
 
     @property
@@ -127,7 +157,7 @@ class StudyDir:
                              f"or {over}")
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
-        from gansweep.store import StoreWriteError
+        from gansweep.store.parquet import StoreWriteError
 
         try:
             _atomic_text(self.meta_file, json.dumps(meta, indent=2))
@@ -135,33 +165,7 @@ class StudyDir:
             raise StoreWriteError(f"{self.meta_file}: cannot write ({exc.strerror or exc}); nothing stored "
                                   f"was changed; free some space, then {resume_advice(self.path)}") from None
 
-    # -- resume ---------------------------------------------------------------------------------
-    def check_resumable(self, study: Study) -> list[Any]:
-        """Compare ``study.yaml`` now with the study as planned; refuse unsafe edits with a diff.
-
-        Safe edits are recorded (the new study becomes the planned one) and mark Tune's saved
-        experiment stale, since it still holds the old plan. Returns the accepted changes.
-        """
-        from gansweep.driver.guard import check_resumable
-
-        meta = self._meta()
-        planned = meta.get("planned")
-        if planned is None:  # created by a gansweep that did not record it
-            log.warning("%s: no planned study recorded; cannot check study.yaml for edits", self.path)
-            return []
-        if meta.get("fingerprint") == fingerprint(study):
-            return []
-        old = study_from_data(planned, f"{self.meta_file} (planned study)")
-        changes = check_resumable(old, study, str(self.study_file))
-        if changes:
-            meta["fingerprint"] = fingerprint(study)
-            meta["planned"] = study.model_dump(mode="json")
-            meta.setdefault("accepted_changes", []).append(
-                {"at": _now(), "changes": [str(c).strip() for c in changes]})
-            meta["tune_stale"] = "study.yaml changed: " + ", ".join(c.path for c in changes)
-            self._write_meta(meta)
-        return changes
-
+    # -- Tune's saved experiment: whether it still describes the study -----------------------------
     def mark_tune_stale(self, reason: str) -> None:
         """Tune's saved experiment no longer matches the store or the plan: resume starts a new one."""
         meta = self._meta()
@@ -177,55 +181,6 @@ class StudyDir:
         meta = self._meta()
         if meta.pop("tune_stale", None) is not None:
             self._write_meta(meta)
-
-    def untrusted_tune_files(self) -> list[Path]:
-        """Files of Tune's saved experiment that ``Tuner.restore`` would unpickle but another user could
-        have written: owned by someone else, or writable by group or others. On an object store
-        there are no owners to check: the bucket's access policy decides who may write there."""
-        if isinstance(self.tune_dir, ObjectPath) or not self.tune_dir.is_dir():
-            return []
-        uid = os.getuid()
-        out = []
-        for p in [self.tune_dir, *sorted(self.tune_dir.iterdir())]:
-            if p.is_dir() and p != self.tune_dir:
-                continue  # trial directories: checkpoints load with torch.load(weights_only=True)
-            st = p.lstat()
-            if st.st_uid != uid or st.st_mode & 0o022 or p.is_symlink():
-                out.append(p)
-        return out
-
-    def prepare_resume(self, study: Study, trust: bool = False) -> list[str]:
-        """Everything ``resume`` checks before Tune starts, under the study lock; returns notes to show.
-
-        Refuses an unsafe edit of ``study.yaml`` (a diff), accepts a safe one, declines to unpickle
-        Tune state that is not provably this user's (unsigned, or writable by others; ``trust``
-        overrides), and moves damaged results files to ``results/quarantine/`` so their trials run again.
-        """
-        from gansweep.store import quarantine_damaged
-
-        notes = [f"study.yaml changed safely: {str(c).strip()}" for c in self.check_resumable(study)]
-        why = None if trust or self.tune_stale() else self.untrusted_tune_state()
-        if why:
-            notes.append(f"{self.tune_dir}: {why}; Tune's saved experiment is a pickle and is not loaded: the "
-                         "study continues from its results (unfinished trials start again; 'gansweep resume "
-                         "--trust' loads it if you know where it came from)")
-            self.mark_tune_stale(f"untrusted: {why}")
-        elif trust and self.tune_dir.exists():
-            log.warning("%s: --trust: loading Tune's saved experiment without checking who wrote it", self.tune_dir)
-        moved = quarantine_damaged(self.path, before=lambda: self.mark_tune_stale("damaged results set aside"))
-        if moved:
-            where = moved[0].parent.parent
-            notes.append(f"{len(moved)} damaged results file(s) moved to {where}; their trials run again")
-        return notes
-
-    def untrusted_tune_state(self) -> str | None:
-        """Why Tune's saved experiment must not be unpickled (None: it is this user's, signed here)."""
-        from gansweep.driver.trust import unverified
-
-        foreign = self.untrusted_tune_files()
-        if foreign:
-            return f"{foreign[0].name} is not yours (or others can write it)"
-        return unverified(self.path)
 
 
 def resume_command(path: StoragePath | str) -> str:
@@ -280,10 +235,6 @@ def require_study_dir(path: str | StoragePath) -> StudyDir:
                              "give the directory that 'gansweep run' created, e.g. runs/<name>")
     refuse_links(p)  # before anything reads, writes or hands a path inside it to pyarrow or Tune
     return sd
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _atomic_text(path: StoragePath, text: str) -> None:
