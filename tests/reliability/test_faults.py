@@ -17,7 +17,9 @@ from _reliab import Drivers, SPACE, check_complete, fault_env, write_study
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 2.5  # a dry-run trial takes milliseconds; a hung one costs this, three times
+TIMEOUT = 8.0  # a dry-run trial takes milliseconds, but a retry in a fresh worker process imports and
+# reports for the first time inside its time limit: 2.5 s was exceeded under a full suite's load
+# (kill_once's retry failed by timeout). A hung trial costs this, three times.
 TRIALS = 6
 KINDS = {  # cell → faults for its trials; `_once` faults hit the first attempt only
     "digits.dcgan.ns.none.none": ["raise", "raise_once"],
@@ -30,7 +32,7 @@ KINDS = {  # cell → faults for its trials; `_once` faults hit the first attemp
 def study_changes() -> dict:
     return dict(training={"steps": 1000, "eval_every": 250, "timeout": TIMEOUT}, failure={"max_failures": 1},
                 search=[{"strategy": "random", "trials": TRIALS, "space": SPACE}],
-                resources={"cpu": 1})  # 2 at once: a hung trial holds its slot for 2.5 s at most
+                resources={"cpu": 1})  # 2 at once: a hung trial holds its slot for TIMEOUT s at most
 
 
 @functools.cache  # at first use, not at collection (every test process collects every module)
@@ -60,10 +62,6 @@ def faults() -> dict[str, str]:
 
 
 
-IN_SUITE_KILL = pytest.mark.xfail(
-    strict=False, reason="kill_once's retry ended 'failed' in full runs of the suite on a 2-core AMD EPYC (session "
-    "10) and passed alone, under a CPU load and with -n 0: not yet explained; see the closing note")
-
 
 @pytest.fixture(scope="module")
 def faulty_study(tmp_path_factory):
@@ -86,12 +84,12 @@ def faulty_study(tmp_path_factory):
             "seconds": seconds, "markers": sorted(p.name for p in markers.iterdir())}
 
 
-@IN_SUITE_KILL
 def test_the_study_completes_despite_every_fault(faulty_study):
     assert faulty_study["code"] == 0, faulty_study["err"][-3000:]
     check_complete(faulty_study["file"], faulty_study["dir"], faults=faults())  # the others: untouched
     counts = faulty_study["df"].status.value_counts().to_dict()
-    assert counts.get("failed") == 3, counts  # raise, kill, hang: every attempt failed
+    failed = faulty_study["df"][faulty_study["df"].status == "failed"]
+    assert counts.get("failed") == 3, (counts, failed.error.to_dict())  # raise, kill, hang: every attempt failed
     print(f"{len(faults())} faulty trials of {4 * TRIALS}, study done in {faulty_study['seconds']:.0f} s; {counts}")
 
 
@@ -100,7 +98,7 @@ def _row(faulty_study, kind):
     return faulty_study["df"].loc[tid]
 
 
-@pytest.mark.parametrize("kind", ["raise_once", pytest.param("kill_once", marks=IN_SUITE_KILL), "hang_once",
+@pytest.mark.parametrize("kind", ["raise_once", "kill_once", "hang_once",
                                   "block_once"])
 def test_a_trial_failing_once_is_retried_and_completes_with_its_own_result(faulty_study, kind):
     from gansweep.trial.synthetic import simulate
