@@ -43,3 +43,37 @@ def test_built_models_carry_the_options_of_their_spec() -> None:
 def test_gradient_penalties_are_the_ones_that_differentiate_the_input_gradient() -> None:
     assert {n for n, s in PENALTY_SPECS.items() if s.input_gradient} == {"gp", "dragan", "r1"}
     assert PENALTY_SPECS["none"].default_weight == 0.0
+
+
+def test_the_grid_axes_make_the_schema_the_cell_and_the_columns() -> None:
+    """One axis registry: the study's grid, the plan's cells, the store's columns and their
+    defaults are made from it (the values an old study file and store hold unchanged)."""
+    from dataclasses import fields
+
+    from gansweep.gan.specs import AXES, GRID_AXES
+    from gansweep.store import trial_columns
+    from gansweep.study.plan import Cell
+    from gansweep.study.schema import Grid
+
+    assert AXES == ("dataset", "architecture", "loss", "penalty", "normalization")
+    assert tuple(Grid.model_fields) == AXES
+    assert Grid().model_dump() == {"dataset": ["digits"], "architecture": ["dcgan"], "loss": ["ns"],
+                                   "penalty": ["none"], "normalization": ["none"]}
+    assert tuple(f.name for f in fields(Cell) if f.name != "parts") == AXES
+    assert Cell(*(a.default for a in GRID_AXES.values())).id == "digits.dcgan.ns.none.none"
+    assert trial_columns([], []).names[3:8] == list(AXES)
+
+
+def test_hyperparameter_and_data_facts_have_one_source() -> None:
+    from gansweep.gan import GANConfig
+    from gansweep.gan.specs import DEFAULT_HPS, HP_SPECS
+    from gansweep.study.cost import image_shape
+    from gansweep.study.schema import HYPERPARAMETERS, PAPER_HPS
+
+    assert list(HYPERPARAMETERS) == list(HP_SPECS) == ["lr", "lr_g", "beta1", "beta2", "n_disc", "penalty_weight", "pack"]
+    assert PAPER_HPS == ("lr", "beta1", "beta2", "n_disc", "penalty_weight")
+    assert dict(DEFAULT_HPS) == {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1}
+    cfg = GANConfig(architecture="dcgan")
+    assert (cfg.lr, cfg.beta1, cfg.beta2, cfg.n_disc, cfg.pack) == (2e-4, 0.5, 0.999, 1, 1)
+    assert image_shape("digits", None) == (1, 16) and image_shape("cifar10", None) == (3, 32)
+    assert image_shape("lsun_bedroom", 64) == (3, 64) and image_shape("ring8", None) is None

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from gansweep.data.base import DATASETS, Dataset
+from gansweep.data.specs import DATA_SPECS
 
 TEST_SIZE = 297
 SPLIT_SEED = 0
@@ -39,7 +40,7 @@ def to_images(x: np.ndarray, resolution: int) -> torch.Tensor:
 
 @DATASETS.register("digits")
 def load_digits(resolution: int | None = None, root: str | None = None) -> Dataset:
-    res = resolution or 16
+    res = resolution or DATA_SPECS["digits"].side
     x_tr, y_tr, x_te, y_te = digits_arrays()
     return Dataset(
         name="digits",

@@ -48,7 +48,7 @@ import torch
 
 from gansweep import env
 from gansweep.data.base import DATASETS, PATH_LOADERS, Dataset
-from gansweep.data.specs import PATH_PREFIXES
+from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, DataSpec
 from gansweep.errors import GansweepError
 
 log = logging.getLogger(__name__)
@@ -364,23 +364,8 @@ def lmdb_source(path: Path, name: str, resolution: int | None, test_size: int) -
 # ------------------------------------------------------------------------------- named sets
 
 
-@dataclass(frozen=True)
-class Known:
-    """What gansweep knows of a named real data set."""
-
-    native: int
-    test_size: int
-    fetch_hint: str
-
-
-KNOWN: dict[str, Known] = {
-    "cifar10": Known(32, 10_000, "torchvision's CIFAR10 files (cifar-10-batches-py/), or set GANSWEEP_DOWNLOAD=1 "
-                     "on a machine with internet"),
-    "celeba_hq_128": Known(128, 3_000, "the 30,000 CelebA-HQ images (any size; a folder of PNG/JPEG) or an "
-                           "npz with x=uint8 images"),
-    "lsun_bedroom": Known(128, 10_000, "LSUN bedroom_train_lmdb (data.mdb), a folder of its images, or an "
-                          "npz with x=uint8 images"),
-}
+KNOWN: dict[str, DataSpec] = {name: DATA_SPECS[name] for name in DATA_SPECS if not DATA_SPECS[name].embedded}
+"""The named real data sets (their facts: :data:`gansweep.data.specs.DATA_SPECS`)."""
 
 
 def data_root(root: str | os.PathLike[str] | None) -> Path | None:
@@ -443,7 +428,7 @@ def named_source(name: str, root: str | os.PathLike[str] | None, resolution: int
     """A named real data set from the data root: prepared copy first, then its raw form."""
     known = KNOWN[name]
     r = require_root(name, root)
-    res = resolution or known.native
+    res = resolution or known.side
     if use_prepared and is_prepared(prepared_dir(r, name, res)):
         return prepared_source(prepared_dir(r, name, res), name, res)
     if name == "cifar10":

@@ -19,21 +19,32 @@ POINTS = "points"
 
 @dataclass(frozen=True)
 class DataSpec:
-    """A data set: its kind (``image`` or ``points``) and whether gansweep ships it."""
+    """A data set: its kind (``image`` or ``points``), whether gansweep ships it, and for images
+    their channels and side at ``training.resolution: null`` (the cost model and the loaders read
+    it); a real data set also says how many images it holds out for evaluation and what to put in
+    the data root."""
 
     name: str
     kind: str
     embedded: bool
+    side: int | None = None
+    channels: int = 3
+    test_size: int | None = None
+    fetch_hint: str = ""
 
 
 DATA_SPECS: Registry[DataSpec] = Registry("dataset")
 for _spec in (
-    DataSpec("digits", IMAGE, embedded=True),
+    DataSpec("digits", IMAGE, embedded=True, side=16, channels=1),  # scikit-learn's 8 px, upscaled
     DataSpec("ring8", POINTS, embedded=True),
     DataSpec("grid25", POINTS, embedded=True),
-    DataSpec("cifar10", IMAGE, embedded=False),
-    DataSpec("celeba_hq_128", IMAGE, embedded=False),
-    DataSpec("lsun_bedroom", IMAGE, embedded=False),
+    DataSpec("cifar10", IMAGE, embedded=False, side=32, test_size=10_000,
+             fetch_hint="torchvision's CIFAR10 files (cifar-10-batches-py/), or set GANSWEEP_DOWNLOAD=1 on a machine "
+                        "with internet"),
+    DataSpec("celeba_hq_128", IMAGE, embedded=False, side=128, test_size=3_000,
+             fetch_hint="the 30,000 CelebA-HQ images (any size; a folder of PNG/JPEG) or an npz with x=uint8 images"),
+    DataSpec("lsun_bedroom", IMAGE, embedded=False, side=128, test_size=10_000,
+             fetch_hint="LSUN bedroom_train_lmdb (data.mdb), a folder of its images, or an npz with x=uint8 images"),
 ):
     DATA_SPECS.add(_spec.name, _spec)
 

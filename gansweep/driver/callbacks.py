@@ -18,10 +18,9 @@ from ray.tune import Callback
 
 from gansweep.status import SCORED, Status
 from gansweep.store import StoreWriteError, TrialStore
-from gansweep.study.schema import AXES
+from gansweep.store.parquet import CONFIG_COLUMNS
 
 log = logging.getLogger(__name__)
-CELL_FIELDS = ("trial_id", "cell", *AXES, "strategy", "round", "index", "suggested_by")
 
 
 def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
@@ -37,9 +36,8 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     from gansweep.driver.scheduler import stopped_result
 
     result = stopped_result(result) if error is None else result
-    row: dict[str, Any] = {k: config.get(k) for k in CELL_FIELDS}
+    row: dict[str, Any] = {k: config.get(k) for k in CONFIG_COLUMNS}
     row["study"] = study
-    row["seed"] = config.get("seed")
     row["gpus_per_trial"] = gpu
     row["config"] = resolve(config) if resolve is not None else config
     searched = config.get("searched")  # None: a trial suggested before gansweep said (all were)

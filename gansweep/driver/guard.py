@@ -161,7 +161,7 @@ def study_changes(old: Study, new: Study) -> list[Change]:
 def _cells(study: Study) -> dict[str, tuple[str, ...]]:
     """The study's cell ids → the choices each stands for."""
     from gansweep.study.plan import grid_cells
-    from gansweep.study.schema import AXES
+    from gansweep.gan.specs import AXES
 
     return {c.id: tuple(getattr(c, a) for a in AXES) for c in grid_cells(study)}
 

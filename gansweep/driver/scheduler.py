@@ -47,8 +47,8 @@ def _median(stopping: MedianStopping, entry: PlanEntry, plan: Plan) -> TrialSche
                               min_samples_required=stopping.min_samples, min_time_slice=math.inf, hard_stop=True)
 
 
-STOPPERS: dict[str, Callable[[Any, PlanEntry, Plan], TrialScheduler]] = {"asha": _asha, "median": _median}
-"""``stopping.kind`` → a Tune scheduler for one (cell, entry)."""
+STOPPERS: dict[type, Callable[[Any, PlanEntry, Plan], TrialScheduler]] = {AshaStopping: _asha, MedianStopping: _median}
+"""A ``stopping`` model of the study schema → a Tune scheduler for one (cell, entry)."""
 
 
 def entry_key(config: dict[str, Any]) -> tuple[str, str]:
@@ -79,7 +79,7 @@ class StudyScheduler(FIFOScheduler):
     @property
     def subs(self) -> dict[tuple[str, str], TrialScheduler]:
         if self._subs is None:
-            self._subs = {(e.cell.id, e.label): STOPPERS[e.search.stopping.kind](e.search.stopping, e, self.plan)
+            self._subs = {(e.cell.id, e.label): STOPPERS[type(e.search.stopping)](e.search.stopping, e, self.plan)
                           for e in self.plan.entries if is_active(getattr(e.search, "stopping", None))}
             if self._subs and self._stored_evals_fn is not None:
                 self._replay(self._stored_evals_fn())

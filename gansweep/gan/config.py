@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gansweep.errors import GansweepError
-from gansweep.gan.specs import DEFAULT_HPS
-
-PRIORS = ("normal", "uniform")
+from gansweep.gan.specs import GRID_AXES, HP_SPECS, PRIORS
 
 
 @dataclass(frozen=True)
@@ -27,20 +25,20 @@ class GANConfig:
     """
 
     architecture: str
-    loss: str = "ns"
-    penalty: str = "none"
-    normalization: str = "none"
-    lr: float = DEFAULT_HPS["lr"]
+    loss: str = GRID_AXES["loss"].default
+    penalty: str = GRID_AXES["penalty"].default
+    normalization: str = GRID_AXES["normalization"].default
+    lr: float = HP_SPECS["lr"].default
     lr_g: float | None = None
-    beta1: float = DEFAULT_HPS["beta1"]
-    beta2: float = DEFAULT_HPS["beta2"]
-    n_disc: int = int(DEFAULT_HPS["n_disc"])
+    beta1: float = HP_SPECS["beta1"].default
+    beta2: float = HP_SPECS["beta2"].default
+    n_disc: int = int(HP_SPECS["n_disc"].default)
     penalty_weight: float = 0.0
     z_dim: int = 64
     batch_size: int = 64
-    prior: str = "normal"
+    prior: str = PRIORS[0]
     width: int = 64
-    pack: int = 1
+    pack: int = int(HP_SPECS["pack"].default)
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -17,12 +17,44 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from gansweep.data.specs import IMAGE, POINTS
+from gansweep.data.specs import DATA_SPECS, IMAGE, POINTS
 from gansweep.errors import GansweepError
 from gansweep.registry import Registry
 
-DEFAULT_HPS: Mapping[str, float] = MappingProxyType({"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_disc": 1})
+
+@dataclass(frozen=True)
+class HyperSpec:
+    """A hyperparameter a search space may name: the bounds that make it meaningful, whether it
+    takes integers, the value a trial gets when its search does not set it (None: see ``paper``
+    and :func:`gansweep.study.plan.resolve_hps`), and whether it is one of the paper's
+    hyperparameters (stored as a column ``hp_<name>`` in every study; the others only when some
+    entry's space names them)."""
+
+    name: str
+    low: float
+    high: float
+    integer: bool = False
+    default: float | None = None
+    paper: bool = False
+    open_high: str | None = None  # why ``high`` itself is refused (a range is sampled half-open)
+
+
+HP_SPECS: Mapping[str, HyperSpec] = MappingProxyType({h.name: h for h in (  # in the order of tables and columns
+    HyperSpec("lr", 0.0, 1.0, default=2e-4, paper=True),
+    HyperSpec("lr_g", 0.0, 1.0),  # TTUR: the generator's own rate; None: lr
+    HyperSpec("beta1", 0.0, 1.0, default=0.5, paper=True, open_high="Adam refuses a beta of 1"),
+    HyperSpec("beta2", 0.0, 1.0, default=0.999, paper=True, open_high="Adam refuses a beta of 1"),
+    HyperSpec("n_disc", 1, 100, integer=True, default=1, paper=True),
+    HyperSpec("penalty_weight", 0.0, 1e6, paper=True),  # default: the cell's penalty's (PenaltySpec)
+    HyperSpec("pack", 1, 64, integer=True, default=1),  # PacGAN's packing (GANConfig.pack)
+)})
+
+DEFAULT_HPS: Mapping[str, float] = MappingProxyType(
+    {n: h.default for n, h in HP_SPECS.items() if h.paper and h.default is not None})
 """Adam and discriminator steps of a trial whose search does not set them (the paper's defaults)."""
+
+PRIORS = ("normal", "uniform")
+"""Distributions of the generator's latent z (``training.prior``)."""
 
 # -- training options every architecture accepts ------------------------------------------------
 
@@ -91,7 +123,6 @@ class ArchSpec:
 @dataclass(frozen=True)
 class LossSpec:
     name: str
-    label: str
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
 
 
@@ -101,7 +132,6 @@ class PenaltySpec:
     input (a double backward: about twice the cost of a step; GP, DRAGAN, R1)."""
 
     name: str
-    label: str
     default_weight: float
     input_gradient: bool
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
@@ -110,7 +140,6 @@ class PenaltySpec:
 @dataclass(frozen=True)
 class NormSpec:
     name: str
-    label: str
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
 
 
@@ -172,29 +201,47 @@ for _a in (
     ARCH_SPECS.add(_a.name, _a)
 
 LOSS_SPECS: Registry[LossSpec] = Registry("loss")
-for _l in (LossSpec("ns", "NS"), LossSpec("mm", "MM", 6.0), LossSpec("wgan", "WGAN", 3.0),
-           LossSpec("ls", "LS", 1.0), LossSpec("hinge", "hinge", -1.0)):
+for _l in (LossSpec("ns"), LossSpec("mm", 6.0), LossSpec("wgan", 3.0), LossSpec("ls", 1.0), LossSpec("hinge", -1.0)):
     LOSS_SPECS.add(_l.name, _l)
 
 PENALTY_SPECS: Registry[PenaltySpec] = Registry("penalty")
 for _p in (
-    PenaltySpec("none", "none", 0.0, input_gradient=False),
-    PenaltySpec("gp", "GP", 10.0, input_gradient=True, dry_run=-8.0),
-    PenaltySpec("dragan", "DRAGAN", 10.0, input_gradient=True, dry_run=-6.0),
-    PenaltySpec("l2", "L2", 1.0, input_gradient=False, dry_run=-1.0),
-    PenaltySpec("r1", "R1", 10.0, input_gradient=True, dry_run=-7.0),
+    PenaltySpec("none", 0.0, input_gradient=False),
+    PenaltySpec("gp", 10.0, input_gradient=True, dry_run=-8.0),
+    PenaltySpec("dragan", 10.0, input_gradient=True, dry_run=-6.0),
+    PenaltySpec("l2", 1.0, input_gradient=False, dry_run=-1.0),
+    PenaltySpec("r1", 10.0, input_gradient=True, dry_run=-7.0),
 ):
     PENALTY_SPECS.add(_p.name, _p)
 
 NORM_SPECS: Registry[NormSpec] = Registry("normalization")
-for _n in (NormSpec("none", "none"), NormSpec("bn", "BN", -3.0), NormSpec("ln", "LN", -5.0),
-           NormSpec("sn", "SN", -12.0), NormSpec("wn", "WN", -4.0)):
+for _n in (NormSpec("none"), NormSpec("bn", -3.0), NormSpec("ln", -5.0), NormSpec("sn", -12.0), NormSpec("wn", -4.0)):
     NORM_SPECS.add(_n.name, _n)
 
-AXIS_SPECS: Mapping[str, Registry[Any]] = MappingProxyType({
-    "architecture": ARCH_SPECS, "loss": LOSS_SPECS, "penalty": PENALTY_SPECS, "normalization": NORM_SPECS,
+
+@dataclass(frozen=True)
+class Axis:
+    """A categorical axis of a study's grid: the specs of the names it may take and the name a
+    study that leaves the axis out gets."""
+
+    specs: Registry[Any]
+    default: str
+
+
+GRID_AXES: Mapping[str, Axis] = MappingProxyType({
+    "dataset": Axis(DATA_SPECS, "digits"),
+    "architecture": Axis(ARCH_SPECS, "dcgan"),
+    "loss": Axis(LOSS_SPECS, "ns"),
+    "penalty": Axis(PENALTY_SPECS, "none"),
+    "normalization": Axis(NORM_SPECS, "none"),
 })
-"""The GAN axes of a study's grid → the specs of the names each may take."""
+"""The one list of the grid's axes, in cell-id order. The study schema's ``grid``, the plan's
+cells, the store's columns and the rows written to it are made from it: a new axis is one line here
+(plus its specs)."""
+AXES: tuple[str, ...] = tuple(GRID_AXES)
+AXIS_SPECS: Mapping[str, Registry[Any]] = MappingProxyType(
+    {name: axis.specs for name, axis in GRID_AXES.items() if name != "dataset"})
+"""The GAN axes (all but the data set) → the specs of the names each may take."""
 
 
 def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ from rich.table import Table
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from gansweep.errors import GansweepError
+from gansweep.gan.specs import AXIS_SPECS
+from gansweep.metrics.specs import KEY_FID
 from gansweep.perf.pack import packed_steps_per_s
 from gansweep.perf.variants import (
     NAIVE,
@@ -49,8 +51,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = (
     "kind", "variant", "processes", "steps_per_s", "ms_per_step", "vs_naive", "overhead", "ops_per_step",
-    "samples", "seconds", "description", "device", "architecture", "loss", "penalty", "normalization",
-    "batch_size", "resolution", "width", "z_dim", "steps", "repeats", "threads", "torch",
+    "samples", "seconds", "description", "device", *AXIS_SPECS, "batch_size", "resolution", "width", "z_dim", "steps", "repeats", "threads", "torch",
 )
 
 
@@ -117,8 +118,7 @@ def run(plan: BenchPlan) -> list[dict[str, Any]]:
 
 
 def _setting(spec: BenchSpec) -> dict[str, Any]:
-    keep = ("architecture", "loss", "penalty", "normalization", "batch_size", "resolution", "width", "z_dim",
-            "threads")
+    keep = (*AXIS_SPECS, "batch_size", "resolution", "width", "z_dim", "threads")
     s = {k: v for k, v in asdict(spec).items() if k in keep}
     return {**s, "device": device_label(spec.device), "torch": torch.__version__}
 
@@ -224,7 +224,7 @@ def eval_seconds(plan: BenchPlan) -> tuple[float, str]:
         weights, label = find_inception_weights(plan.inception_weights), "real"
         if weights is None:
             weights, label = write_random_inception_weights(Path(tmp) / "random-inception.pth"), "random-init"
-        evaluator = Evaluator(data, ["fid"], n, device=spec.device, cache_dir=tmp, inception_weights=str(weights),
+        evaluator = Evaluator(data, [KEY_FID], n, device=spec.device, cache_dir=tmp, inception_weights=str(weights),
                               options={"batch_size": plan.eval_batch_size})
         if torch.device(spec.device).type == "cuda":
             evaluator(trainer)  # warm-up: cuDNN autotuning, the caching allocator

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from gansweep.search.specs import STRATEGY_SPECS
 from gansweep.registry import Registry
 from gansweep.search.base import CellSearcher
+from gansweep.search.gp import make_gp
+from gansweep.search.optuna import make_optuna
 from gansweep.search.random import make_random
 from gansweep.search.table1 import make_table1
 
@@ -16,16 +18,5 @@ StrategyFactory = Callable[..., CellSearcher]
 STRATEGIES: Registry[StrategyFactory] = Registry("search strategy", specs=STRATEGY_SPECS)
 STRATEGIES.add("table1", make_table1)
 STRATEGIES.add("random", make_random)
-
-try:  # strategies whose libraries are optional
-    from gansweep.search.gp import make_gp
-
-    STRATEGIES.add("gp", make_gp)
-except ImportError:  # pragma: no cover - scikit-optimize missing
-    pass
-try:
-    from gansweep.search.optuna import make_optuna
-
-    STRATEGIES.add("optuna", make_optuna)
-except ImportError:  # pragma: no cover - optuna missing
-    pass
+STRATEGIES.add("gp", make_gp)
+STRATEGIES.add("optuna", make_optuna)

@@ -18,22 +18,18 @@ Rounds run in the background (:mod:`gansweep.search.background`); a round is a p
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import warnings
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from gansweep.compat import skopt as compat
 from gansweep.search.background import RoundSearcher, finite_scores, round_seed, split_space
 from gansweep.search.space import is_integer, skopt_dimensions
-from gansweep.study.schema import Choice, Range
+from gansweep.study.schema import Choice, GPSearch, Range
 
-if importlib.util.find_spec("skopt") is None:  # the registry skips gp when scikit-optimize is missing
-    raise ImportError("the gp search strategy needs scikit-optimize: pip install scikit-optimize")
-
-ACQUISITIONS = ("EI", "LCB", "PI", "gp_hedge")
+ACQUISITIONS = get_args(GPSearch.model_fields["acquisition"].annotation)
 N_POINTS = 2000  # random candidates the acquisition is minimised over
 LHS_ITERATIONS = 100  # maximin iterations of the round-0 Latin hypercube
 

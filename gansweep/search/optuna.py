@@ -12,20 +12,15 @@ The first ``n_startup_trials`` (Optuna's default, 10) are the sampler's seeded r
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import warnings
-from typing import Any
-
+from typing import Any, get_args
 
 from gansweep.search.background import RoundSearcher, finite_scores, round_seed, split_space
 from gansweep.search.space import is_integer
-from gansweep.study.schema import Choice, Range
+from gansweep.study.schema import Choice, OptunaSearch, Range
 
-if importlib.util.find_spec("optuna") is None:  # the registry skips optuna when it is missing
-    raise ImportError("the optuna search strategy needs optuna: pip install optuna")
-
-SAMPLERS = ("tpe", "gp")
+SAMPLERS = get_args(OptunaSearch.model_fields["sampler"].annotation)
 warnings.filterwarnings("ignore", message=r".*is experimental", module=r"optuna")
 
 

@@ -2,7 +2,7 @@
 
 :data:`STRATEGY_SPECS` is the one list of strategies a study may name. Each entry carries its
 schema fragment (the pydantic model of its ``search`` entry, whose ``strategy`` literal is the
-name), a label for tables and figures, and whether it learns from earlier rounds (``sequential``:
+name, with its options and trial count), and whether it learns from earlier rounds (``sequential``:
 its budget curve is a function of the order trials ran in). The study loader's error texts and
 the analysis read it (the loader reads the names from :data:`gansweep.study.schema.STRATEGY_MODELS`); :data:`gansweep.search.STRATEGIES` holds the searcher factories under the
 same names.
@@ -21,10 +21,9 @@ from gansweep.study.schema import STRATEGY_MODELS
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A search strategy: its study-file schema, its label and whether it is sequential."""
+    """A search strategy: its study-file schema (its options) and whether it is sequential."""
 
     schema: type[BaseModel]
-    label: str
     sequential: bool
     initial_design: str | None = None
     """What round 0 is when the strategy has no results to learn from yet (``suggested_by`` names
@@ -38,10 +37,10 @@ class StrategySpec:
 
 STRATEGY_SPECS: Registry[StrategySpec] = Registry("strategy")
 for _spec in (
-    StrategySpec(STRATEGY_MODELS["table1"], "Table 1 settings", sequential=False),
-    StrategySpec(STRATEGY_MODELS["random"], "random search", sequential=False),
-    StrategySpec(STRATEGY_MODELS["gp"], "GP bandit", sequential=True, initial_design="a Latin hypercube"),
-    StrategySpec(STRATEGY_MODELS["optuna"], "Optuna", sequential=True,
+    StrategySpec(STRATEGY_MODELS["table1"], sequential=False),
+    StrategySpec(STRATEGY_MODELS["random"], sequential=False),
+    StrategySpec(STRATEGY_MODELS["gp"], sequential=True, initial_design="a Latin hypercube"),
+    StrategySpec(STRATEGY_MODELS["optuna"], sequential=True,
                  initial_design="the sampler's independent (random) draws"),
 ):
     STRATEGY_SPECS.add(_spec.name, _spec)

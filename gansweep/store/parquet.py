@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from gansweep import env
 from gansweep.errors import GansweepError
+from gansweep.gan.specs import AXES
 from gansweep.status import FINAL, SCORED, Status
 from gansweep.storage import (TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move,
                               stored_json)
@@ -69,11 +70,7 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("trial_id", pa.string()),
     ("study", pa.string()),
     ("cell", pa.string()),
-    ("dataset", pa.string()),
-    ("architecture", pa.string()),
-    ("loss", pa.string()),
-    ("penalty", pa.string()),
-    ("normalization", pa.string()),
+    *((axis, pa.string()) for axis in AXES),
     ("strategy", pa.string()),
     ("round", pa.int64()),
     ("index", pa.int64()),
@@ -91,6 +88,8 @@ TAIL_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("config", pa.string()),
     ("written_at", pa.timestamp("us", tz="UTC")),
 ]
+CONFIG_COLUMNS = ("trial_id", "cell", *AXES, "strategy", "round", "index", "seed", "suggested_by")
+"""The columns a trial's config (:func:`gansweep.search.composite.trial_config`) holds as they are stored."""
 REQUIRED_TRIAL_COLUMNS = ("trial_id", "cell", "strategy", "status", "score")
 # columns added after studies were stored: files written before lack them, read as null
 ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string(), "seed": pa.int64(),

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.errors import StudyError
-from gansweep.gan.specs import DEFAULT_HPS, PENALTY_SPECS
+from gansweep.gan.specs import DEFAULT_HPS, HP_SPECS, PENALTY_SPECS
 from gansweep.study.plan import Plan, PlanEntry, table1_settings
 from gansweep.study.schema import Choice, Range, Table1
 from gansweep.study.stopping import expected_fraction
@@ -103,7 +103,7 @@ def mean_pack(entry: PlanEntry) -> float:
         return sum(dim.choices) / len(dim.choices)
     if isinstance(dim, Range):
         return (dim.low + dim.high) / 2
-    return 1.0
+    return float(HP_SPECS["pack"].default)
 
 
 def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None:
@@ -118,15 +118,13 @@ def sample_shape(dataset: str, resolution: int | None) -> tuple[int, ...] | None
 
 def image_shape(dataset: str, resolution: int | None) -> tuple[int, int] | None:
     """(channels, side) of a data set's images without loading it; None for points or unknown sizes."""
-    from gansweep.data.real import KNOWN
-    from gansweep.data.specs import POINT_DATASETS
+    from gansweep.data.specs import DATA_SPECS, POINT_DATASETS
 
     if dataset in POINT_DATASETS:
         return None
-    if dataset == "digits":
-        return 1, resolution or 16
-    if dataset in KNOWN:
-        return 3, resolution or KNOWN[dataset].native
+    spec = DATA_SPECS.get(dataset)
+    if spec is not None and spec.side is not None:
+        return spec.channels, resolution or spec.side
     return (3, resolution) if resolution else None
 
 

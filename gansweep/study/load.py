@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from gansweep.errors import StudyError
-from gansweep.study.schema import STRATEGY_MODELS, Study
+from gansweep.study.schema import STOPPING_KINDS, STRATEGY_MODELS, Study
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
@@ -23,7 +23,7 @@ MAX_EXPANDED_CHARS = 4 * MAX_BYTES  # text after aliases are expanded: a 200 KB 
 MAX_LINE = 300  # an error line, value included
 MAX_VALUE = 60  # the repr of a value quoted in an error line
 # Labels pydantic puts in error locations for union branches; they say nothing to a user.
-UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, "asha", "median", "str", "list[str]"}
+UNION_TAGS = {"choice", "range", *STRATEGY_MODELS, *STOPPING_KINDS, "str", "list[str]"}
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:

@@ -11,20 +11,17 @@ import hashlib
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
-from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, POINTS, dataset_kind
+from gansweep.data.specs import PATH_PREFIXES, POINTS, dataset_kind
 from gansweep.errors import GansweepError, StudyError
-from gansweep.gan.specs import ARCH_SPECS, AXIS_SPECS, DEFAULT_HPS, PENALTY_SPECS, resolve_options
+from gansweep.gan.specs import ARCH_SPECS, AXES, DEFAULT_HPS, GRID_AXES, PENALTY_SPECS, resolve_options
 from gansweep.metrics.checks import EvalOptions, check_metrics
-from gansweep.metrics.specs import METRICS, default_primary
-from gansweep.registry import Registry
-from gansweep.study.schema import AXES, HYPERPARAMETERS, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
+from gansweep.metrics.specs import KEY_IS, KEY_PRECISION, KEY_RECALL, METRICS, default_primary
+from gansweep.study.schema import HYPERPARAMETERS, PAPER_HPS, Choice, Range, SearchEntry, Study, Table1
 from gansweep.study.stopping import check_stopping
 
-SPECS: dict[str, Registry[Any]] = {"dataset": DATA_SPECS, **AXIS_SPECS}
-"""Each grid axis → the specs of the names it may take (what gansweep implements)."""
 OPTIONAL_HPS = tuple(name for name in HYPERPARAMETERS if name not in PAPER_HPS)
 """Hyperparameters stored as a column (``hp_<name>``) only when some entry's space names them."""
 
@@ -65,17 +62,10 @@ def axis_parts(values: list[str]) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One combination of the categorical axes; ``parts`` (set by :func:`grid_cells`) are its id's
-    parts given the whole grid (see :func:`axis_parts`)."""
-
-    dataset: str
-    architecture: str
-    loss: str
-    penalty: str
-    normalization: str
-    parts: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+class _CellMethods:
+    """One combination of the categorical axes (one field per axis of
+    :data:`gansweep.gan.specs.GRID_AXES`, in its order); ``parts`` (set by :func:`grid_cells`) are
+    its id's parts given the whole grid (see :func:`axis_parts`)."""
 
     @property
     def id(self) -> str:
@@ -88,6 +78,13 @@ class Cell:
     @property
     def kind(self) -> str:
         return dataset_kind(self.dataset)
+
+
+Cell = make_dataclass(
+    "Cell", [*((name, str) for name in AXES),
+             ("parts", tuple[str, ...] | None, field(default=None, compare=False, repr=False))],
+    bases=(_CellMethods,), frozen=True, order=True)
+Cell.__module__, Cell.__doc__ = __name__, _CellMethods.__doc__  # pickled by name (Ray ships cells)
 
 
 @dataclass(frozen=True)
@@ -172,8 +169,6 @@ def table1_settings(cell: Cell) -> list[dict[str, float]]:
 def entry_trials(entry: SearchEntry, cell: Cell) -> int:
     if isinstance(entry, Table1):
         return len(table1_settings(cell))
-    if entry.strategy == "gp":
-        return entry.rounds * entry.per_round
     return entry.trials
 
 
@@ -191,7 +186,7 @@ def resolve_hps(cell: Cell, params: dict[str, Any]) -> dict[str, float]:
 
 
 def _check_names(study: Study, source: str) -> None:
-    for axis, specs in SPECS.items():
+    for axis, specs in ((name, a.specs) for name, a in GRID_AXES.items()):
         for i, name in enumerate(getattr(study.grid, axis)):
             if name in specs:
                 continue
@@ -229,10 +224,10 @@ def _check_sample_limits(study: Study, options: Any, source: str) -> None:
     precision/recall), refused here once: validate is the gate."""
     names = {study.metrics.primary, *study.metrics.extra}
     samples = study.metrics.samples
-    if "is" in names and options.is_splits > samples:
+    if KEY_IS in names and options.is_splits > samples:
         raise StudyError(f"{source}: metrics.samples: {samples} is fewer than the IS splits "
                          f"(metrics.options.is_splits: {options.is_splits})")
-    if names & {"precision", "recall"} and samples <= options.prc_neighborhood:
+    if names & {KEY_PRECISION, KEY_RECALL} and samples <= options.prc_neighborhood:
         raise StudyError(f"{source}: metrics.samples: precision/recall need more than "
                          f"k={options.prc_neighborhood} samples (metrics.options.prc_neighborhood), but got {samples}")
 

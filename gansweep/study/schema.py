@@ -1,8 +1,8 @@
 """The study file as typed, validated configuration (pydantic, unknown keys refused).
 
-The vocabulary of names comes from DESIGN.md; whether a name is implemented is checked against
-the component registries when the plan is built (:mod:`gansweep.study.plan`), so the schema and
-the registries never list the same thing twice.
+The grid's axes and the hyperparameters come from the specs (:mod:`gansweep.gan.specs`); whether a
+name is implemented is checked against the component registries when the plan is built
+(:mod:`gansweep.study.plan`), so the schema and the registries never list the same thing twice.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import math
 import re
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, create_model, field_validator,
+                      model_validator)
 
-from gansweep.gan.specs import AXIS_SPECS
+from gansweep.gan.specs import AXES, GRID_AXES, HP_SPECS, PRIORS
 
 # Names become directory and file names: fully anchored (``fullmatch``, so no trailing newline) and short
 # enough for every file system once a trial id is appended.
@@ -26,29 +27,10 @@ MAX_CPU = 1024.0
 MAX_GPU = 64.0
 MIN_FRACTION = 0.01  # Ray rounds fractional resources to 1e-4; a smaller share is a mistake
 
-AXES = ("dataset", *AXIS_SPECS)
-"""The grid's axes, in cell-id order: the data set, then the GAN axes of :mod:`gansweep.gan.specs`."""
-AXIS_DEFAULTS: dict[str, list[str]] = {
-    "dataset": ["digits"],
-    "architecture": ["dcgan"],
-    "loss": ["ns"],
-    "penalty": ["none"],
-    "normalization": ["none"],
-}
-# Hyperparameters a search space may name, with the bounds that make them meaningful.
-HYPERPARAMETERS: dict[str, tuple[float, float, bool]] = {
-    # name: (lowest allowed, highest allowed, integer)
-    "lr": (0.0, 1.0, False),
-    "lr_g": (0.0, 1.0, False),
-    "beta1": (0.0, 1.0, False),
-    "beta2": (0.0, 1.0, False),
-    "n_disc": (1, 100, True),
-    "penalty_weight": (0.0, 1e6, False),
-    "pack": (1, 64, True),  # PacGAN's packing: samples the discriminator scores at once (GANConfig.pack)
-}
-# A value a trial may not take although a range may end there (a range is sampled half-open).
-OPEN_HIGH = {"beta1": "Adam refuses a beta of 1", "beta2": "Adam refuses a beta of 1"}
-PAPER_HPS = ("lr", "beta1", "beta2", "n_disc", "penalty_weight")
+HYPERPARAMETERS: dict[str, tuple[float, float, bool]] = {n: (h.low, h.high, h.integer) for n, h in HP_SPECS.items()}
+"""Hyperparameters a search space may name → (lowest allowed, highest allowed, integer): a view of
+:data:`gansweep.gan.specs.HP_SPECS`."""
+PAPER_HPS = tuple(n for n, h in HP_SPECS.items() if h.paper)
 
 
 class Strict(BaseModel):
@@ -119,8 +101,9 @@ def _check_space(space: Space) -> Space:
         for v in values:
             if not lo <= v <= hi:
                 raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], but got {v:g}")
-            if isinstance(dim, Choice) and name in OPEN_HIGH and v == hi:
-                raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}) ({OPEN_HIGH[name]}), but got {v:g}")
+            why = HP_SPECS[name].open_high
+            if isinstance(dim, Choice) and why and v == hi:
+                raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}) ({why}), but got {v:g}")
             if integer and v != int(v):
                 raise ValueError(f"{name} takes integers, but got {v:g}")
     return space
@@ -152,6 +135,8 @@ class NoStopping(Strict):
 
 
 Stopping = Annotated[Union[AshaStopping, MedianStopping, NoStopping], Field(discriminator="kind")]
+STOPPING_KINDS = tuple(get_args(m.model_fields["kind"].annotation)[0] for m in get_args(get_args(Stopping)[0]))
+"""The ``stopping.kind`` names (``none`` stops nothing)."""
 
 
 def _check_resource(value: float, name: str, high: float) -> float:
@@ -196,6 +181,10 @@ class GPSearch(Strict):
 
     _space = field_validator("space")(_check_space)
 
+    @property
+    def trials(self) -> int:
+        return self.rounds * self.per_round
+
 
 class OptunaSearch(Strict):
     strategy: Literal["optuna"]
@@ -217,14 +206,8 @@ STRATEGY_MODELS: dict[str, type[Strict]] = {
 """Each strategy name (its ``strategy`` literal) → the model of its ``search`` entry."""
 
 
-class Grid(Strict):
+class _GridAxes(Strict):
     """Categorical axes; the cells of the study are their product minus ``exclude``."""
-
-    dataset: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["dataset"]), min_length=1)
-    architecture: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["architecture"]), min_length=1)
-    loss: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["loss"]), min_length=1)
-    penalty: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["penalty"]), min_length=1)
-    normalization: list[str] = Field(default_factory=lambda: list(AXIS_DEFAULTS["normalization"]), min_length=1)
 
     @field_validator("*")
     @classmethod
@@ -234,6 +217,13 @@ class Grid(Strict):
         return v
 
 
+Grid = create_model(
+    "Grid", __base__=_GridAxes, __doc__=_GridAxes.__doc__,
+    **{name: (list[str], Field(default_factory=lambda d=axis.default: [d], min_length=1))
+       for name, axis in GRID_AXES.items()})
+"""The ``grid`` section, one field per axis of :data:`gansweep.gan.specs.GRID_AXES` (its default when left out)."""
+
+
 class Training(Strict):
     steps: int = Field(2000, gt=0, le=MAX_STEPS, description="generator steps per trial")
     batch_size: int = Field(64, gt=0, le=65_536)
@@ -241,7 +231,7 @@ class Training(Strict):
     eval_every: int = Field(500, gt=0, le=MAX_STEPS)
     width: int = Field(64, gt=0, le=65_536, description="base channel width of the architecture")
     resolution: int | None = Field(None, gt=0, le=4096, description="image size; None: the data set's own")
-    prior: Literal["normal", "uniform"] = "normal"
+    prior: Literal[PRIORS] = PRIORS[0]
     timeout: float | None = Field(None, gt=0, le=365 * 86400.0, description="seconds a trial may run before it is stopped")
     options: dict[str, Any] = Field(default_factory=dict, description="architecture options (biggan: ...)")
 

@@ -18,7 +18,7 @@ from gansweep.store import TrialStore, read_evals, read_trials, stored_trial_ids
 from gansweep.store import parquet as store_mod
 from gansweep.study import dump_study, study_from_data
 from gansweep.study.load import parse_yaml
-from gansweep.study.plan import SPECS
+from gansweep.gan.specs import GRID_AXES
 from gansweep.study.schema import HYPERPARAMETERS
 
 from _reliab import Crash, crash_at
@@ -73,8 +73,8 @@ def study_dicts(draw):
     entries = draw(st.lists(search_entry(), min_size=1, max_size=4))
     for i, e in enumerate(entries):
         e["name"] = draw(labels) + str(i)  # distinct labels
-    grid = {axis: draw(st.lists(st.sampled_from(values.names()), min_size=1, max_size=3, unique=True))
-            for axis, values in SPECS.items() if draw(st.booleans())}
+    grid = {axis: draw(st.lists(st.sampled_from(a.specs.names()), min_size=1, max_size=3, unique=True))
+            for axis, a in GRID_AXES.items() if draw(st.booleans())}
     data = {
         "name": draw(names),
         "seed": draw(st.integers(0, 2**31)),
