@@ -26,7 +26,7 @@ from gansweep.errors import GansweepError, StudyError
 from gansweep.storage import StoragePath, arrow_source, rmtree
 from gansweep.status import SCORED
 from gansweep.store import StoreWriteError, read_trials
-from gansweep.store.confirm import ConfirmStore, read_confirm
+from gansweep.store.confirm import ConfirmStore, confirm_root, read_confirm
 from gansweep.study import Plan, Study
 from gansweep.study.confirm import (META_KEY, ConfirmSettings, confirm_configs, require_search_done, resolve_settings, select,
                                     stream_text)
@@ -87,7 +87,7 @@ def _check_stored_samples(sd: StudyDir, settings: ConfirmSettings) -> None:
         return
     other = sorted({int(s) for s in rows["samples"].dropna()} - {settings.samples})
     if other:
-        raise GansweepError(f"{sd.path / 'results' / 'confirm'}: holds confirmations scored on {other[0]} samples; "
+        raise GansweepError(f"{confirm_root(sd.path)}: holds confirmations scored on {other[0]} samples; "
                             f"{settings.samples} would mix two evaluations in one table: use --samples {other[0]} "
                             "(or move results/confirm away to confirm again from the start)")
 

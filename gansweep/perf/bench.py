@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 
 COLUMNS = (
     "kind", "variant", "processes", "steps_per_s", "ms_per_step", "vs_naive", "overhead", "ops_per_step",
-    "samples", "seconds", "description", "device", *AXIS_SPECS, "batch_size", "resolution", "width", "z_dim", "steps", "repeats", "threads", "torch",
+    "samples", "seconds", "description", "device", *AXIS_SPECS, "batch_size", "resolution", "width", "z_dim",
+    "steps", "repeats", "threads", "torch",
 )
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from gansweep.storage import StoragePath, arrow_source, location
-from gansweep.store.parquet import StoreError, TrialStore, _visible, trial_columns
+from gansweep.store.parquet import RESULTS_DIR, TRIALS_DIR, StoreError, TrialStore, _visible, trial_columns
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ CONFIRM_COLUMNS: list[tuple[str, pa.DataType]] = [
 
 
 def confirm_root(study_dir: str | StoragePath) -> StoragePath:
-    return location(study_dir) / "results" / CONFIRM_DIR
+    return location(study_dir) / RESULTS_DIR / CONFIRM_DIR
 
 
 def confirm_columns(metrics: Sequence[str], hps: Sequence[str]) -> pa.Schema:
@@ -60,7 +60,7 @@ class ConfirmStore(TrialStore):
 def read_confirm(study_dir: str | StoragePath) -> pd.DataFrame:
     """Every stored confirmation row (empty frame when none), one per id, ordered by the search trial
     confirmed and the seed index. :class:`StoreError` names a file that cannot be read."""
-    directory = confirm_root(study_dir) / "trials"
+    directory = confirm_root(study_dir) / TRIALS_DIR
     files = _visible(directory)
     if not files:
         return pd.DataFrame()

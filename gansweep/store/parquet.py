@@ -59,6 +59,9 @@ from gansweep.storage import (TMP_PREFIX, StoragePath, arrow_source, atomic_writ
 log = logging.getLogger(__name__)
 
 PART_PREFIX = "part-"
+RESULTS_DIR = "results"  # in the study directory; the stores below it:
+TRIALS_DIR = "trials"
+EVALS_DIR = "evals"
 QUARANTINE_DIR = "quarantine"
 # Flush every file to disk before it becomes visible, so a power cut never leaves an empty file
 # (about 10 ms a file on a cloud disk; dry runs may turn it off: TrialStore(fsync=False)).
@@ -216,8 +219,8 @@ class TrialStore:
     def __init__(self, root: str | StoragePath, metrics: Sequence[str], hps: Sequence[str],
                  compact_at: int | None = None, fsync: bool | None = None) -> None:
         self.root = location(root)
-        self.trials_dir = self.root / "trials"
-        self.evals_dir = self.root / "evals"
+        self.trials_dir = self.root / TRIALS_DIR
+        self.evals_dir = self.root / EVALS_DIR
         self.trial_schema = trial_columns(metrics, hps)
         self.eval_schema = eval_columns(metrics)
         self.compact_at = env.get("GANSWEEP_STORE_COMPACT_AT") if compact_at is None else compact_at
@@ -413,7 +416,7 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
         reason = reason.replace(f"'{name}': ", "").replace(f"{name}: ", "")
     study_dir = path.parent.parent.parent
     return StoreError(f"{path}: damaged results file ({reason}); 'gansweep resume {study_dir}' moves it to "
-                      f"results/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
+                      f"{RESULTS_DIR}/{QUARANTINE_DIR}/ and runs its trials again (or move it away yourself)")
 
 
 def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
@@ -689,7 +692,7 @@ def read_trials(study_dir: str | StoragePath) -> pd.DataFrame:
 
     Raises :class:`StoreError` naming the file when one is damaged.
     """
-    df = _read(location(study_dir) / "results" / "trials", REQUIRED_TRIAL_COLUMNS)
+    df = _read(location(study_dir) / RESULTS_DIR / TRIALS_DIR, REQUIRED_TRIAL_COLUMNS)
     if not df.empty:
         df = df.drop_duplicates("trial_id").sort_values("trial_id", ignore_index=True)
         df = _unscored_diverged(df)
@@ -871,7 +874,7 @@ def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:
     Evaluations whose trial row is not committed (a crash between the two renames) are left out.
     """
     study_dir = location(study_dir)
-    df = _read(study_dir / "results" / "evals", REQUIRED_EVAL_COLUMNS)
+    df = _read(study_dir / RESULTS_DIR / EVALS_DIR, REQUIRED_EVAL_COLUMNS)
     if not df.empty:
         df = df[_among(df.trial_id, stored_trial_ids(study_dir))]
         df = df.drop_duplicates(["trial_id", "step"]).sort_values(["trial_id", "step"], ignore_index=True)
@@ -880,7 +883,7 @@ def read_evals(study_dir: str | StoragePath) -> pd.DataFrame:
 
 def stored_trial_ids(study_dir: str | StoragePath) -> set[str]:
     """Ids of the stored trials, reading file names and part files' ``trial_id`` column only."""
-    trials = location(study_dir) / "results" / "trials"
+    trials = location(study_dir) / RESULTS_DIR / TRIALS_DIR
     ids: set[str] = set()
     for p in _visible(trials):
         if _is_part(p):
@@ -896,9 +899,9 @@ def damaged_files(study_dir: str | StoragePath) -> list[tuple[StoragePath, str]]
     """Every file of the store that cannot give the declared columns, with the reason (reads every
     file whole). Columns that are not ours and other encodings of ours are no damage; a read that
     keeps failing for the machine or a race is :class:`StoreReadError`, so nothing is set aside for it."""
-    results = location(study_dir) / "results"
+    results = location(study_dir) / RESULTS_DIR
     bad: list[tuple[StoragePath, str]] = []
-    for sub, required in (("trials", REQUIRED_TRIAL_COLUMNS), ("evals", REQUIRED_EVAL_COLUMNS)):
+    for sub, required in ((TRIALS_DIR, REQUIRED_TRIAL_COLUMNS), (EVALS_DIR, REQUIRED_EVAL_COLUMNS)):
         directory = results / sub
 
         def scan(directory: StoragePath = directory, required: Sequence[str] = required) -> dict[StoragePath, str]:
@@ -929,7 +932,7 @@ def quarantine_damaged(study_dir: str | StoragePath, before: Callable[[], None] 
         return []
     except StoreError:
         pass
-    results = study_dir / "results"
+    results = study_dir / RESULTS_DIR
     # the time names it for people; the suffix keeps it apart from an earlier one of the same second
     # (or of a clock set back): moved onto an earlier quarantine's files, those would be lost
     target = results / QUARANTINE_DIR / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -939,7 +942,7 @@ def quarantine_damaged(study_dir: str | StoragePath, before: Callable[[], None] 
     if damaged and before is not None:
         before()
     for path, reason in damaged:
-        for sub in ("trials", "evals"):  # a trial's row and its evaluations go together
+        for sub in (TRIALS_DIR, EVALS_DIR):  # a trial's row and its evaluations go together
             src = results / sub / path.name
             if not src.exists():
                 continue

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from gansweep.storage import StoragePath, files_in, location
-from gansweep.store.parquet import _atomic_write, _read_table, _table, eval_columns
+from gansweep.store.parquet import RESULTS_DIR, _atomic_write, _read_table, _table, eval_columns
 
 log = logging.getLogger(__name__)
 RUNNING_DIR = "running"
@@ -67,7 +67,7 @@ def read_running(study_dir: str | StoragePath, stored: set[str] | None = None) -
     """Running trials (not stored yet): ``trial_id, step, score, evaluations, reported_at``.
 
     A file that cannot be read is skipped with a warning: nothing here is a result."""
-    directory = location(study_dir) / "results" / RUNNING_DIR
+    directory = location(study_dir) / RESULTS_DIR / RUNNING_DIR
     rows = []
     try:
         files = [f for f in files_in(directory) if f.name.endswith(".parquet") and not f.name.startswith(".")]
