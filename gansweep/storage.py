@@ -219,7 +219,7 @@ def atomic_write(path: StoragePath, write: Callable[[IO[bytes]], None], fsync: b
     """Write ``path`` all or nothing: ``write(f)`` fills a binary file.
 
     Locally through a hidden temporary file, flushed to disk (``fsync``) and renamed into place;
-    an ``OSError`` leaves no temporary behind. On an object store the bytes are built in memory
+    a failure (an ``OSError``, an error of ``write``, an interrupt) leaves no temporary behind. On an object store the bytes are built in memory
     and sent as one object, which appears only once complete: no temporary is needed.
     """
     if isinstance(path, ObjectPath):
@@ -236,7 +236,7 @@ def atomic_write(path: StoragePath, write: Callable[[IO[bytes]], None], fsync: b
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError:
+    except BaseException:
         try:
             tmp.unlink()
         except OSError:

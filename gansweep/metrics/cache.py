@@ -3,7 +3,8 @@
 A key is the SHA-256 of a canonical JSON of everything that changes the value (data set, split,
 sample count, a hash of the data, feature extractor and its weights' hash, format version), so
 two trials that need the same reference statistics share one file and a changed input never
-reads a stale one. Writes go to a temporary file in the same directory, then ``os.replace``:
+reads a stale one. Writes go to a temporary file in the same directory, then ``os.replace``
+(:func:`gansweep.storage.atomic_write`):
 concurrent trials race harmlessly and a killed writer leaves no half file.
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from gansweep import env
+from gansweep.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +58,10 @@ def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
+    """``torch.save`` all or nothing (:func:`gansweep.storage.atomic_write`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_or_compute(

@@ -26,6 +26,7 @@ import torch
 from gansweep import env
 from gansweep.errors import GansweepError
 from gansweep.metrics.cache import cache_key, file_digest, resolve_cache_dir
+from gansweep.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,7 @@ def weights_digest(path: str | os.PathLike, cache_dir: str | Path | None = None)
     digest = file_digest(path)
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(digest)
-        os.replace(tmp, memo)
+        atomic_write(memo, lambda f: f.write(digest.encode()))
     except OSError as exc:
         log.warning("could not remember the digest of %s: %s", path, exc)
     return digest

@@ -13,8 +13,8 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
+from pathlib import Path
 from typing import Any
 
 from ray.tune.search import Searcher
@@ -22,6 +22,7 @@ from ray.tune.search import Searcher
 from gansweep.search import DONE, STRATEGIES, CellSearcher
 from gansweep.search.base import clean_score
 from gansweep.status import UNSCORED
+from gansweep.storage import atomic_write
 from gansweep.study.plan import Plan, PlanEntry
 
 log = logging.getLogger(__name__)
@@ -197,10 +198,8 @@ class StudySearcher(Searcher):
         self._known = None
 
     def save(self, checkpoint_path: str) -> None:
-        tmp = f"{checkpoint_path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.get_state(), f)
-        os.replace(tmp, checkpoint_path)
+        text = json.dumps(self.get_state())
+        atomic_write(Path(checkpoint_path), lambda f: f.write(text.encode()))
 
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path) as f:
