@@ -130,6 +130,10 @@ def _confirm_plan(study, plan, cost, rates, tflops) -> None:
               soft_wrap=True)
 
 
+LOG_TO_HELP = ("also log each trial to mlflow (its own <study>/mlflow.db, or MLFLOW_TRACKING_URI), mlflow:URI or "
+               "wandb (repeatable; pip install 'gansweep[tracking]'; docs/CLI.md)")
+
+
 @app.command()
 def run(
     study_file: Path = typer.Argument(..., help="the study file (YAML)"),
@@ -142,12 +146,15 @@ def run(
     force: bool = typer.Option(False, "--force", help="delete an existing study directory and start over"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation; accept a plan above "
                              "the trial limit"),
+    log_to: Optional[list[str]] = typer.Option(None, "--log-to", help=LOG_TO_HELP),
 ) -> None:
     """Run a study with Ray Tune and store its results."""
     from gansweep.driver.guard import check_plan_size
     from gansweep.driver.run import check_target, start, study_dir_for
+    from gansweep.driver.tracking import parse_targets
     from gansweep.study import build_plan, load_study
 
+    parse_targets(log_to)  # a bad --log-to: one line before the study is even read
     study = load_study(study_file)
     # A dry run trains nothing: it needs no Inception weights (start() builds the plan alike).
     check_plan_size(build_plan(study, str(study_file), weights=not dry_run).total, str(study_file), yes)
@@ -155,7 +162,7 @@ def run(
         target = study_dir_for(study, out_dir)
         if check_target(target, force) and not typer.confirm(f"delete {target.path} and start over?"):
             raise typer.Exit(1)
-    outcome = start(study, str(study_file), out_dir, address, max_concurrent, dry_run, force)
+    outcome = start(study, str(study_file), out_dir, address, max_concurrent, dry_run, force, log_to or ())
     _report(outcome, study_dir_for(study, out_dir).path)
 
 
@@ -167,13 +174,16 @@ def resume(
                                                  help="trials at once (default: what the resources allow)"),
     trust: bool = typer.Option(False, "--trust", help="load Tune's saved experiment (pickles) even if your "
                                "gansweep did not sign it on this machine: only for a study you know"),
+    log_to: Optional[list[str]] = typer.Option(None, "--log-to", help=LOG_TO_HELP),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study
+    from gansweep.driver.tracking import parse_targets
     from gansweep.storage import location
 
+    parse_targets(log_to)
     where = location(study_dir)
-    _report(resume_study(where, address, max_concurrent, trust), where)
+    _report(resume_study(where, address, max_concurrent, trust, log_to or ()), where)
 
 
 def _report(outcome, study_dir) -> None:

@@ -14,7 +14,9 @@ import functools
 import logging
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,8 @@ def study_dir_for(study: Study, out: str | None) -> StudyDir:
 
 
 def start(study: Study, source: str, out: str | None = None, address: str | None = None,
-          max_concurrent: int | None = None, dry_run: bool = False, force: bool = False) -> Outcome:
+          max_concurrent: int | None = None, dry_run: bool = False, force: bool = False,
+          log_to: Sequence[str] = ()) -> Outcome:
     plan = build_plan(study, source, weights=not dry_run)
     sd = study_dir_for(study, out)
     if StudyDir(location(out or study.output)).exists():
@@ -72,6 +75,10 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
     occupied = check_target(sd, force, study)
     if not dry_run:
         check_data(study, source, cluster=_on_cluster(address))
+    from gansweep.driver.tracking import open_tracking
+
+    created = datetime.now(timezone.utc).isoformat()  # tells this study from one started again under its name
+    tracking = open_tracking(log_to, study.name, sd.path, created, metric_columns(plan))  # --log-to: checked now
     _init_ray(address)  # before anything is written: a study this machine cannot run is refused
     default_concurrency(trial_resources(study, dry_run), plan.total, source, _on_cluster(address))
     if occupied:
@@ -82,8 +89,8 @@ def start(study: Study, source: str, out: str | None = None, address: str | None
             pass  # refuse to delete a study another driver is running
         rmtree(sd.path)
     with study_lock(sd.path, on_lost=_stop_driver):
-        sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version()})
-        outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=False)
+        sd.create(study, {"dry_run": dry_run, "source": str(source), "version": _version(), "created": created})
+        outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=False, tracking=tracking)
         return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
 
 
@@ -119,7 +126,7 @@ def check_target(sd: StudyDir, force: bool, study: Study | None = None) -> bool:
 
 
 def resume(path: str | StoragePath, address: str | None = None, max_concurrent: int | None = None,
-           trust: bool = False) -> Outcome:
+           trust: bool = False, log_to: Sequence[str] = ()) -> Outcome:
     """Continue a study; Tune's saved experiment is restored only when signed by this user here
     (or ``trust``), else the study continues from its store (see :mod:`gansweep.driver.trust`)."""
     from gansweep.driver.resume import prepare_resume
@@ -129,6 +136,9 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
     study, meta = sd.load()
     dry_run = sd.mode(meta)  # never guessed: a dry run resumed as a real one would train into its results
     plan = build_plan(study, str(sd.study_file), weights=not dry_run)
+    from gansweep.driver.tracking import open_tracking
+
+    tracking = open_tracking(log_to, study.name, sd.path, str(meta.get("created") or sd.path), metric_columns(plan))
     with study_lock(sd.path, on_lost=_stop_driver):
         for note in prepare_resume(sd, study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
@@ -136,7 +146,7 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
         if not outcome.interrupted:  # every planned trial stored: nothing for Ray to do (`make demo` twice)
             log.info("%s: every planned trial is stored; nothing to run", sd.path)
         else:
-            outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=True)
+            outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=True, tracking=tracking)
         return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)
 
 
@@ -188,7 +198,7 @@ def _has_experiment_state(sd: StudyDir) -> bool:
 
 
 def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | None, dry_run: bool,
-         restore: bool) -> Outcome:
+         restore: bool, tracking: Any = None) -> Outcome:
     from ray import tune
 
     from gansweep.driver.callbacks import NodeLossCallback, ProgressCallback, StoreCallback
@@ -216,6 +226,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         from gansweep.driver.tensorboard import TensorBoardCallback
 
         callbacks.append(TensorBoardCallback(str(root), metric_columns(plan)))
+    if tracking is not None:  # --log-to: MLflow, W&B
+        callbacks.append(tracking)
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
     tune_path = arrow_source(root / "tune")[0]
     scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(root)))  # rungs rebuilt from the store
@@ -251,6 +263,8 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
         tuner.fit()
     finally:
         progress.stop()
+        if tracking is not None:
+            tracking.close()  # what is queued is logged (also after Ctrl-C), open runs are ended
         try:
             tune_fs.handler.sign_existing()  # what Tune wrote past the file system (a trial's error.pkl)
         except OSError as exc:
