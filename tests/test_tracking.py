@@ -28,6 +28,7 @@ from gansweep.driver.tracking import open_tracking, parse_targets
 from gansweep.driver.tracking.callback import TrackingCallback
 from gansweep.driver.tracking.targets import Target, redact, scrub, secrets_of
 from gansweep.errors import GansweepError
+from gansweep.status import Status
 from gansweep.store import read_evals, read_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,13 +148,15 @@ def test_each_evaluation_reaches_a_target_once_in_order():
     cb.on_trial_result(0, [], trial, {"evals": list(history), "status": "running"})
     history.append({"step": 500, "fd": 2.0})
     cb.on_trial_result(0, [], trial, {"evals": list(history), "status": "running"})
-    trial.last_result = {"evals": list(history), "status": "completed", "score": 2.0, "best_step": 500, "final": True}
+    trial.last_result = {"evals": list(history), "status": Status.COMPLETED, "score": 2.0, "best_step": 500,
+                         "final": True}
     cb.on_trial_complete(0, [], trial)
     cb.close()
     kinds = [c[0] for c in backend.calls]
     assert kinds == ["start", "log", "log", "end", "close"]
     assert [r["step"] for c in backend.calls if c[0] == "log" for r in c[2]] == [250, 500]
     assert backend.calls[3][2] == {"status": "completed", "score": 2.0, "best_step": 500, "steps": None}
+    assert type(backend.calls[3][2]["status"]) is str  # not the enum: W&B would write its name, COMPLETED
     assert cb.stats["recorder"]["written"] == 2
 
 

@@ -12,6 +12,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,7 +37,7 @@ def trial_params(config: dict[str, Any] | None) -> dict[str, Any]:
     for name, value in (config.get("hp") or {}).items():
         if searched is None or name in searched:
             out[f"hp_{name}"] = value
-    return {k: v for k, v in out.items() if v is not None}
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in out.items() if v is not None}
 
 
 def evaluation_steps(records: list[dict[str, Any]], metrics: list[str], after: int) -> Iterator[tuple[int, dict[str, float]]]:

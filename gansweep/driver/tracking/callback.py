@@ -164,7 +164,9 @@ class TrackingCallback(Callback):
         if tid is not None:
             result = result or {}
             self._evals(tid, result)
-            self._put(("end", tid, {k: result.get(k) for k in ("status", "score", "best_step", "steps")}))
+            final = {k: result.get(k) for k in ("status", "score", "best_step", "steps")}
+            final["status"] = str(final["status"] or "failed")  # a plain string: W&B writes an enum's name
+            self._put(("end", tid, final))
             self._logged.pop(tid, None)
         self.seconds += time.thread_time() - t0
 
