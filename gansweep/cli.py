@@ -1,6 +1,7 @@
 """The ``gansweep`` command line: thin wrappers over the package, one line per user error.
 
-Exit codes: 0 done; 2 bad input (usage, invalid study, not a study directory); 1 anything else.
+Exit codes: 0 done; 2 bad input (usage, invalid study, not a study directory, a path the file system
+refuses); 1 anything else (the machine: a full disk, an I/O error, a store that cannot be written).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from gansweep.errors import GansweepError, StudyError
+from gansweep.errors import GansweepError, StudyError, os_error_exit_code
 from gansweep.status import FINAL, SCORED, Status
 
 CONFIRM_STATUSES = tuple(s for s in FINAL if s is not Status.STOPPED)  # the confirmation stops no trial early
@@ -530,7 +531,7 @@ def bench(
 
 
 def main() -> None:
-    """Console entry point: user errors are one line and exit code 2."""
+    """Console entry point: user errors are one line and exit code 2, the machine's one line and 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(standalone_mode=True)
@@ -538,13 +539,13 @@ def main() -> None:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except OSError as exc:
-        # The file system refused a path the user gave or a study directory holds (a symlink loop,
-        # not a directory, read-only, full): the user's to fix, so one line, not a traceback.
+        # The file system refused a path (a symlink loop, not a directory, read-only: exit 2, the
+        # user's to fix) or the machine failed on it (a full disk, an I/O error: exit 1); one line.
         if exc.filename is None:
             raise
         err.print(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}", markup=False, highlight=False,
                   soft_wrap=True)
-        sys.exit(2)
+        sys.exit(os_error_exit_code(exc))
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ import torch
 from gansweep import env
 from gansweep.data.base import DATASETS, PATH_LOADERS, Dataset
 from gansweep.data.specs import DATA_SPECS, PATH_PREFIXES, DataSpec
-from gansweep.errors import GansweepError
+from gansweep.errors import GansweepError, path_error
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +278,7 @@ def npz_source(path: Path, name: str, resolution: int | None, test_size: int) ->
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise GansweepError(f"{path}: not a readable .npz file ({exc}); "
-                            "write it with numpy.savez") from None
+        raise path_error(f"{path}: not a readable .npz file ({exc}); write it with numpy.savez", exc) from None
     if "x" not in arrays:
         raise GansweepError(f"{path}: no array 'x' (has {', '.join(sorted(arrays)) or 'none'}); "
                             "save the images as x=..., labels as y=...")
@@ -318,7 +317,7 @@ def read_prepared_meta(path: Path) -> dict[str, Any]:
         raise GansweepError(f"{path}: not a prepared data set (no {PREPARED_META}); "
                             "create one with 'gansweep data prepare'") from None
     except (OSError, ValueError) as exc:
-        raise GansweepError(f"{f}: unreadable ({exc}); prepare the data set again") from None
+        raise path_error(f"{f}: unreadable ({exc}); prepare the data set again", exc) from None
     if meta.get("format") != PREPARED_FORMAT or meta.get("version") != PREPARED_VERSION:
         raise GansweepError(f"{f}: format {meta.get('format')!r} version {meta.get('version')!r}, but this "
                             f"gansweep reads {PREPARED_FORMAT!r} version {PREPARED_VERSION}; prepare it again")

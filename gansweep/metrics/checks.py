@@ -1,7 +1,7 @@
 """What a study may ask of the metrics, checked without torch: their options and applicability.
 
 ``gansweep validate``, ``status`` and the plan call :func:`check_metrics` and
-:meth:`EvalOptions.from_mapping` on every study; the networks (:mod:`gansweep.metrics.evaluator`)
+:meth:`EvalOptions.from_mapping` (a pydantic model) on every study; the networks (:mod:`gansweep.metrics.evaluator`)
 are imported only where a metric is computed or the Inception weights are looked for.
 """
 
@@ -12,6 +12,9 @@ import difflib
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from gansweep.errors import GansweepError
 from gansweep.metrics import specs as S
@@ -25,9 +28,12 @@ def abbreviate(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
 
 
-@dataclasses.dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid", strict=True))
 class EvalOptions:
-    """Tunables of the metrics; defaults are the published protocols (torch-fidelity's for IS/KID)."""
+    """Tunables of the metrics; defaults are the published protocols (torch-fidelity's for IS/KID).
+
+    Validated when made (pydantic): each a positive number of its field's type, finite and at most
+    :data:`MAX_OPTION`; an integral float is taken for an integer, a boolean for neither."""
 
     batch_size: int = 200
     is_splits: int = 10  # torch-fidelity's protocol
@@ -39,24 +45,33 @@ class EvalOptions:
     recon_steps: int = 200
     recon_lr: float = 0.01
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _positive(cls, value: Any, info: ValidationInfo) -> float:
+        kind = float if isinstance(cls.__dataclass_fields__[info.field_name].default, float) else int
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not (math.isfinite(value) and (kind is float or value.is_integer()))
+        ) or not 0 < value <= MAX_OPTION:
+            raise ValueError(f"must be a positive {kind.__name__} (finite, at most {MAX_OPTION:,}), "
+                             f"got {abbreviate(value)}")
+        return kind(value)
+
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> EvalOptions:
-        """Options from a mapping; unknown keys and non-positive values are refused."""
+        """Options from a mapping, refused in one line: an unknown key (with did-you-mean) or a value
+        outside its rule."""
         options = dict(options or {})
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in options.items():
-            if key not in fields:
-                hint = difflib.get_close_matches(key, fields, n=1)
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in options:
+            if key not in names:
+                hint = difflib.get_close_matches(str(key), names, n=1)
                 did = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise GansweepError(f"unknown metrics option {key!r}{did}; choose from {', '.join(fields)}")
-            kind = float if fields[key].type in (float, "float") else int
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    isinstance(value, float) and not (math.isfinite(value) and (kind is float or value.is_integer()))
-            ) or not 0 < value <= MAX_OPTION:
-                raise GansweepError(f"metrics option {key} must be a positive {kind.__name__} (finite, at most "
-                                    f"{MAX_OPTION:,}), got {abbreviate(value)}")
-            options[key] = kind(value)
-        return cls(**options)
+                raise GansweepError(f"unknown metrics option {key!r}{did}; choose from {', '.join(names)}")
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            raise GansweepError(f"metrics option {e['loc'][0]} {e['msg'].removeprefix('Value error, ')}") from None
 
 
 def applicable(names: list[str], dataset_kind: str, dataset_name: str | None) -> list[S.MetricSpec]:

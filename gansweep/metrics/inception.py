@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from gansweep import env
-from gansweep.errors import GansweepError
+from gansweep.errors import GansweepError, MachineError
 from gansweep.metrics.cache import cache_key, file_digest, resolve_cache_dir
 from gansweep.storage import atomic_write
 
@@ -97,8 +97,8 @@ def resolve_inception_weights(explicit: str | os.PathLike | None = None) -> Path
     log.info("downloading %s to %s", INCEPTION_URL, target)
     try:
         torch.hub.download_url_to_file(INCEPTION_URL, str(target), progress=False)  # atomic rename
-    except Exception as exc:
-        raise GansweepError(f"downloading the Inception-v3 weights failed ({exc}): {where_to_put_it()}") from None
+    except Exception as exc:  # the network or the disk, not the user's input: exit 1
+        raise MachineError(f"downloading the Inception-v3 weights failed ({exc}): {where_to_put_it()}") from None
     return target
 
 

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from gansweep.errors import GansweepError
+from gansweep.errors import MachineError
 from gansweep.perf.variants import BenchSpec, by_name, sync
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,8 @@ START_TIMEOUT_S = 600.0
 
 
 
-class PackFailed(GansweepError):
+class PackFailed(MachineError):
     """A packed benchmark process failed: one line, exit code 1 (not the user's input)."""
-
-    exit_code = 1
 
 def _worker(spec: BenchSpec, names: list[str], backend: str, warmup: int, steps: int, barrier, results) -> None:
     try:

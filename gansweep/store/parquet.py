@@ -50,7 +50,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from gansweep import env
-from gansweep.errors import GansweepError
+from gansweep.errors import GansweepError, MachineError
 from gansweep.gan.specs import AXES
 from gansweep.status import FINAL, SCORED, Status
 from gansweep.storage import (TMP_PREFIX, StoragePath, arrow_source, atomic_write, files_in, location, move,
@@ -108,17 +108,13 @@ class StoreError(GansweepError):
     """A damaged results store (a file that cannot be read); names the file and the fix."""
 
 
-class StoreReadError(GansweepError):
+class StoreReadError(MachineError):
     """Results could not be read for a while: files kept changing under the reader (a writer
     compacting) or the machine refused (an I/O or network error). Not bad input: exit code 1."""
 
-    exit_code = 1
 
-
-class StoreWriteError(GansweepError):
+class StoreWriteError(MachineError):
     """Results could not be written (full disk, read-only or missing directory). Exit code 1."""
-
-    exit_code = 1
 
 
 def trial_columns(metrics: Sequence[str], hps: Sequence[str]) -> pa.Schema:

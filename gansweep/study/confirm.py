@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from gansweep.errors import GansweepError
 from gansweep.study.plan import TRIAL_ID, Plan, PlanEntry
@@ -73,9 +74,8 @@ def resolve_settings(study: Study, recorded: Any = None, top: int | None = None,
     base.update({k: v for k, v in (("top", top), ("seeds", seeds), ("samples", samples)) if v is not None})
     try:
         model = Confirm.model_validate(base)
-    except Exception as exc:  # pydantic's ValidationError: one line per the house rule
-        errors = getattr(exc, "errors", lambda: [])()
-        first = errors[0] if errors else {"loc": (), "msg": str(exc)}
+    except ValidationError as exc:  # one line per the house rule
+        first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "confirm"
         raise GansweepError(f"{source}: confirm.{field}: {first['msg']}") from None
     n = model.samples if model.samples is not None else max(DEFAULT_SAMPLES, study.metrics.samples)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gansweep.errors import StudyError
+from gansweep.errors import StudyError, path_error
 from gansweep.gan.specs import DEFAULT_HPS, HP_SPECS, PENALTY_SPECS
 from gansweep.study.plan import Plan, PlanEntry, table1_settings
 from gansweep.study.schema import Choice, Range, Table1
@@ -189,7 +189,7 @@ class MeasuredRates:
             with self.path.open(newline="") as f:
                 rows = list(csv.DictReader(f))
         except OSError as exc:
-            raise StudyError(f"{path}: cannot read the rates file ({exc.strerror})") from None
+            raise path_error(f"{path}: cannot read the rates file ({exc.strerror})", exc, StudyError) from None
         except (UnicodeDecodeError, csv.Error):
             raise StudyError(f"{path}: not a CSV text file; write one with 'gansweep bench --csv'") from None
         need = {"architecture", "resolution", "penalty", "steps_per_s"}

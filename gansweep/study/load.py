@@ -156,7 +156,7 @@ def _validate(data: dict[str, Any], source: str) -> Study:
             msg = _unknown_key_message(err["loc"], data)
         elif err["type"] == "union_tag_invalid" and err["loc"][-1] == "stopping":
             given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
-            msg = f"unknown stopping kind {given!r}; choose from asha, median, none"
+            msg = f"unknown stopping kind {given!r}; choose from {', '.join(STOPPING_KINDS)}"
         elif err["type"] == "union_tag_invalid":
             given = err["input"].get("strategy") if isinstance(err["input"], dict) else err["input"]
             msg = f"unknown strategy {abbreviate(given)}; choose from {', '.join(STRATEGY_MODELS)}"

@@ -257,7 +257,7 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
 
     try:
         options = EvalOptions.from_mapping(study.metrics.options)
-    except Exception as exc:  # GansweepError from the metrics package
+    except GansweepError as exc:  # the user's options; anything else is a bug and keeps its traceback
         raise StudyError(f"{source}: metrics.options: {exc}") from None
     _check_sample_limits(study, options, source)
 
@@ -268,7 +268,7 @@ def build_plan(study: Study, source: str = "study", weights: bool = True) -> Pla
                           dataset_name=c.dataset, weights=weights)
         except StudyError:
             raise
-        except Exception as exc:  # GansweepError from the metrics package
+        except GansweepError as exc:  # the user's metrics; anything else is a bug and keeps its traceback
             raise StudyError(f"{source}: metrics: {exc}") from None
     entries = []
     for c in cells:
