@@ -12,10 +12,12 @@ as the paper found).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from gansweep.data.specs import DATA_SPECS, IMAGE, POINTS
 from gansweep.errors import GansweepError
@@ -70,54 +72,50 @@ ADAM_IMPLS: Mapping[str, Mapping[str, bool]] = MappingProxyType({
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
-SPEED_OPTIONS: Mapping[str, Any] = MappingProxyType({
-    "check_every": CHECK_EVERY,
-    "adam": "fused",
-    "cudnn_benchmark": True,
-    "tf32": True,
-    "device_data_gb": 2.0,
-    "compile": False,
-    "compile_mode": "default",
-    "compile_backend": "inductor",
-})
+class TrainingOptions(BaseModel):
+    """Options every architecture accepts (``training.options``); the trainer reads them from
+    ``G.options``. Strict types (an integer passes for a float; a boolean is no number) and each
+    field's rule, quoted by its error (``description``), checked by :func:`resolve_options`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0, description="in [0, 1)")  # 0: no EMA generator
+    ema_start: int = Field(0, ge=0, description=">= 0")  # generator steps before the average starts (BigGAN: 20k)
+    truncation: float | None = Field(None, gt=0, description="None or a number > 0")  # |z| threshold; None: none
+    orth_reg: float = Field(0.0, ge=0, description=">= 0")  # weight of BigGAN's orthogonal regularisation of G
+    # the trainer's speed-ups (gansweep.gan.speed)
+    check_every: int = Field(CHECK_EVERY, ge=1, description=">= 1")
+    adam: Literal[tuple(ADAM_IMPLS)] = Field("fused", description=f"one of {', '.join(ADAM_IMPLS)}")
+    cudnn_benchmark: bool = True
+    tf32: bool = True
+    device_data_gb: float = Field(2.0, ge=0, description=">= 0")
+    compile: bool = False
+    compile_mode: Literal[COMPILE_MODES] = Field("default", description=f"one of {', '.join(COMPILE_MODES)}")
+    compile_backend: str = Field("inductor", min_length=1, description="a torch.compile backend name")
+
+
+SPEED_KEYS = ("check_every", "adam", "cudnn_benchmark", "tf32", "device_data_gb", "compile", "compile_mode",
+              "compile_backend")
+SPEED_OPTIONS: Mapping[str, Any] = MappingProxyType({k: TrainingOptions.model_fields[k].default for k in SPEED_KEYS})
 """Defaults of the trainer's speed-up options (:mod:`gansweep.gan.speed`)."""
-
-TRAINING_OPTIONS: Mapping[str, Any] = MappingProxyType({
-    "ema_decay": 0.0,  # 0: no EMA generator
-    "ema_start": 0,  # generator steps before the average starts (BigGAN: 20k)
-    "truncation": None,  # |z| threshold for sampling; None: no truncation
-    "orth_reg": 0.0,  # weight of BigGAN's orthogonal regularisation of G
-    **SPEED_OPTIONS,
-})
-"""Options every architecture accepts; the trainer reads them from ``G.options``."""
-
-Rule = tuple[Callable[[Any], bool], str]
-TRAINING_RULES: Mapping[str, Rule] = MappingProxyType({
-    "ema_decay": (lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
-    "ema_start": (lambda x: x >= 0, ">= 0"),
-    "truncation": (lambda x: x is None or (isinstance(x, (int, float)) and x > 0), "None or a number > 0"),
-    "orth_reg": (lambda x: x >= 0, ">= 0"),
-    "check_every": (lambda x: x >= 1, ">= 1"),
-    "adam": (lambda x: x in ADAM_IMPLS, f"one of {', '.join(ADAM_IMPLS)}"),
-    "device_data_gb": (lambda x: x >= 0, ">= 0"),
-    "compile_mode": (lambda x: x in COMPILE_MODES, f"one of {', '.join(COMPILE_MODES)}"),
-    "compile_backend": (lambda x: bool(x), "a torch.compile backend name"),
-})
-"""Range rules of the training options, checked with their types by :func:`resolve_options`."""
 
 
 # -- the components ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """An architecture: the kind of data it trains on, its options with their defaults and the
-    range rules of its own options (checked with :data:`TRAINING_RULES`)."""
+    """An architecture: the kind of data it trains on and the model of its options (their types,
+    defaults and rules)."""
 
     name: str
     kind: str  # IMAGE or POINTS (gansweep.data.specs)
-    options: Mapping[str, Any] = field(default_factory=lambda: TRAINING_OPTIONS)
+    model: type[TrainingOptions] = TrainingOptions
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
-    rules: Mapping[str, Rule] = field(default_factory=dict)
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The options' defaults."""
+        return MappingProxyType(self.model().model_dump())
 
 
 @dataclass(frozen=True)
@@ -143,19 +141,20 @@ class NormSpec:
     dry_run: float = 0.0  # effect on the dry-run trial's score (gansweep.trial.synthetic)
 
 
-_RESNET = {**TRAINING_OPTIONS, "conditional": False}
-_BIGGAN = {
-    **TRAINING_OPTIONS,
-    "ema_decay": 0.9999,
-    "ema_start": 20_000,
-    "orth_reg": 1e-4,
-    "conditional": True,
-    "skip_z": True,
-    "shared_embedding": True,
-    "shared_dim": 128,
-    "attention_resolution": None,
-    "g_sn": True,
-}
+class ResNetOptions(TrainingOptions):
+    conditional: bool = False
+
+
+class BigGANOptions(TrainingOptions):
+    ema_decay: float = Field(0.9999, ge=0.0, lt=1.0, description="in [0, 1)")
+    ema_start: int = Field(20_000, ge=0, description=">= 0")
+    orth_reg: float = Field(1e-4, ge=0, description=">= 0")
+    conditional: bool = True
+    skip_z: bool = True
+    shared_embedding: bool = True
+    shared_dim: int = 128
+    attention_resolution: int | None = None
+    g_sn: bool = True
 
 INITS = ("default", "normal", "xavier")
 """Weight initialisations of the ``init`` option (:data:`gansweep.gan.archs.base.INITIALIZERS`):
@@ -165,38 +164,29 @@ MLP_G_NORMS = ("none", "bn")
 """Feature normalizations of the ``mlp`` generator's hidden layers (``g_norm``): PacGAN's generator
 uses batch norm, the unrolled-GAN setups none."""
 
-_MLP = {
-    **TRAINING_OPTIONS,
-    "depth": 3,  # hidden layers of D (and of G unless g_depth)
-    "g_depth": None,  # hidden layers of G; None: depth
-    "g_width": None,  # units of G's hidden layers; None: training.width
-    "g_norm": "none",  # one of MLP_G_NORMS
-    "maxout": 0,  # D's activation: 0 LeakyReLU(0.2), k >= 2 maxout with k pieces (Goodfellow et al., 2013)
-    "init": "default",  # one of INITS
-}
+def _maxout(x: int) -> int:
+    if x != 0 and x < 2:
+        raise ValueError("0 or >= 2")
+    return x
 
 
-def _none_or_positive_int(x: Any) -> bool:
-    return x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 1)
-
-
-_MLP_RULES: Mapping[str, Rule] = MappingProxyType({
-    "depth": (lambda x: x >= 1, ">= 1"),
-    "g_depth": (_none_or_positive_int, "None or an integer >= 1"),
-    "g_width": (_none_or_positive_int, "None or an integer >= 1"),
-    "g_norm": (lambda x: x in MLP_G_NORMS, f"one of {', '.join(MLP_G_NORMS)}"),
-    "maxout": (lambda x: x == 0 or x >= 2, "0 (LeakyReLU) or a number of pieces >= 2"),
-    "init": (lambda x: x in INITS, f"one of {', '.join(INITS)}"),
-})
+class MLPOptions(TrainingOptions):
+    depth: int = Field(3, ge=1, description=">= 1")  # hidden layers of D (and of G unless g_depth)
+    g_depth: int | None = Field(None, ge=1, description="None or an integer >= 1")  # G's hidden layers; None: depth
+    g_width: int | None = Field(None, ge=1, description="None or an integer >= 1")  # G's units; None: training.width
+    g_norm: Literal[MLP_G_NORMS] = Field("none", description=f"one of {', '.join(MLP_G_NORMS)}")
+    # D's activation: 0 LeakyReLU(0.2), k >= 2 maxout with k pieces (Goodfellow et al., 2013)
+    maxout: Annotated[int, AfterValidator(_maxout)] = Field(0, description="0 (LeakyReLU) or a number of pieces >= 2")
+    init: Literal[INITS] = Field("default", description=f"one of {', '.join(INITS)}")
 
 ARCH_SPECS: Registry[ArchSpec] = Registry("architecture")
 for _a in (
-    ArchSpec("mlp", POINTS, MappingProxyType(_MLP), rules=_MLP_RULES),
+    ArchSpec("mlp", POINTS, MLPOptions),
     ArchSpec("dcgan", IMAGE),
     ArchSpec("sndcgan", IMAGE, dry_run=-2.0),
-    ArchSpec("resnet_cifar", IMAGE, MappingProxyType(_RESNET), dry_run=-4.0),
-    ArchSpec("resnet19", IMAGE, MappingProxyType(_RESNET), dry_run=-5.0),
-    ArchSpec("biggan", IMAGE, MappingProxyType(_BIGGAN), dry_run=-7.0),
+    ArchSpec("resnet_cifar", IMAGE, ResNetOptions, dry_run=-4.0),
+    ArchSpec("resnet19", IMAGE, ResNetOptions, dry_run=-5.0),
+    ArchSpec("biggan", IMAGE, BigGANOptions, dry_run=-7.0),
 ):
     ARCH_SPECS.add(_a.name, _a)
 
@@ -245,35 +235,29 @@ AXIS_SPECS: Mapping[str, Registry[Any]] = MappingProxyType(
 
 
 def resolve_options(arch: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The architecture's defaults updated with ``given``; unknown keys and wrongly typed values are
-    refused. Called when a study is validated (no GPU spent on a typo), when a trial's resolved
-    configuration is stored, and when a model is built."""
-    defaults = ARCH_SPECS[arch].options
-    unknown = sorted(set(given) - set(defaults))
+    """The architecture's defaults updated with ``given``, validated by its options model: unknown
+    keys, wrongly typed values and values outside a rule are refused in one line. Called when a
+    study is validated (no GPU spent on a typo), when a trial's resolved configuration is stored,
+    and when a model is built. Given values are kept as given (an integer stays one)."""
+    model = ARCH_SPECS[arch].model
+    unknown = sorted(set(given) - set(model.model_fields))
     if unknown:
         raise GansweepError(
             f"architecture {arch!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(defaults))}"
+            f"allowed: {', '.join(sorted(model.model_fields))}"
         )
-    out = dict(defaults)
-    for key, value in given.items():
-        default = defaults[key]
-        if default is not None and not _same_kind(value, default):
-            raise GansweepError(
-                f"architecture {arch!r}: option {key!r} must be {type(default).__name__}, got {value!r}"
-            )
-        out[key] = value
-    for key, (ok, rule) in {**TRAINING_RULES, **ARCH_SPECS[arch].rules}.items():
-        if key in out and not ok(out[key]):
-            raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {out[key]!r}")
-    return out
+    try:
+        model.model_validate(dict(given))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = err["loc"][0]
+        info = model.model_fields[key]
+        rule = info.description if info.description and not _type_error(err, info) else type(info.default).__name__
+        raise GansweepError(f"architecture {arch!r}: option {key!r} must be {rule}, got {err['input']!r}") from None
+    return {**ARCH_SPECS[arch].options, **given}
 
 
-def _same_kind(value: Any, default: Any) -> bool:
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, type(default))
+def _type_error(err: Any, info: Any) -> bool:
+    """A value of another type than the option's default (``must be bool``); an option whose default
+    is None or a name quotes its rule whatever was wrong."""
+    return err["type"].endswith("_type") and info.default is not None and not isinstance(info.default, str)
