@@ -83,10 +83,11 @@ def applicable(names: list[str], dataset_kind: str, dataset_name: str | None) ->
         if dataset_kind not in spec.kinds:
             allowed = " or ".join(sorted(spec.kinds))
             raise GansweepError(f"metric {spec.name!r} applies to {allowed} data sets, not to {where} ({dataset_kind})")
-        if spec.name == S.KEY_FD and dataset_kind == S.IMAGE and dataset_name not in (None, "digits"):
+        own = sorted(S.EMBEDDED_DATASETS - S.POINT_DATASETS)  # image sets with a classifier of their own: digits
+        if spec.name == S.KEY_FD and dataset_kind == S.IMAGE and dataset_name not in (None, *own):
             raise GansweepError(
-                f"metric 'fd' on images is defined for 'digits' only (its classifier's feature space), "
-                f"not for {where}; use 'fid'"
+                f"metric 'fd' on images is defined for {', '.join(map(repr, own))} only (its classifier's feature "
+                f"space), not for {where}; use 'fid'"
             )
     return specs
 
