@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gansweep.store.studydir import StudyDir
+from gansweep.store.studydir import TUNE_DIR, StudyDir
 from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
@@ -229,7 +229,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
     if tracking is not None:  # --log-to: MLflow, W&B
         callbacks.append(tracking)
     tune_fs = signing_filesystem(root)  # Tune's pickles are signed as they are written: resume may load them
-    tune_path = arrow_source(root / "tune")[0]
+    tune_path = arrow_source(root / TUNE_DIR)[0]
     scheduler = StudyScheduler(plan, functools.partial(stored_evals, str(root)))  # rungs rebuilt from the store
     if (restore and not sd.tune_stale() and tune.Tuner.can_restore(tune_path, storage_filesystem=tune_fs)
             and _has_experiment_state(sd) and _tune_agrees_with_store(sd, tune_path, tune_fs, set(done))):
@@ -251,7 +251,7 @@ def _fit(plan: Plan, sd: StudyDir, address: str | None, max_concurrent: int | No
                                         max_concurrent_trials=max_concurrent or default_concurrency(
                                             res, plan.total, str(sd.study_file), _on_cluster(address))),
             run_config=tune.RunConfig(
-                name="tune", storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
+                name=TUNE_DIR, storage_path=arrow_source(root)[0], storage_filesystem=tune_fs,
                 verbose=0,
                 callbacks=callbacks,
                 failure_config=tune.FailureConfig(max_failures=study.failure.max_failures),

@@ -31,6 +31,7 @@ import pyarrow.fs as pafs
 
 from gansweep.storage import (TMP_PREFIX, ObjectPath, StoragePath, UnsafePathError, arrow_source, atomic_write,
                               read_file, stored_json)
+from gansweep.store.studydir import TUNE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class SigningHandler(pafs.FileSystemHandler):
 
     def __init__(self, fs: pafs.FileSystem, study_path: StoragePath) -> None:
         self.fs, self.study_path = fs, study_path
-        self.tune_prefix = arrow_source(study_path / "tune")[0].rstrip("/") + "/"
+        self.tune_prefix = arrow_source(study_path / TUNE_DIR)[0].rstrip("/") + "/"
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -180,7 +181,7 @@ class SigningHandler(pafs.FileSystemHandler):
 
     def sign_existing(self) -> None:
         """Sign what Tune wrote past this file system (a trial's ``error.pkl``), at the end of a run."""
-        tune_dir = self.study_path / "tune"
+        tune_dir = self.study_path / TUNE_DIR
         signed = _manifest(self.study_path)
         for name in _listing(tune_dir, deep=True):
             if name not in signed:
@@ -311,7 +312,7 @@ def _read(tune_dir: StoragePath, name: str) -> bytes:
 def unverified(study_path: StoragePath) -> str | None:
     """Why Tune's saved experiment in ``study_path`` is not provably this user's, or None when every
     file ``Tuner.restore`` may unpickle carries this user's signature."""
-    tune_dir = study_path / "tune"
+    tune_dir = study_path / TUNE_DIR
     listing = _listing(tune_dir, deep=True)
     if not listing:
         return None

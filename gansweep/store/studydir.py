@@ -32,12 +32,14 @@ from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the s
 from gansweep.storage import (ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir,
                               stored_json)
 from gansweep.study import Study, dump_study
+from gansweep.store.parquet import RESULTS_DIR
 from gansweep.study.load import study_from_bytes
 
 log = logging.getLogger(__name__)
 
 STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
+TUNE_DIR = "tune"  # Ray Tune's experiment (its name)
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr")
 
 
@@ -93,11 +95,11 @@ class StudyDir:
 
     @property
     def tune_dir(self) -> StoragePath:
-        return self.path / "tune"
+        return self.path / TUNE_DIR
 
     @property
     def results_dir(self) -> StoragePath:
-        return self.path / "results"
+        return self.path / RESULTS_DIR
 
     @property
     def cache_dir(self) -> Path:
