@@ -20,9 +20,10 @@ Pandas recipe, for analyses of your own::
 
     import pandas as pd
     from gansweep.analysis import budget_curves
+    from gansweep.status import SCORED   # completed, and stopped: scored at what it reached
     trials = pd.read_parquet("runs/reg_norm/results/trials")
     evals = pd.read_parquet("runs/reg_norm/results/evals")
-    done = trials[trials.status == "completed"]
+    done = trials[trials.status.isin(SCORED)]
     done.groupby(["dataset", "penalty", "normalization"])["score"].describe()
     curves = budget_curves(trials, by=["dataset", "penalty", "normalization", "strategy"])
     curves[curves.budget == 10].sort_values("median")

@@ -31,7 +31,7 @@ from scipy.special import gammaln
 
 from gansweep.metrics import specs as metric_specs
 from gansweep.search.specs import SEQUENTIAL_STRATEGIES
-from gansweep.store import SCORED
+from gansweep.status import SCORED
 
 QUANTILES = {"lo": 0.025, "median": 0.5, "hi": 0.975}
 CURVE_COLUMNS = ["budget", "median", "lo", "hi", "mean"]

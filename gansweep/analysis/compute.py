@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gansweep.store import SCORED
+from gansweep.status import SCORED
 
 COLUMNS = ["compute", "median", "lo", "hi"]
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from gansweep.analysis.verdicts import A_BETTER, B_BETTER
 from gansweep.analysis.verdicts import resolution as _resolution
-from gansweep.store import SCORED
+from gansweep.status import SCORED
 
 RESAMPLES = 1000
 LEVEL = 0.95

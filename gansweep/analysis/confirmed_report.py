@@ -15,10 +15,8 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from gansweep.analysis.loading import Study
+from gansweep.analysis.study_analysis import StudyAnalysis
 
 
 def _esc(value: object) -> str:
@@ -27,12 +25,6 @@ def _esc(value: object) -> str:
 
 def _num(v: float, digits: int = 4) -> str:
     return "–" if v is None or v != v else f"{v:.{digits}g}"
-
-
-def confirmation_rows(study: Study) -> pd.DataFrame:
-    from gansweep.analysis.confirmed import read_confirmed
-
-    return read_confirmed(study.path)
 
 
 def single_seed_note(study: Study, confirmed: bool) -> str:
@@ -50,14 +42,10 @@ def single_seed_note(study: Study, confirmed: bool) -> str:
             f"{_esc(study.path)}</code> (docs/CONFIRM.md).</p>")
 
 
-def confirmed_html(study: Study, rows: pd.DataFrame, plot_paths: Sequence[Path] = ()) -> str:
+def confirmed_html(a: StudyAnalysis, plot_paths: Sequence[Path] = ()) -> str:
     """The section: headline sentences, the confirmed table per data set and strategy, the verdicts."""
-    from gansweep.analysis.confirmed import cell_summary, confirmed_table, confirmed_verdicts, held_up
-
-    summary = cell_summary(rows)
-    verdicts = confirmed_verdicts(rows)
-    held = held_up(study.trials, summary, verdicts)
-    table = confirmed_table(rows)
+    rows, summary, verdicts, held, table = (a.confirmed_rows, a.confirmed_summary, a.confirmed_verdicts, a.held_up,
+                                            a.confirmed_table)
     samples = sorted({int(s) for s in rows["samples"].dropna()}) if "samples" in rows else []
     seeds = int(rows.groupby("confirms").size().max())
     parts = [f'<p class="muted">Each cell\'s top {int(table.groupby(["cell", "strategy"]).size().max())} '
@@ -115,7 +103,3 @@ def confirmed_html(study: Study, rows: pd.DataFrame, plot_paths: Sequence[Path] 
                  "plots/confirmed_verdicts.csv. All configurations and runs: plots/confirmed.csv "
                  "(<code>gansweep export</code> writes confirmed.csv).</p>")
     return "\n".join(parts)
-
-
-def has_rows(rows: pd.DataFrame) -> bool:
-    return not rows.empty and bool(np.isfinite(pd.to_numeric(rows["score"], errors="coerce")).any())

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gansweep.status import Status
+
 COLUMNS = ["cell", "strategy", "step", "final_step", "rho", "n", "metric"]
 MIN_TRIALS = 3
 """Fewer trials than this at a step: no ρ (NaN), the count still reported."""
@@ -34,7 +36,7 @@ def rank_correlation(trials: pd.DataFrame, evals: pd.DataFrame, metric: str, fin
     """
     if evals.empty or metric not in evals or final not in trials:
         return pd.DataFrame(columns=COLUMNS)
-    done = trials[trials["status"] == "completed"][["trial_id", "cell", "strategy", final]]
+    done = trials[trials["status"] == Status.COMPLETED][["trial_id", "cell", "strategy", final]]
     done = done.assign(_final=pd.to_numeric(done[final], errors="coerce"))
     merged = evals[["trial_id", "step", metric]].merge(done[["trial_id", "cell", "strategy", "_final"]],
                                                        on="trial_id")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from gansweep.analysis.figures.common import atomic_write_bytes
+from gansweep.analysis.figures.common import write_output
 from gansweep.analysis.loading import output_dir
 from gansweep.analysis.samples import choose_trials, open_trained_study
 from gansweep.store.studydir import StudyDir
@@ -98,7 +98,7 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
         raise GansweepError(f"{path}: none of the chosen trials kept a generator")
     frame = pd.DataFrame(rows)
     target = output_dir(path, out) / "evaluations.csv"
-    atomic_write_bytes(target, lambda tmp: frame.to_csv(tmp, index=False))
+    write_output(target, lambda f: frame.to_csv(f, index=False))
     return frame, target
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from gansweep.analysis.figures.common import atomic_write_bytes
+from gansweep.analysis.figures.common import write_output
 from gansweep.analysis.loading import check_study_dir, output_dir
 from gansweep.errors import GansweepError
 from gansweep.store import read_evals, read_trials
@@ -45,7 +45,7 @@ def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
             continue
         target = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
-            written.append(atomic_write_bytes(target, lambda tmp, f=frame: f.to_csv(tmp, index=False)))
+            written.append(write_output(target, lambda out, f=frame: f.to_csv(out, index=False)))
         else:
-            written.append(atomic_write_bytes(target, lambda tmp, f=frame: f.to_parquet(tmp, index=False)))
+            written.append(write_output(target, lambda out, f=frame: f.to_parquet(out, index=False)))
     return written

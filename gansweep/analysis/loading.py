@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gansweep.errors import GansweepError, NotAStudyError
 from gansweep.metrics import specs as metric_specs
-from gansweep.storage import StoragePath, location, refuse_links, stored_json
-from gansweep.store import SCORED, read_trials
+from gansweep.status import SCORED
+from gansweep.storage import StoragePath, location, read_file, refuse_links, stored_json
+from gansweep.store import read_trials
 from gansweep.study.plan import Plan
 from gansweep.study.schema import AXES, HYPERPARAMETERS, Choice, Range
 from gansweep.study.schema import Study as StudyFile
@@ -44,6 +46,7 @@ class Study:
     log_hps: set[str] = field(default_factory=set)
     out: Path | None = None
     dry_run: bool = False  # synthetic trials: every title says so
+    text: str | None = None  # study.yaml as stored (the report shows it); None without one
 
     @property
     def out_dir(self) -> Path:
@@ -72,23 +75,50 @@ class Study:
         v = pd.to_numeric(frame[self.metric], errors="coerce").astype(float)
         return v.where(frame["status"].isin(SCORED))
 
+    def ranked(self) -> pd.DataFrame:
+        """The trials that found something, best first, with their plotted value as ``_v``: the one
+        definition of a cell's best trial (:func:`ranked`)."""
+        return ranked(self.trials, self.values(), self.higher_is_better)
 
-def read_study_file(study_dir: StoragePath) -> tuple[StudyFile | None, Plan | None]:
-    """The study as run, validated by the schema, and its plan (no torch, no weights); (None, None)
-    when the directory holds no study.yaml (a ``results/`` copied alone). A file that does not
-    validate is a one-line error naming the file and the field; a study this version would no
-    longer plan (a check added since it ran) is still read, without its plan."""
-    if not (study_dir / "study.yaml").is_file():
-        return None, None
+
+def ranked(trials: pd.DataFrame, values: pd.Series, higher_is_better: bool = False) -> pd.DataFrame:
+    """``trials`` that found something, best first by ``values`` (kept as ``_v``); ties by trial_id.
+
+    The one definition behind "the best trial of a cell" (the report's tables, the learning curves,
+    the samples drawn, ``gansweep evaluate``'s default): a trial found something when its status is
+    scored (completed, or stopped: a stopped trial's score is a real evaluated generator's, the best
+    it reached; docs/STOPPING.md) and its value is finite. A diverged trial keeps the generator of
+    its best evaluation before it diverged, but counts as +inf everywhere (budget curves,
+    verdicts), so it is never a cell's best.
+    """
+    v = pd.to_numeric(values, errors="coerce").astype(float).where(trials["status"].isin(SCORED))
+    ok = np.isfinite(v.to_numpy())
+    found = trials[ok].assign(_v=v[ok])
+    return found.sort_values(["_v", "trial_id"], ascending=[not higher_is_better, True], kind="stable")
+
+
+def read_study_file(study_dir: StoragePath) -> tuple[StudyFile | None, Plan | None, str | None, bool]:
+    """The study as run, validated by the schema, its plan (no torch, no weights), its text and
+    whether it is a dry run (``gansweep.json``), each file read once; (None, None, None, dry run) when
+    the directory holds no study.yaml (a ``results/`` copied alone). A file that does not validate is
+    a one-line error naming the file and the field; a study this version would no longer plan (a
+    check added since it ran) is still read, without its plan."""
     from gansweep.store.studydir import StudyDir
     from gansweep.study import build_plan
+    from gansweep.study.load import study_from_bytes
 
-    study, _ = StudyDir(study_dir).load()
+    sd = StudyDir(study_dir)
+    if not sd.exists():
+        return None, None, None, read_dry_run(study_dir)
+    raw = read_file(sd.study_file)
+    study = study_from_bytes(raw, str(sd.study_file))
+    dry_run = bool(sd._meta().get("dry_run"))  # an unreadable gansweep.json is a one-line error
+    text = raw.decode("utf-8", errors="replace")
     try:
-        return study, build_plan(study, str(study_dir / "study.yaml"), weights=False)
+        return study, build_plan(study, str(sd.study_file), weights=False), text, dry_run
     except GansweepError as exc:
         log.warning("%s; the figures go on without the plan (planned trials unknown)", exc)
-        return study, None
+        return study, None, text, dry_run
 
 
 def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
@@ -160,7 +190,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     trials = read_trials(path)
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
-    file, plan = read_study_file(path)
+    file, plan, text, dry_run = read_study_file(path)
     primary = (file.metrics.primary if file else None) or _default_primary(trials)
     metric = metric or "score"
     numeric = [c for c in trials.columns if c == "score" or (
@@ -182,7 +212,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
         if col not in trials:
             trials[col] = "-"
     return Study(path, file, plan, trials, metric, primary, panel, by, log_scale_hps(file), output_dir(path, out),
-                 read_dry_run(path))
+                 dry_run, text)
 
 
 def read_dry_run(study_dir: StoragePath) -> bool:

@@ -1,6 +1,7 @@
 """The study's figures, each written as a PNG plus the plotted data as a CSV beside it: the
-registry of figures and ``gansweep plot``'s entry point. Loading is :mod:`.loading`, the data
-behind each figure :mod:`.tables`, each figure a module of :mod:`.figures`.
+registry of figures and ``gansweep plot``'s entry point. Loading is :mod:`.loading`, what is
+computed once :mod:`.study_analysis` (the data behind each figure: :mod:`.tables`), each figure a
+module of :mod:`.figures` that renders it.
 
 Why this module exists: ``gansweep plot STUDY_DIR`` must turn ``results/`` alone (no Ray, no GPU,
 no trial code) into the figures of "The GAN Landscape", also while the study still runs. Every
@@ -24,36 +25,25 @@ from gansweep.analysis.figures.distributions import plot_distributions
 from gansweep.analysis.figures.learning_curves import plot_learning_curves
 from gansweep.analysis.figures.score_vs_compute import plot_score_vs_compute
 from gansweep.analysis.figures.sensitivity import plot_sensitivity
-from gansweep.analysis.loading import Study, load_study
+from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.storage import StoragePath
 
 log = logging.getLogger(__name__)
 
 
 
-def write_verdicts(study: Study, out_dir: Path) -> list[Path]:
+def write_verdicts(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     """verdicts.csv: P(A beats B at k) with its bootstrap interval for every pair of cells."""
-    from gansweep.analysis.verdicts import verdicts
-
-    data = verdicts(study.trials, metric=study.metric)
-    data["metric"] = study.primary if study.metric == "score" else study.metric
-    return [save_csv(data, out_dir / "verdicts.csv")]
+    return [save_csv(a.verdicts, out_dir / "verdicts.csv")]
 
 
-def write_rank_correlation(study: Study, out_dir: Path) -> list[Path]:
+def write_rank_correlation(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     """rank_correlation.csv: per cell, strategy and evaluation step, Spearman ρ between the trials'
     score at that step and their final score (is stopping early safe in this cell?)."""
-    from gansweep.analysis.early_scores import rank_correlation
-    from gansweep.analysis.tables import learning_metric
-    from gansweep.store import read_evals
-
-    evals = read_evals(study.path)
-    name = learning_metric(study, evals)
-    data = rank_correlation(study.trials, evals, metric=name or "", final=study.metric)
-    return [save_csv(data, out_dir / "rank_correlation.csv")]
+    return [save_csv(a.rank_correlation, out_dir / "rank_correlation.csv")]
 
 
-PLOTTERS: dict[str, Callable[[Study, Path], list[Path]]] = {
+PLOTTERS: dict[str, Callable[[StudyAnalysis, Path], list[Path]]] = {
     "budget_curves": plot_budget_curves,
     "budget_curves_by_cell": plot_budget_curves_by_cell,
     "distributions": plot_distributions,
@@ -84,13 +74,13 @@ def plot_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     NotAStudyError when ``study_dir`` has neither study.yaml nor results/, GansweepError when
     no trial is stored yet or an option names nothing in the study.
     """
-    return render_all(load_study(study_dir, by=by, panel=panel, metric=metric, out=out))
+    return render_all(StudyAnalysis.load(study_dir, by=by, panel=panel, metric=metric, out=out))
 
 
-def render_all(study: Study) -> list[Path]:
-    """Every figure of a loaded study into ``plots/``."""
-    out_dir = study.out_dir / "plots"
+def render_all(a: StudyAnalysis) -> list[Path]:
+    """Every figure of an analysed study into ``plots/``."""
+    out_dir = a.study.out_dir / "plots"
     written: list[Path] = []
     for plotter in PLOTTERS.values():
-        written += plotter(study, out_dir)
+        written += plotter(a, out_dir)
     return written

@@ -21,20 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gansweep.analysis.budget import budget_curves
-from gansweep.analysis.figures.common import atomic_write_bytes
-from gansweep.analysis.loading import Study, load_study, study_name, varying_axes
+from gansweep.analysis.figures.common import write_output
+from gansweep.analysis.loading import study_name
 from gansweep.analysis.plots import PLOTS, render_all
-from gansweep.analysis.tables import BEST_PER_CELL
+from gansweep.analysis.study_analysis import BEST_PER_CELL, SMALL_BUDGET, StudyAnalysis
 from gansweep.errors import GansweepError
-from gansweep.metrics.specs import METRICS
-from gansweep.store import SCORED
-from gansweep.study.plan import Plan
+from gansweep.status import FINAL, SCORED
 
-SMALL_BUDGET = 10
 SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
 MAX_FAILURES_LISTED = 200
-STATUSES = ("completed", "stopped", "diverged", "failed")
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;
@@ -80,99 +75,8 @@ def table(frame: pd.DataFrame, left: Iterable[str] = (), row_class: Sequence[str
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def planned_trials(plan: Plan | None) -> dict[tuple[str, str], int]:
-    """Trials each (cell, search entry) of the plan holds, Table 1 included; {} without a study file."""
-    return {(e.cell.id, e.label): e.trials for e in plan.entries} if plan else {}
-
-
-def progress(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Counts by status overall and per cell and strategy."""
-    t = study.trials
-    overall = (t.groupby("strategy")["status"].value_counts().unstack(fill_value=0)
-               .reindex(columns=list(STATUSES), fill_value=0))
-    overall["stored"] = overall.sum(axis=1)
-    plan = planned_trials(study.plan)
-    per_label: dict[str, int] = {}
-    for (_, label), n in plan.items():
-        per_label[label] = per_label.get(label, 0) + n
-    overall["planned"] = [per_label.get(s, np.nan) for s in overall.index]
-    overall = overall.reset_index()
-    per_cell = (t.groupby(["cell", "strategy"])["status"].value_counts().unstack(fill_value=0)
-                .reindex(columns=list(STATUSES), fill_value=0))
-    per_cell["stored"] = per_cell.sum(axis=1)
-    per_cell["planned"] = [plan.get(key, np.nan) for key in per_cell.index]
-    return overall, per_cell.reset_index()
-
-
-def ranking(study: Study, small_budget: int = SMALL_BUDGET) -> pd.DataFrame:
-    """Cells ranked within each data set and strategy by the median best at the full budget.
-
-    Scores of different data sets are not comparable, so each (dataset, strategy) is its own
-    ranking.
-    The full budget of a strategy is the number of trials every one of its cells in the panel
-    has stored (all planned trials once the study is complete; fewer while it runs), so cells are
-    compared at the same budget. At k = N the band is a single point, so the ranking also gives
-    the median and band at a small budget (10 trials).
-    """
-    t = study.trials
-    curves = budget_curves(t, by=["cell", "dataset", "strategy"], metric=study.metric)
-    sizes = curves.groupby(["cell", "strategy"])["budget"].max().rename("trials")
-    curves = curves.join(sizes, on=["cell", "strategy"])
-    label_axes = varying_axes(t, exclude=["dataset"])
-    cells = t.drop_duplicates("cell").set_index("cell", drop=False)
-    labels = (cells[label_axes].astype(str).agg(" · ".join, axis=1) if label_axes
-              else cells["cell"].astype(str))
-    label_axes = label_axes or ["cell"]
-    rows = []
-    for (pv, strat), g in curves.groupby(["dataset", "strategy"], sort=True):
-        full = int(g["trials"].min())
-        small = min(small_budget, full)
-        at_full = g[g["budget"] == full].set_index("cell")
-        at_small = g[g["budget"] == small].set_index("cell")
-        sign = -1.0 if study.higher_is_better else 1.0
-        order = sorted(at_full.index, key=lambda c: (sign * at_full.at[c, "median"],
-                                                     sign * at_full.at[c, "hi"], c))
-        for rank, cell in enumerate(order, 1):
-            f, s = at_full.loc[cell], at_small.loc[cell]
-            rows.append({"dataset": pv, "strategy": strat, "rank": rank, "cell": cell,
-                         "label": labels.get(cell, cell), "label_axes": " · ".join(label_axes),
-                         "trials": int(f["trials"]),
-                         "budget": full, "median": f["median"], "lo": f["lo"], "hi": f["hi"],
-                         "mean": f["mean"], "small_budget": small, "small_median": s["median"],
-                         "small_lo": s["lo"], "small_hi": s["hi"]})
-    return pd.DataFrame(rows)
-
-
-def best_trials(study: Study, per_cell: int = BEST_PER_CELL) -> pd.DataFrame:
-    t = study.trials.assign(_v=study.values())
-    t = t[t["_v"].notna()].sort_values("_v", ascending=not study.higher_is_better, kind="stable")
-    best = t.groupby("cell", sort=True).head(per_cell)
-    metrics = [c for c in ("score", *METRICS.names()) if c in best and best[c].notna().any()]
-    hps = [c for c in best.columns if c.startswith("hp_") and best[c].notna().any()]
-    who = ["suggested_by"] if "suggested_by" in best and best["suggested_by"].notna().any() else []
-    cols = ["cell", "strategy", *who, "trial_id", *metrics, *hps, "steps"]
-    out = best.sort_values(["cell", "_v"], ascending=[True, not study.higher_is_better])
-    return out[[c for c in cols if c in out]].rename(columns={h: h[3:] for h in hps})
-
-
-def fallbacks(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per cell and search entry, the trials a sequential searcher could not suggest (its round
-    failed) and that were drawn at random instead, with the first reason (``suggested_by``)."""
-    if "suggested_by" not in trials:
-        return pd.DataFrame(columns=["cell", "strategy", "fallback", "trials", "reason"])
-    who = trials["suggested_by"].astype("string")
-    fell = trials.assign(_fell=who.str.startswith("random fallback").fillna(False).astype(bool), _who=who)
-    rows = []
-    for (cell, strategy), g in fell.groupby(["cell", "strategy"], sort=True):
-        n = int(g["_fell"].sum())
-        if n:
-            rows.append({"cell": cell, "strategy": strategy, "fallback": n, "trials": len(g),
-                         "reason": str(g.loc[g["_fell"], "_who"].iloc[0])})
-    return pd.DataFrame(rows, columns=["cell", "strategy", "fallback", "trials", "reason"])
-
-
-def _fallbacks_html(study: Study) -> str:
-    f = fallbacks(study.trials)
+def _fallbacks_html(a: StudyAnalysis) -> str:
+    f = a.fallbacks
     if f.empty:
         return ""
     return ("<h3>Random fallbacks</h3><p>Trials of a GP/Optuna entry that its searcher could not suggest "
@@ -189,12 +93,13 @@ def _section(title: str, body: str, anchor: str) -> str:
     return f'<h2 id="{esc(anchor)}">{esc(title)}</h2>\n{body}'
 
 
-def _ranking_html(study: Study, rank: pd.DataFrame, confirmed: bool = False) -> str:
+def _ranking_html(a: StudyAnalysis) -> str:
     from gansweep.analysis.confirmed_report import single_seed_note
 
+    rank, confirmed = a.ranking, a.confirmed
     if rank.empty:
         return "<p>No trials to rank yet.</p>"
-    parts = [single_seed_note(study, confirmed), f'<p class="muted">Cells ranked by the median of the best {esc(study.metric_label)} '
+    parts = [single_seed_note(a.study, confirmed), f'<p class="muted">Cells ranked by the median of the best {esc(a.study.metric_label)} '
              f"among k trials drawn from those stored, at the full budget k (the number of trials "
              f"every cell of that strategy has stored), with the 2.5–97.5 % band. At k = N the best "
              f"is certain (the band is a point); the small-budget columns show the spread a user "
@@ -220,22 +125,18 @@ def _ranking_html(study: Study, rank: pd.DataFrame, confirmed: bool = False) -> 
     return "\n".join(parts)
 
 
-def _verdicts_html(study: Study, plot_paths: Sequence[Path], confirmed: bool = False) -> str:
+def _verdicts_html(a: StudyAnalysis) -> str:
     """Per data set and strategy: the matrix of P(row beats column) at the full budget, and one
     sentence per cell that beats another with the whole 95 % interval above one half."""
-    path = next((p for p in plot_paths if p.name == "verdicts.csv"), None)
-    data = pd.read_csv(path) if path is not None else pd.DataFrame()
+    data = a.verdicts
     if data.empty:
         return "<p>No two cells of one data set and strategy to compare yet.</p>"
-    axes = [a for a in varying_axes(study.trials, exclude=["dataset", "strategy"])]
-    first = study.trials.drop_duplicates("cell").set_index("cell")
-    label = {c: (" + ".join(str(first.loc[c, a]) for a in axes) if axes and c in first.index else c)
-             for c in first.index}
+    label = a.cell_labels()
     from gansweep.analysis.confirmed_report import single_seed_note
 
-    parts = [single_seed_note(study, confirmed),
+    parts = [single_seed_note(a.study, a.confirmed),
              f'<p class="muted">Each entry is the probability that the best of k trials of the row\'s '
-             f"cell is better ({esc(study.metric_label)}) than the best of k trials of the column's, "
+             f"cell is better ({esc(a.study.metric_label)}) than the best of k trials of the column's, "
              f"computed exactly from the stored trials (diverged and failed count as no result), with "
              f"its 95 % bootstrap interval over the trials (1,000 resamples). "
              f"<b>Bold</b>: the interval lies above one half. All budgets: plots/verdicts.csv.</p>"]
@@ -275,8 +176,8 @@ def _verdicts_html(study: Study, plot_paths: Sequence[Path], confirmed: bool = F
     return "\n".join(parts)
 
 
-def _failures_html(study: Study) -> str:
-    t = study.trials
+def _failures_html(a: StudyAnalysis) -> str:
+    t = a.trials
     bad = t[~t["status"].isin(SCORED)]
     if bad.empty:
         return "<p>No trial diverged or failed.</p>"
@@ -295,14 +196,17 @@ def _failures_html(study: Study) -> str:
                                         raw=["error"]) + note)
 
 
-def _samples_html(study: Study) -> str:
-    """The best trial of each of the best cells, drawn from its kept generator."""
+def _samples_html(a: StudyAnalysis) -> str:
+    """The best trial of each of the best cells (the first rows of the best-trials table), drawn
+    from its kept generator."""
+    study = a.study
     if study.dry_run:
         return "<p>A dry run trains no GANs: no samples.</p>"
-    from gansweep.analysis.samples import write_samples
+    from gansweep.analysis.samples import draw_samples
 
     try:
-        paths = write_samples(study.path, out=study.out_dir, cells=SAMPLE_CELLS, reuse=True)
+        paths = draw_samples(study.path, a.best_of_cells(SAMPLE_CELLS), a.trials, study.out_dir / "samples",
+                             reuse=True)
     except GansweepError as exc:
         return f"<p>No samples: {esc(exc)}</p>"
     note = (f'<p class="muted">The best trial of each of the {len(paths)} best cells, from the generator of '
@@ -311,19 +215,17 @@ def _samples_html(study: Study) -> str:
     return note + '<div class="samples">' + "".join(_img(p) for p in paths) + "</div>"
 
 
-def _evaluations_html(study: Study) -> str | None:
+def _evaluations_html(a: StudyAnalysis) -> str | None:
     """``evaluations.csv`` (from ``gansweep evaluate``) when there is one, else None (no section)."""
-    path = study.out_dir / "evaluations.csv"
-    if not path.is_file():
+    frame = a.evaluations
+    if frame is None:
         return None
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        return f"<p>evaluations.csv cannot be read: {esc(exc)}</p>"
+    if isinstance(frame, str):
+        return f"<p>evaluations.csv cannot be read: {esc(frame)}</p>"
     frame = frame.drop(columns=[c for c in ("seconds",) if c in frame])
     note = ('<p class="muted">The kept generators scored again by <code>gansweep evaluate</code> '
             f"(evaluations.csv, {len(frame)} trials); <code>stored_score</code> is the score of the search.</p>")
-    stale = _stale_evaluations(study, frame)
+    stale = a.stale_evaluations
     if stale:
         note += (f'<p class="bad">{len(stale)} of these trials have been re-run or removed since they were '
                  f"evaluated (their score in results/ differs): {esc(', '.join(stale[:5]))}"
@@ -331,26 +233,9 @@ def _evaluations_html(study: Study) -> str | None:
     return note + table(frame, left=[c for c in ("trial_id", "cell", "strategy") if c in frame])
 
 
-def _stale_evaluations(study: Study, frame: pd.DataFrame) -> list[str]:
-    """Trials of evaluations.csv whose stored score is not the study's score of that trial now."""
-    if not {"trial_id", "stored_score"} <= set(frame.columns) or not {"trial_id", "score"} <= set(study.trials):
-        return []
-    now = dict(zip(study.trials["trial_id"].astype(str), pd.to_numeric(study.trials["score"], errors="coerce")))
-    then = pd.to_numeric(frame["stored_score"], errors="coerce")
-    out = []
-    for trial_id, old in zip(frame["trial_id"].astype(str), then):
-        cur = now.get(trial_id)
-        same = cur is not None and ((pd.isna(cur) and pd.isna(old)) or bool(np.isclose(cur, old, rtol=1e-12, atol=0)))
-        if not same:
-            out.append(trial_id)
-    return out
-
-
-def _equal_compute_html(study: Study) -> str | None:
+def _equal_compute_html(a: StudyAnalysis) -> str | None:
     """Strategies of the same cell at equal compute (None when no cell has two strategies)."""
-    from gansweep.analysis.compute import at_equal_compute
-
-    eq = at_equal_compute(study.trials)
+    eq = a.equal_compute
     if eq.empty:
         return None
     unit = eq["unit"].iloc[0]
@@ -361,13 +246,12 @@ def _equal_compute_html(study: Study) -> str | None:
             "score they reached and cost the steps they ran.</p>" + table(view, left=["cell", "strategy"]))
 
 
-def _rank_correlation_html(study: Study, plot_paths: Sequence[Path]) -> str | None:
-    """From plots/rank_correlation.csv: per cell and strategy, how the score at an early step ranks
-    the trials against their final scores (None when no cell has a ρ: no section)."""
+def _rank_correlation_html(a: StudyAnalysis) -> str | None:
+    """Per cell and strategy, how the score at an early step ranks the trials against their final
+    scores (None when no cell has a ρ: no section)."""
     from gansweep.analysis.early_scores import summary
 
-    path = next((p for p in plot_paths if p.name == "rank_correlation.csv"), None)
-    data = pd.read_csv(path) if path is not None else pd.DataFrame()
+    data = a.rank_correlation
     if data.empty or data["rho"].notna().sum() == 0:
         return None
     short = summary(data)
@@ -396,61 +280,58 @@ def _rank_correlation_html(study: Study, plot_paths: Sequence[Path]) -> str | No
             + table(wide, left=["cell", "strategy"]))
 
 
-def render_report(study: Study, plot_paths: Sequence[Path]) -> str:
-    t = study.trials
+def render_report(a: StudyAnalysis, plot_paths: Sequence[Path]) -> str:
+    study, t = a.study, a.trials
     name = study_name(study)
-    overall, per_cell = progress(study)
+    overall, per_cell = a.progress
     counts = t["status"].value_counts()
     last = pd.to_datetime(t["written_at"]).max() if "written_at" in t else None
     planned = overall["planned"].sum() if overall["planned"].notna().all() else None
     head = (f"<p>{len(t)} trials stored"
             + (f" of {int(planned)} planned" if planned else "")
             + f" in {t['cell'].nunique()} cells: "
-            + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)
+            + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in FINAL)
             + (f". Last result written {esc(last)}." if last is not None and not pd.isna(last) else ".")
             + f" Plotted metric: {esc(study.metric_label)}.</p>")
-    yaml_path = study.path / "study.yaml"
-    yaml_text = yaml_path.read_text() if yaml_path.is_file() else "(no study.yaml in the study directory)"
+    yaml_text = study.text if study.text is not None else "(no study.yaml in the study directory)"
     pngs = {p.stem: p for p in plot_paths if p.suffix == ".png"}
     plots_html = "\n".join(f"<h3>{esc(stem.replace('_', ' '))}</h3>{_img(pngs[stem])}"
                            f'<p class="muted">Data: plots/{esc(stem)}.csv</p>'
                            for stem in PLOTS if stem in pngs)
-    best = best_trials(study)
-    from gansweep.analysis.confirmed_report import confirmation_rows, confirmed_html, has_rows
+    best = a.best_table
+    from gansweep.analysis.confirmed_report import confirmed_html
 
-    rows = confirmation_rows(study)
-    confirmed = has_rows(rows)
+    confirmed = a.confirmed
     sections = [
         _section("Which cell wins" + (" in the search (single seed per configuration)" if confirmed else ""),
-                 _ranking_html(study, ranking(study), confirmed), "ranking"),
-        _section("Is the difference real? Verdicts between cells", _verdicts_html(study, plot_paths, confirmed),
-                 "verdicts"),
+                 _ranking_html(a), "ranking"),
+        _section("Is the difference real? Verdicts between cells", _verdicts_html(a), "verdicts"),
         _section("Progress", "<h3>By strategy</h3>" + table(overall, left=["strategy"])
                  + "<h3>By cell and strategy</h3>" + table(per_cell, left=["cell", "strategy"])
-                 + _fallbacks_html(study), "progress"),
+                 + _fallbacks_html(a), "progress"),
         _section(f"Best {BEST_PER_CELL} trials per cell",
                  table(best, left=["cell", "strategy", "suggested_by", "trial_id"]) if not best.empty
                  else "<p>No completed trial yet.</p>", "best"),
         _section("Plots", plots_html or "<p>No plots.</p>", "plots"),
-        _section("Samples", _samples_html(study), "samples"),
-        _section("Failures", _failures_html(study), "failures"),
+        _section("Samples", _samples_html(a), "samples"),
+        _section("Failures", _failures_html(a), "failures"),
         _section("The study as run (study.yaml)", f"<pre>{esc(yaml_text)}</pre>", "study"),
     ]
     if confirmed:  # the headline: numbers that held up under new seeds and a fresh evaluation
         sections.insert(0, _section("Confirmed: which cell wins with new seeds and a fresh evaluation",
-                                    confirmed_html(study, rows, plot_paths), "confirmed"))
+                                    confirmed_html(a, plot_paths), "confirmed"))
     links = ([("confirmed", "confirmed")] if confirmed else []) + [("ranking", "ranking"), ("verdicts", "verdicts"), ("progress", "progress"), ("best trials", "best"), ("plots", "plots"),
              ("samples", "samples"), ("failures", "failures"), ("study.yaml", "study")]
-    equal = _equal_compute_html(study)
+    equal = _equal_compute_html(a)
     if equal is not None:
         sections.insert(2 + confirmed, _section("Strategies at equal compute", equal, "compute"))
         links.insert(2 + confirmed, ("equal compute", "compute"))
-    early = _rank_correlation_html(study, plot_paths)
+    early = _rank_correlation_html(a)
     if early is not None:  # next to the strategies at equal compute, where stopping is judged
         at = 2 + confirmed + (equal is not None)
         sections.insert(at, _section("Does an early score predict the final one?", early, "rank-correlation"))
         links.insert(at, ("early scores", "rank-correlation"))
-    evaluations = _evaluations_html(study)
+    evaluations = _evaluations_html(a)
     if evaluations is not None:
         at = 4 + confirmed + (early is not None)
         sections.insert(at, _section("Evaluated again", evaluations, "evaluations"))
@@ -473,8 +354,7 @@ def write_report(study_dir: str | Path, *, by: str | None = None, panel: str | N
     Raises NotAStudyError when ``study_dir`` is not a study directory and GansweepError when it
     holds no results yet. Works on the partial results of a running study.
     """
-    study = load_study(study_dir, by=by, panel=panel, metric=metric, out=out)
-    paths = render_all(study)
-    page = render_report(study, paths)
-    target = study.out_dir / "report.html"
-    return atomic_write_bytes(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    a = StudyAnalysis.load(study_dir, by=by, panel=panel, metric=metric, out=out)
+    paths = render_all(a)
+    page = render_report(a, paths)
+    return write_output(a.study.out_dir / "report.html", lambda f: f.write(page.encode("utf-8")))

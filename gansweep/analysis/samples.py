@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gansweep.analysis.figures.common import save_figure
-from gansweep.analysis.loading import check_study_dir, output_dir, read_dry_run
+from gansweep.analysis.loading import check_study_dir, output_dir, ranked, read_dry_run
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath
 from gansweep.store import read_trials
@@ -38,20 +38,13 @@ REAL_COLOUR, FAKE_COLOUR = "#111111", "#56b4e9"
 def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top: int | None = None,
                   cells: int | None = None) -> pd.DataFrame:
     """The trials to draw: ``trial_ids`` as given; else the ``top`` best overall; else the best of
-    each cell (of the ``cells`` best cells when given).
+    each cell (of the ``cells`` best cells when given), best first.
 
-    Only trials with a finite score kept a generator; the result is sorted best first. Unless
-    named, only completed trials are drawn: a diverged trial keeps the generator of its best
-    evaluation before it diverged, but counts as +inf everywhere else (budget curves, the report's
-    best trials), so it is never "the best trial" of a cell.
+    "Best" by the score, as everywhere (:func:`~gansweep.analysis.loading.ranked`): completed and
+    stopped trials with a finite score. Unless named, a diverged trial is never drawn: it keeps the
+    generator of its best evaluation before it diverged, but counts as +inf everywhere else.
     """
-    from gansweep.study.plan import is_trial_id
-
-    hostile = ~trials["trial_id"].map(is_trial_id).astype(bool)
-    if hostile.any():  # a stored row names no trial of the plan: never a file name
-        log.warning("%d stored rows have a trial_id outside the plan's grammar (e.g. %r); skipped",
-                    int(hostile.sum()), str(trials.loc[hostile, "trial_id"].iloc[0])[:80])
-        trials = trials[~hostile]
+    trials = plan_trials(trials)
     if trial_ids:
         known = set(trials["trial_id"])
         unknown = [t for t in trial_ids if t not in known]
@@ -59,13 +52,22 @@ def choose_trials(trials: pd.DataFrame, trial_ids: list[str] | None = None, top:
             example = ", ".join(sorted(known)[:3]) or "none stored yet"
             raise GansweepError(f"--trial {unknown[0]!r}: no such trial in this study (e.g. {example})")
         return trials.set_index("trial_id").loc[list(dict.fromkeys(trial_ids))].reset_index()
-    ok = pd.to_numeric(trials["score"], errors="coerce").map(math.isfinite, na_action="ignore").fillna(False).astype(bool)
-    if "status" in trials:
-        ok &= trials["status"] == "completed"
-    scored = trials[ok].sort_values(["score", "trial_id"], kind="stable")
+    scored = ranked(trials, trials["score"])
     if top is not None:
         return scored.head(top)
     return scored.groupby("cell", sort=False).head(1).head(cells)
+
+
+def plan_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose trial_id the plan's grammar allows: a stored row that names no trial of the
+    plan never becomes a file name (it is skipped, with a warning)."""
+    from gansweep.study.plan import is_trial_id
+
+    hostile = ~trials["trial_id"].map(is_trial_id).astype(bool)
+    if hostile.any():
+        log.warning("%d stored rows have a trial_id outside the plan's grammar (e.g. %r); skipped",
+                    int(hostile.sum()), str(trials.loc[hostile, "trial_id"].iloc[0])[:80])
+    return trials[~hostile]
 
 
 def title(stored, row: dict[str, Any] | None = None) -> str:
@@ -155,17 +157,27 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
 
     ``samples/`` is in ``out``, by default the study directory (``./<name>`` for a study in a bucket).
     Trials chosen by default that kept no generator are skipped; a trial named in ``trial_ids``
-    that kept none is an error. ``reuse``: a trial whose picture is there already is not drawn
-    again (a stored trial's generator never changes), so a report after ``gansweep samples``
-    loads no generator and imports no torch.
+    that kept none is an error. ``reuse``: see :func:`draw_samples`.
     """
-    from gansweep.store.generators import generator_path, load_drawn, load_generator
-
     if n is not None and not 1 <= n <= MAX_POINTS:
         raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
     path, trials = open_trained_study(study_dir, top, device, "it has no samples")
     chosen = choose_trials(trials, trial_ids, top, cells)
-    target = output_dir(path, out) / "samples"
+    return draw_samples(path, chosen, trials, output_dir(path, out) / "samples", n=n, device=device,
+                        named=bool(trial_ids), reuse=reuse)
+
+
+def draw_samples(path: StoragePath, chosen: pd.DataFrame, trials: pd.DataFrame, target: Path, n: int | None = None,
+                 device: str = "cpu", named: bool = False, reuse: bool = False) -> list[Path]:
+    """Draw each ``chosen`` trial of the study at ``path`` into ``target/<trial_id>.png``; ``trials``:
+    all stored rows (their metric columns title each picture). ``named``: the user named these
+    trials, so one that kept no generator is an error rather than skipped. ``reuse``: a trial whose
+    picture is there already is not drawn again (a stored trial's generator never changes), so a
+    report after ``gansweep samples`` loads no generator and imports no torch.
+    """
+    from gansweep.store.generators import generator_path, load_drawn, load_generator
+
+    chosen = plan_trials(chosen)
     written, missing = [], []
     metrics = row_metrics(trials)
     for row in chosen.itertuples(index=False):
@@ -173,7 +185,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
         if reuse and drawn.is_file() and not drawn.is_symlink():
             written.append(drawn)
             continue
-        if not trial_ids and not generator_path(path, row.trial_id).is_file():
+        if not named and not generator_path(path, row.trial_id).is_file():
             missing.append(row.trial_id)  # known without loading torch
             continue
         mine = chosen.loc[chosen.trial_id == row.trial_id, metrics].iloc[0].to_dict()
@@ -184,7 +196,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
         try:
             stored = load_generator(path, row.trial_id, device)
         except GansweepError as exc:
-            if trial_ids:
+            if named:
                 raise
             if generator_path(path, row.trial_id).is_file():  # there, but unreadable: say why
                 log.warning("%s", exc)

@@ -17,6 +17,7 @@ from gansweep.analysis.loading import (
     searched_hps,
     varying_axes,
 )
+from gansweep.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,9 @@ TOP_SHARE = 0.15
 
 def status_counts(frame: pd.DataFrame) -> str:
     n = len(frame)
-    div = int((frame["status"] == "diverged").sum())
-    fail = int((frame["status"] == "failed").sum())
-    stopped = int((frame["status"] == "stopped").sum())
+    div = int((frame["status"] == Status.DIVERGED).sum())
+    fail = int((frame["status"] == Status.FAILED).sum())
+    stopped = int((frame["status"] == Status.STOPPED).sum())
     parts = [f"{n} trials"] + ([f"{stopped} stopped"] if stopped else [])
     if div:
         parts.append(f"{div} diverged")
@@ -89,8 +90,8 @@ def distributions_data(study: Study) -> tuple[pd.DataFrame, dict[tuple[str, str]
             samples[(cell, name)] = arr
             q = np.quantile(arr, [0.0, 0.25, 0.5, 0.75, 1.0]) if arr.size else [np.nan] * 5
             rows.append({"cell": cell, **{a: first[a] for a in GRID_AXES}, "subset": name, "n": arr.size,
-                         "trials": len(g), "diverged": int((g["status"] == "diverged").sum()),
-                         "failed": int((g["status"] == "failed").sum()),
+                         "trials": len(g), "diverged": int((g["status"] == Status.DIVERGED).sum()),
+                         "failed": int((g["status"] == Status.FAILED).sum()),
                          "min": q[0], "q1": q[1], "median": q[2], "q3": q[3], "max": q[4],
                          "mean": float(arr.mean()) if arr.size else np.nan,
                          "metric": study.primary if study.metric == "score" else study.metric})
@@ -147,16 +148,14 @@ def learning_metric(study: Study, evals: pd.DataFrame) -> str | None:
     return name if name in evals.columns else None
 
 
-def learning_data(study: Study, evals: pd.DataFrame, per_cell: int = BEST_PER_CELL) -> pd.DataFrame:
+def learning_data(study: Study, evals: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations of the trials in ``best`` (:meth:`Study.ranked`, cut per cell), each with its
+    rank in its cell (1: the cell's best trial)."""
     name = learning_metric(study, evals)
     cols = ["cell", *GRID_AXES, "strategy", "trial_id", "rank", "step", "seconds", "value", "metric"]
     if name is None or evals.empty:
         return pd.DataFrame(columns=cols)
-    t = study.trials.assign(_v=study.values())
-    t = t[t["_v"].notna()]
-    t = t.sort_values("_v", ascending=not study.higher_is_better, kind="stable")
-    best = t.groupby("cell", sort=True).head(per_cell).copy()
-    best["rank"] = best.groupby("cell").cumcount() + 1
+    best = best.assign(rank=best.groupby("cell").cumcount() + 1)
     merged = evals[["trial_id", "step", "seconds", name]].merge(
         best[["cell", *GRID_AXES, "strategy", "trial_id", "rank"]], on="trial_id")
     merged = merged.rename(columns={name: "value"}).assign(metric=name)

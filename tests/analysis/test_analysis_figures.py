@@ -8,6 +8,7 @@ import pytest
 
 from gansweep.analysis.figures import budget_curves, learning_curves
 from gansweep.analysis.loading import load_study
+from gansweep.analysis.study_analysis import StudyAnalysis
 
 
 @pytest.fixture()
@@ -31,7 +32,7 @@ def visible_axes(fig) -> list:
 def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir: Path, tmp_path: Path,
                                                                        captured: dict) -> None:
     study = load_study(study_dir)
-    budget_curves.plot_budget_curves_by_cell(study, tmp_path)  # budget_curves.png: one shared axis a panel
+    budget_curves.plot_budget_curves_by_cell(StudyAnalysis(study), tmp_path)  # budget_curves.png: one shared axis a panel
     fig = captured["budget_curves_by_cell"]
     axes = visible_axes(fig)
     assert len(axes) == study.trials["cell"].nunique() == 8
@@ -46,7 +47,7 @@ def test_budget_curves_one_panel_per_cell_no_one_entry_strategy_legend(study_dir
 
 def test_learning_curves_one_panel_per_cell_with_median(study_dir: Path, tmp_path: Path, captured: dict) -> None:
     study = load_study(study_dir)
-    learning_curves.plot_learning_curves(study, tmp_path)
+    learning_curves.plot_learning_curves(StudyAnalysis(study), tmp_path)
     fig = captured["learning_curves"]
     axes = visible_axes(fig)
     assert len(axes) == study.trials["cell"].nunique() == 8

@@ -11,7 +11,8 @@ import pytest
 from synthetic_study import DATASETS, ERROR, NORMS, PENALTIES
 
 from gansweep.analysis.loading import load_study
-from gansweep.analysis.report import ranking, write_report
+from gansweep.analysis.report import write_report
+from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.errors import GansweepError, NotAStudyError
 
 
@@ -34,7 +35,7 @@ def test_report_is_self_contained_and_complete(reported_study: Path) -> None:
 
 def test_ranking_orders_cells_at_the_full_budget(reported_study: Path) -> None:
     study = load_study(reported_study)
-    rank = ranking(study)
+    rank = StudyAnalysis(study).ranking
     g = rank[(rank.dataset == "digits") & (rank.strategy == "random")].sort_values("rank")
     assert len(g) == 4 and g["budget"].eq(12).all()
     assert g["median"].is_monotonic_increasing
@@ -63,20 +64,20 @@ def test_evaluations_section_flags_trials_re_run_since(study_dir: Path) -> None:
 
     from gansweep.analysis.report import _evaluations_html
 
-    assert _evaluations_html(load_study(study_dir)) is None
+    assert _evaluations_html(StudyAnalysis.load(study_dir)) is None
     t = load_study(study_dir).trials.dropna(subset=["score"]).head(3)
     rows = pd.DataFrame({"trial_id": [*t.trial_id, "gone-0000"], "stored_score": [*t.score, 1.0],
                          "samples": 50_000, "fd": 1.5, "seconds": 2.0})
     rows.to_csv(study_dir / "evaluations.csv", index=False)
-    section = _evaluations_html(load_study(study_dir))
+    section = _evaluations_html(StudyAnalysis.load(study_dir))
     assert "4 trials" in section and "seconds" not in section and "1 of these trials" in section
     assert "gone-0000" in section.split("</p>")[1]
     rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
-    assert "re-run or removed" not in _evaluations_html(load_study(study_dir))
+    assert "re-run or removed" not in _evaluations_html(StudyAnalysis.load(study_dir))
     rows.loc[0, "stored_score"] += 1
     rows.iloc[:3].to_csv(study_dir / "evaluations.csv", index=False)
     assert "1 of these trials have been re-run or removed since they were evaluated" in html.unescape(
-        _evaluations_html(load_study(study_dir)))
+        _evaluations_html(StudyAnalysis.load(study_dir)))
 
 
 def test_verdicts_csv_agrees_with_brute_force_and_the_report_shows_them(reported_study: Path) -> None:
@@ -146,8 +147,7 @@ def test_the_report_says_who_suggested_each_best_trial_and_where_gp_fell_back(st
 def test_planned_trials_come_from_the_plan_table1_included(tmp_path: Path) -> None:
     """The report counted planned trials from raw study.yaml keys: Table 1 (12 or 24 settings per
     cell, by penalty) showed none, and cells not started yet were left out of the totals."""
-    from gansweep.analysis.loading import Study
-    from gansweep.analysis.report import progress
+    from gansweep.analysis.study_analysis import planned_trials, progress
     from gansweep.study import build_plan, study_from_data
 
     file = study_from_data({"name": "p", "grid": {"dataset": ["digits"], "penalty": ["none", "gp"]},
@@ -155,11 +155,8 @@ def test_planned_trials_come_from_the_plan_table1_included(tmp_path: Path) -> No
                                                                    "space": {"lr": {"low": 1e-4, "high": 1e-2}}}]}, "p.yaml")
     plan = build_plan(file, "p.yaml", weights=False)
     stored = pd.DataFrame({"cell": ["digits.dcgan.ns.none.none"], "strategy": ["random"], "status": ["completed"]})
-    study = Study(tmp_path, file, plan, stored, "score", "fd", "dataset", "penalty")
-    overall, per_cell = progress(study)
+    overall, per_cell = progress(stored, plan)
     assert dict(zip(overall.strategy, overall.planned)) == {"random": 10}
     assert per_cell.planned.tolist() == [5]
-    from gansweep.analysis.report import planned_trials
-
     assert planned_trials(plan) == {("digits.dcgan.ns.gp.none", "table1"): 24, ("digits.dcgan.ns.gp.none", "random"): 5,
                                     ("digits.dcgan.ns.none.none", "table1"): 12, ("digits.dcgan.ns.none.none", "random"): 5}

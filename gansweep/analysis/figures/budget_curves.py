@@ -31,7 +31,9 @@ from gansweep.analysis.figures.common import (
     strategy_styles,
 )
 from gansweep.analysis.loading import Study, study_name
-from gansweep.analysis.tables import budget_curves_data, cell_titles, status_counts
+from gansweep.analysis.study_analysis import StudyAnalysis
+from gansweep.analysis.tables import cell_titles, status_counts
+from gansweep.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +49,15 @@ def _drawn(g: Any) -> Any:
     return g
 
 
-def plot_budget_curves(study: Study, out_dir: Path) -> list[Path]:
+def plot_budget_curves(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     """One axes per ``panel`` value, every cell of it on that shared axis (Kurach et al.'s layout)."""
-    data = budget_curves_data(study)
-    return [save_figure(shared_axis_figure(study, data), out_dir / "budget_curves.png"),
+    data = a.budget_curves
+    return [save_figure(shared_axis_figure(a.study, data), out_dir / "budget_curves.png"),
             save_csv(data, out_dir / "budget_curves.csv")]
 
 
 def shared_axis_figure(study: Study, data: Any) -> Any:
-    """The figure of :func:`plot_budget_curves` (``data``: :func:`budget_curves_data`)."""
+    """The figure of :func:`plot_budget_curves` (``data``: :attr:`StudyAnalysis.budget_curves`)."""
     trials = study.trials
     enc = encoding(study)
     panels = sorted(data[study.panel].unique(), key=str)
@@ -116,9 +118,9 @@ def shared_axis_figure(study: Study, data: Any) -> Any:
     return fig
 
 
-def plot_budget_curves_by_cell(study: Study, out_dir: Path) -> list[Path]:
+def plot_budget_curves_by_cell(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     """Small multiples: one axes per cell, so 8-30 cells stay legible (issue 18)."""
-    data = budget_curves_data(study)
+    study, data = a.study, a.budget_curves
     trials = study.trials
     enc = encoding(study)
     cells = sorted(data["cell"].unique(), key=str)
@@ -187,5 +189,5 @@ def plot_budget_curves_by_cell(study: Study, out_dir: Path) -> list[Path]:
            note=f"Diverged and failed trials count as no result: a band reaching the {bad_edge} edge means "
                 "all k trials may have diverged; a median missing at small k means most likely did."
                 + (" Stopped trials (early stopping within their cell) count at the score they reached "
-                   "before they were stopped." if (trials["status"] == "stopped").any() else ""))
+                   "before they were stopped." if (trials["status"] == Status.STOPPED).any() else ""))
     return [save_figure(fig, out_dir / "budget_curves_by_cell.png")]  # its data: budget_curves.csv

@@ -5,13 +5,11 @@ and writing a PNG and its CSV atomically. matplotlib's object API only: no pyplo
 from __future__ import annotations
 
 import logging
-import os
 import textwrap
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import matplotlib
 import matplotlib.patches
@@ -24,6 +22,7 @@ from matplotlib.lines import Line2D
 
 from gansweep.analysis.loading import Study
 from gansweep.analysis.tables import cell_label, rest_axes
+from gansweep.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +43,20 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 MAX_DRAWN = 300  # points drawn per budget curve
 
 
-def atomic_write_bytes(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a hidden temporary file in the same directory, then rename over ``path``."""
+def write_output(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a figure, a table or the report all or nothing (:func:`gansweep.storage.atomic_write`:
+    a temporary file, flushed to disk, renamed into place), its directory made when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, write)
     return path
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    return path
+    return write_output(path, lambda f: fig.savefig(f, format="png", dpi=110))
 
 
 def save_csv(frame: pd.DataFrame, path: Path) -> Path:
-    return atomic_write_bytes(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return write_output(path, lambda f: frame.to_csv(f, index=False))
 
 
 def colours(values: Sequence[Any]) -> dict[Any, str]:

@@ -13,19 +13,16 @@ import matplotlib.lines
 import numpy as np
 
 from gansweep.analysis.figures.common import MARKERS, finish, panel_grid, save_csv, save_figure
-from gansweep.analysis.loading import Study, study_name
+from gansweep.analysis.loading import study_name
+from gansweep.analysis.study_analysis import StudyAnalysis
 
 log = logging.getLogger(__name__)
 
 
-def plot_confirmed(study: Study, out_dir: Path) -> list[Path]:
-    from gansweep.analysis.confirmed import confirmed_table, confirmed_verdicts, read_confirmed, runs
-
-    rows = read_confirmed(study.path)
-    if rows.empty:
+def plot_confirmed(a: StudyAnalysis, out_dir: Path) -> list[Path]:
+    if a.confirmed_rows.empty:
         return []
-    data = runs(rows)
-    table = confirmed_table(rows)
+    study, data, table = a.study, a.confirmed_runs, a.confirmed_table
     groups = sorted({(d, s) for d, s in zip(data["dataset"], data["strategy"])})
     n_cells = int(data.groupby(["dataset", "strategy"])["cell"].nunique().max())
     fig, axes = panel_grid(len(groups), width=max(5.5, 1.4 * n_cells + 1.5), height=4.2,
@@ -74,7 +71,7 @@ def plot_confirmed(study: Study, out_dir: Path) -> list[Path]:
                 "search score that was optimistic: chosen as the best of its evaluations on the stream it reports.")
     csv = data.drop(columns=[c for c in ("config", "stream", "error") if c in data])
     return [save_figure(fig, out_dir / "confirmed.png"), save_csv(csv, out_dir / "confirmed.csv"),
-            save_csv(confirmed_verdicts(rows), out_dir / "confirmed_verdicts.csv")]
+            save_csv(a.confirmed_verdicts, out_dir / "confirmed_verdicts.csv")]
 
 
 def _labels(cells: list[str]) -> list[str]:

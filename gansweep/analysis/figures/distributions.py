@@ -20,7 +20,8 @@ from gansweep.analysis.figures.common import (
     save_figure,
     spans_orders,
 )
-from gansweep.analysis.loading import Study, study_name
+from gansweep.analysis.loading import study_name
+from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.analysis.tables import (
     TOP_SHARE,
     cell_label,
@@ -32,7 +33,8 @@ from gansweep.analysis.tables import (
 log = logging.getLogger(__name__)
 
 
-def plot_distributions(study: Study, out_dir: Path) -> list[Path]:
+def plot_distributions(a: StudyAnalysis, out_dir: Path) -> list[Path]:
+    study = a.study
     data, samples = distributions_data(study)
     enc = encoding(study)
     panels = sorted(study.trials[study.panel].unique(), key=str)

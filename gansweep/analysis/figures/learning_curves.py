@@ -20,22 +20,21 @@ from gansweep.analysis.figures.common import (
     save_figure,
     spans_orders,
 )
-from gansweep.analysis.loading import Study, study_name
-from gansweep.analysis.tables import cell_titles, learning_data
+from gansweep.analysis.loading import study_name
+from gansweep.analysis.study_analysis import StudyAnalysis
+from gansweep.analysis.tables import cell_titles
 from gansweep.metrics import specs as metric_specs
-from gansweep.store import read_evals
 
 log = logging.getLogger(__name__)
 
 
-def plot_learning_curves(study: Study, out_dir: Path) -> list[Path]:
+def plot_learning_curves(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     """Small multiples: per cell, the median over its trials and their 25-75 % band (issue 18)."""
-    evals = read_evals(study.path)
-    data = learning_data(study, evals)
+    study, data = a.study, a.learning
     if data.empty:
         log.info("no evaluations of the plotted metric stored: no learning curves")
         return []
-    every = learning_data(study, evals, per_cell=10**9)
+    every = a.learning_all
     enc = encoding(study)
     metric = data["metric"].iloc[0]
     label = metric_specs.label(metric)

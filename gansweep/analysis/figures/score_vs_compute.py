@@ -17,15 +17,17 @@ from gansweep.analysis.figures.common import (
     save_figure,
     spans_orders,
 )
-from gansweep.analysis.loading import Study, study_name
+from gansweep.analysis.loading import study_name
+from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.analysis.tables import compute_data
 
 log = logging.getLogger(__name__)
 
 
-def plot_score_vs_compute(study: Study, out_dir: Path) -> list[Path]:
+def plot_score_vs_compute(a: StudyAnalysis, out_dir: Path) -> list[Path]:
     from gansweep.analysis.compute import compute_curves
 
+    study = a.study
     data = compute_data(study)
     sign = -1.0 if study.higher_is_better else 1.0
     bands, _ = compute_curves(data.assign(score=sign * data["score"]), costs=data["gpu_hours"].to_numpy())

@@ -19,13 +19,15 @@ from gansweep.analysis.figures.common import (
     save_figure,
     spans_orders,
 )
-from gansweep.analysis.loading import Study, study_name
+from gansweep.analysis.loading import study_name
+from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.analysis.tables import sensitivity_data
 
 log = logging.getLogger(__name__)
 
 
-def plot_sensitivity(study: Study, out_dir: Path) -> list[Path]:
+def plot_sensitivity(a: StudyAnalysis, out_dir: Path) -> list[Path]:
+    study = a.study
     data = sensitivity_data(study)
     if data.empty:
         log.info("no hp_ columns with values: no sensitivity plot")
