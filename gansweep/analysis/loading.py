@@ -13,18 +13,16 @@ import numpy as np
 import pandas as pd
 
 from gansweep.errors import GansweepError, NotAStudyError
+from gansweep.gan.specs import AXES, HP_SPECS
 from gansweep.metrics import specs as metric_specs
 from gansweep.status import SCORED
 from gansweep.storage import StoragePath, location, read_file, refuse_links, stored_json
 from gansweep.store import read_trials
 from gansweep.study.plan import Plan
-from gansweep.study.schema import AXES, HYPERPARAMETERS, Choice, Range
+from gansweep.study.schema import Choice, Range
 from gansweep.study.schema import Study as StudyFile
 
 log = logging.getLogger(__name__)
-
-
-GRID_AXES = AXES
 
 
 @dataclass
@@ -162,7 +160,7 @@ def searched_hps(study: StudyFile | None, trials: pd.DataFrame) -> dict[str, str
             if isinstance(dom, Choice) and len(dom.choices) > 1:
                 kinds[name] = "choice"
             elif isinstance(dom, Range):
-                integer = HYPERPARAMETERS.get(name, (0, 0, False))[2]
+                integer = name in HP_SPECS and HP_SPECS[name].integer
                 kinds.setdefault(name, "choice" if integer and dom.high - dom.low <= 12
                                  else "log" if dom.log else "linear")
     # table1 and other fixed-value strategies vary nothing; keep only what the trials show varying
@@ -171,7 +169,7 @@ def searched_hps(study: StudyFile | None, trials: pd.DataFrame) -> dict[str, str
 
 def varying_axes(trials: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
     """Grid axes with more than one value, the one with most values first."""
-    axes = [a for a in GRID_AXES if a in trials and a not in exclude and trials[a].nunique() > 1]
+    axes = [a for a in AXES if a in trials and a not in exclude and trials[a].nunique() > 1]
     return sorted(axes, key=lambda a: -trials[a].nunique())
 
 
@@ -194,11 +192,11 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     primary = (file.metrics.primary if file else None) or _default_primary(trials)
     metric = metric or "score"
     numeric = [c for c in trials.columns if c == "score" or (
-        c not in GRID_AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
+        c not in AXES and not c.startswith("hp_") and pd.api.types.is_float_dtype(trials[c])
         and c not in ("train_seconds", "gpus_per_trial"))]
     if metric not in numeric:
         raise GansweepError(f"unknown metric {metric!r}; this study has: {', '.join(numeric)}")
-    choices = [a for a in GRID_AXES if a in trials]
+    choices = [a for a in AXES if a in trials]
     panel = panel or "dataset"
     if panel not in choices:
         raise GansweepError(f"--panel {panel!r}: choose one of {', '.join(choices)}")
@@ -208,7 +206,7 @@ def load_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
     if by not in choices or by == panel:
         allowed = [a for a in choices if a != panel]
         raise GansweepError(f"--by {by!r}: choose one of {', '.join(allowed)} (not the panel axis)")
-    for col in GRID_AXES:  # tolerate stores written before an axis existed
+    for col in AXES:  # tolerate stores written before an axis existed
         if col not in trials:
             trials[col] = "-"
     return Study(path, file, plan, trials, metric, primary, panel, by, log_scale_hps(file), output_dir(path, out),

@@ -11,12 +11,8 @@ import numpy as np
 import pandas as pd
 
 from gansweep.analysis.budget import budget_curves
-from gansweep.analysis.loading import (
-    GRID_AXES,
-    Study,
-    searched_hps,
-    varying_axes,
-)
+from gansweep.analysis.loading import Study, searched_hps, varying_axes
+from gansweep.gan.specs import AXES
 from gansweep.status import Status
 
 log = logging.getLogger(__name__)
@@ -51,7 +47,7 @@ def cell_label(row: pd.Series | dict, axes: Sequence[str]) -> str:
 
 def budget_curves_data(study: Study) -> pd.DataFrame:
     """budget_curves.csv: per cell and strategy, one row per budget k = 1..N."""
-    by = ["cell", *GRID_AXES, "strategy"]
+    by = ["cell", *AXES, "strategy"]
     curves = budget_curves(study.trials, by=by, metric=study.metric)
     curves["metric"] = study.primary if study.metric == "score" else study.metric
     return curves
@@ -89,7 +85,7 @@ def distributions_data(study: Study) -> tuple[pd.DataFrame, dict[tuple[str, str]
             arr = v.to_numpy(dtype=float)
             samples[(cell, name)] = arr
             q = np.quantile(arr, [0.0, 0.25, 0.5, 0.75, 1.0]) if arr.size else [np.nan] * 5
-            rows.append({"cell": cell, **{a: first[a] for a in GRID_AXES}, "subset": name, "n": arr.size,
+            rows.append({"cell": cell, **{a: first[a] for a in AXES}, "subset": name, "n": arr.size,
                          "trials": len(g), "diverged": int((g["status"] == Status.DIVERGED).sum()),
                          "failed": int((g["status"] == Status.FAILED).sum()),
                          "min": q[0], "q1": q[1], "median": q[2], "q3": q[3], "max": q[4],
@@ -110,7 +106,7 @@ def compute_data(study: Study) -> pd.DataFrame:
     gpu = (pd.to_numeric(t["gpus_per_trial"], errors="coerce") if "gpus_per_trial" in t
            else pd.Series(np.nan, index=t.index))
     secs = pd.to_numeric(t["train_seconds"], errors="coerce") if "train_seconds" in t else 0.0
-    frame = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].copy()
+    frame = t[["cell", *AXES, "strategy", "trial_id", "status"]].copy()
     frame["index"] = t["index"] if "index" in t else np.arange(len(t))
     gpu = gpu.fillna(default_gpu(study))
     cpu_only = bool((gpu == 0).all())  # a CPU study would sit at x = 0: count its trial-hours instead
@@ -131,13 +127,13 @@ def sensitivity_data(study: Study) -> pd.DataFrame:
     """sensitivity.csv: every trial's score against each searched hyperparameter (``kind``: how
     the axis is drawn; choices as categories)."""
     t = study.trials
-    base = t[["cell", *GRID_AXES, "strategy", "trial_id", "status"]].assign(score=study.values())
+    base = t[["cell", *AXES, "strategy", "trial_id", "status"]].assign(score=study.values())
     frames = []
     for name, kind in searched_hps(study.file, t).items():
         f = base.assign(hp=name, value=pd.to_numeric(t[f"hp_{name}"], errors="coerce"),
                         log_x=kind == "log", kind=kind)
         frames.append(f[f["value"].notna()])
-    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x", "kind"]
+    cols = ["cell", *AXES, "strategy", "trial_id", "status", "hp", "value", "score", "log_x", "kind"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out["metric"] = study.primary if study.metric == "score" else study.metric
     return out[cols + ["metric"]]
@@ -152,11 +148,11 @@ def learning_data(study: Study, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
     """The evaluations of the trials in ``best`` (:meth:`Study.ranked`, cut per cell), each with its
     rank in its cell (1: the cell's best trial)."""
     name = learning_metric(study, evals)
-    cols = ["cell", *GRID_AXES, "strategy", "trial_id", "rank", "step", "seconds", "value", "metric"]
+    cols = ["cell", *AXES, "strategy", "trial_id", "rank", "step", "seconds", "value", "metric"]
     if name is None or evals.empty:
         return pd.DataFrame(columns=cols)
     best = best.assign(rank=best.groupby("cell").cumcount() + 1)
     merged = evals[["trial_id", "step", "seconds", name]].merge(
-        best[["cell", *GRID_AXES, "strategy", "trial_id", "rank"]], on="trial_id")
+        best[["cell", *AXES, "strategy", "trial_id", "rank"]], on="trial_id")
     merged = merged.rename(columns={name: "value"}).assign(metric=name)
     return merged.sort_values(["cell", "rank", "step"]).reset_index(drop=True)[cols]

@@ -28,7 +28,7 @@ def test_directions_labels_and_axes_come_from_the_registries() -> None:
     for name in METRICS.names():
         values, is_higher = budget._metric_values(frame, name)
         assert is_higher == (name in higher), name
-    assert loading.GRID_AXES == AXES
+    assert loading.AXES is AXES  # the axis registry's names, not a copy
     assert set(SEQUENTIAL_STRATEGIES) == {"gp", "optuna"}
 
 
