@@ -450,3 +450,75 @@ def test_a_tracking_server_that_dies_does_not_fail_the_study(tmp_path, cli, monk
     stopped = [r.getMessage() for r in caplog.records if "logging stopped" in r.getMessage()]
     assert len(stopped) == 1, stopped  # warned once
     assert PASSWORD not in caplog.text + out + err
+
+
+@pytest.mark.slow
+def test_a_resumed_study_keeps_logging_to_the_same_runs(tmp_path, mlflow_server, ray_head):
+    """kill -9 the driver mid-study, ``resume --log-to`` the same server: one run per trial, each
+    evaluation once, every run ended (the one a killed trial had opened is continued, not doubled)."""
+    from mlflow.tracking import MlflowClient
+
+    from gansweep.store import stored_trial_ids
+
+    study = {**STUDY, "name": "resumed", "search": [{**STUDY["search"][0], "trials": 6}]}  # 12 trials
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(study))
+    study_dir = tmp_path / "runs" / "resumed"
+    env = {**os.environ, **QUIET, "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token"}
+    log_to = ("--log-to", f"mlflow:{mlflow_server}", "--address", ray_head, "--max-concurrent", "1")
+
+    def driver(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "gansweep.cli", *args, *log_to], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def stored() -> int:
+        try:
+            return len(stored_trial_ids(study_dir))
+        except Exception:  # noqa: BLE001  not there yet
+            return 0
+
+    first = driver("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "runs"), "--dry-run")
+    deadline = time.monotonic() + 300
+    while stored() < 3 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate(timeout=60)
+    killed_at = stored()
+    second = driver("resume", str(study_dir))
+    out, err = second.communicate(timeout=600)
+    assert second.returncode == 0, err.decode()[-3000:]
+    trials, evals = read_trials(study_dir), read_evals(study_dir)
+    assert len(trials) == 12 and killed_at < 12, killed_at  # the kill landed mid-study
+    client = MlflowClient(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name("resumed").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted(trials.trial_id)  # one run per trial, none twice
+    for run in runs:
+        assert run.info.status == "FINISHED", (run.info.run_name, run.info.status)
+        mine = evals[evals.trial_id == run.info.run_name].dropna(subset=["fd"])
+        history = client.get_metric_history(run.info.run_id, "metrics/fd")
+        assert sorted((m.step, m.value) for m in history) == sorted(zip(mine.step, mine.fd))
+
+
+@pytest.mark.slow
+def test_resume_with_log_to_logs_what_an_earlier_driver_stored_into_the_study_s_own_store(tmp_path, cli):
+    """``--log-to mlflow`` with no URI and no MLFLOW_TRACKING_URI: the study's own ``mlflow.db``. A study
+    run without ``--log-to`` and resumed with it (nothing left to run) is logged from its store."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(STUDY))
+    code, out, err = cli("run", tmp_path / "s.yaml", "--out", tmp_path / "runs", "--dry-run")
+    assert code == 0, err
+    study_dir = tmp_path / "runs" / "tracked"
+    code, out, err = cli("resume", study_dir, "--log-to", "mlflow")
+    assert code == 0, err
+    trials, evals = _stored(study_dir)
+    client = MlflowClient(f"sqlite:///{study_dir / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("tracked").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted(trials.trial_id)
+    for run in runs:
+        row = trials[trials.trial_id == run.info.run_name].iloc[0]
+        assert run.info.status == "FINISHED" and run.data.tags["gansweep.status"] == row.status
+        assert float(run.data.params["hp_lr"]) == row.hp_lr and run.data.params["cell"] == row.cell
+        mine = evals[evals.trial_id == row.trial_id].dropna(subset=["fd"])
+        history = client.get_metric_history(run.info.run_id, "metrics/fd")
+        assert sorted((m.step, m.value) for m in history) == sorted(zip(mine.step, mine.fd))

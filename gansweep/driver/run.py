@@ -25,7 +25,7 @@ from gansweep.lock import LOCK_FILE, study_lock
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, UnsafePathError, arrow_source, atomic_write, location, rmtree
 from gansweep.status import SCORED, UNSCORED
-from gansweep.store import read_trials
+from gansweep.store import read_trials, stored_trial_ids
 from gansweep.study import Plan, Study, build_plan
 from gansweep.trial.settings import TrialContext, metric_columns
 from gansweep.driver.session import (  # noqa: F401  (re-exported: run's API since before the split)
@@ -143,8 +143,12 @@ def resume(path: str | StoragePath, address: str | None = None, max_concurrent: 
         for note in prepare_resume(sd, study, trust):  # refuses unsafe edits; unsigned Tune state; damaged files
             log.warning("%s", note)
         outcome = summarize(plan, sd)
+        if tracking is not None:  # trials stored by a driver killed before it logged them, or run without --log-to
+            tracking.backfill(sd.path, stored_trial_ids(sd.path))
         if not outcome.interrupted:  # every planned trial stored: nothing for Ray to do (`make demo` twice)
             log.info("%s: every planned trial is stored; nothing to run", sd.path)
+            if tracking is not None:
+                tracking.close()
         else:
             outcome = _fit(plan, sd, address, max_concurrent, dry_run, restore=True, tracking=tracking)
         return _then_confirm(plan, sd, outcome, address, max_concurrent, dry_run)

@@ -20,6 +20,7 @@ from gansweep.driver.tracking.targets import Target, redact, run_key, scrub, sec
 from gansweep.errors import GansweepError
 
 KEY_TAG = "gansweep.key"  # the run's key (run_key): how a restarted driver finds it
+INSTANCE_TAG = "gansweep.instance"  # the study's (run_key(instance, "")): how resume lists its runs
 STEP_TAG = "gansweep.step"  # the last evaluation step logged: a restarted driver skips up to it
 STATUS_TAG = "gansweep.status"
 BATCH = 1000  # MLflow's limit of metrics per log_batch
@@ -49,6 +50,30 @@ def evaluation_steps(records: list[dict[str, Any]], metrics: list[str], after: i
         step = record.get("step")
         if isinstance(step, int) and not isinstance(step, bool) and step > after:
             yield step, tags(record, metrics)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None or value != value else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _stored_record(row: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation as the store holds it, as a trial reported it: its diagnostics (JSON) spread out."""
+    import json
+
+    record = {k: v for k, v in row.items() if k not in ("trial_id", "diagnostics")}
+    record["step"] = _int(record.get("step"))
+    extra = row.get("diagnostics")
+    if isinstance(extra, str):
+        try:
+            decoded = json.loads(extra)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict):
+            record.update({k: v for k, v in decoded.items() if k not in record})
+    return record
 
 
 def _finite(value: Any) -> float | None:
@@ -88,6 +113,36 @@ class Backend:
     def close(self) -> int:
         """End the runs still open (the driver stops with trials running)."""
         return 0
+
+    def ended(self) -> set[str] | None:
+        """Trial ids whose runs an earlier driver of this study ended; None when the target cannot tell."""
+        return None
+
+    def backfill(self, study_dir: Any, stored: set[str]) -> int:
+        """Log the stored trials whose runs no driver ended: a driver killed (``kill -9``, a lost node)
+        while its thread still had them queued, or a study run without ``--log-to`` before. From the
+        store: its rows' configs and evaluations (the losses a real trial reported are not stored)."""
+        import json
+
+        from gansweep.store import read_evals, read_trials
+
+        ended = self.ended()
+        missing = stored - ended if ended is not None else set()
+        if not missing:
+            return 0
+        trials, evals = read_trials(study_dir), read_evals(study_dir)
+        by_trial = {tid: group for tid, group in evals.groupby("trial_id")} if not evals.empty else {}
+        n = 0
+        for row in trials[trials.trial_id.isin(missing)].to_dict("records"):
+            tid = row["trial_id"]
+            config = json.loads(row["config"]) if isinstance(row.get("config"), str) else row.get("config")
+            self.start(tid, config if isinstance(config, dict) else None)
+            group = by_trial.get(tid)
+            if group is not None:
+                n += self.log(tid, [_stored_record(r) for r in group.to_dict("records")])
+            self.end(tid, {"status": str(row["status"]), "score": row.get("score"), "best_step": _int(row.get("best_step")),
+                           "steps": _int(row.get("steps"))})
+        return n
 
 
 @contextlib.contextmanager
@@ -199,8 +254,8 @@ class MLflowBackend(Backend):
                 self.client.update_run(run.info.run_id, status="RUNNING")
             return 0
         run = self.client.create_run(self._experiment(), run_name=tid,
-                                     tags={KEY_TAG: key, "gansweep.study": self.study, "gansweep.trial_id": tid,
-                                           STATUS_TAG: "running"})
+                                     tags={KEY_TAG: key, INSTANCE_TAG: run_key(self.instance, ""),
+                                           "gansweep.study": self.study, "gansweep.trial_id": tid, STATUS_TAG: "running"})
         self._runs[tid], self._last[tid] = run.info.run_id, -1
         params = [Param(k, str(v)) for k, v in trial_params(config).items()]
         for i in range(0, len(params), 100):
@@ -233,6 +288,17 @@ class MLflowBackend(Backend):
         self.client.set_terminated(run_id, "FAILED" if status == "failed" else "FINISHED")
         self._runs.pop(tid, None)
         return 0
+
+    def ended(self) -> set[str]:
+        out: set[str] = set()
+        token = None
+        while True:
+            page = self.client.search_runs([self._experiment()], max_results=1000, page_token=token,
+                                           filter_string=f"tags.`{INSTANCE_TAG}` = '{run_key(self.instance, '')}'")
+            out |= {r.data.tags.get("gansweep.trial_id", "") for r in page if r.info.status in ("FINISHED", "FAILED")}
+            token = page.token
+            if not token:
+                return out
 
     def close(self) -> int:
         from mlflow.entities import RunTag

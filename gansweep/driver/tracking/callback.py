@@ -178,6 +178,11 @@ class TrackingCallback(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._end(trial, {**(trial.last_result or {}), "status": "failed"})
 
+    def backfill(self, study_dir: Any, stored: set[str]) -> None:
+        """Queue the logging of stored trials an earlier driver did not finish logging (resume)."""
+        if self.backends:
+            self._put(("backfill", study_dir, set(stored)))
+
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         self.close()
 
