@@ -30,6 +30,7 @@ class _Sink:
         self.dropped = 0
         self.done = 0  # events handled (for the drain's progress)
         self.seconds = 0.0  # CPU time of this thread in the backend (the overhead measured in bench)
+        self.wall = 0.0  # and its wall time (waiting for the server included)
         self.written = 0  # evaluations logged
         self._full_warned = False
         self._thread = threading.Thread(target=self._loop, name=f"gansweep-{backend.name}", daemon=True)
@@ -53,12 +54,13 @@ class _Sink:
             if event is None:
                 return
             if self.down is None:
-                t0 = time.thread_time()
+                t0, w0 = time.thread_time(), time.perf_counter()
                 try:
                     self.written += getattr(self.backend, event[0])(*event[1:]) or 0
                 except Exception as exc:  # noqa: BLE001  a tracking server must never stop the study
                     self._fail(exc)
                 self.seconds += time.thread_time() - t0
+                self.wall += time.perf_counter() - w0
             else:
                 self.dropped += 1
             self.done += 1
@@ -191,5 +193,5 @@ class TrackingCallback(Callback):
         sinks, self._sinks = self._sinks, None
         for sink in sinks or ():
             sink.close()
-            self.stats[sink.backend.name] = {"written": sink.written, "seconds": sink.seconds,
+            self.stats[sink.backend.name] = {"written": sink.written, "seconds": sink.seconds, "wall": sink.wall,
                                              "dropped": sink.dropped}
