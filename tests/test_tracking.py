@@ -362,6 +362,7 @@ def test_wandb_offline_holds_each_trial_as_the_store_does(logged_study):
 def test_no_credential_is_shown_or_stored(logged_study):
     for text in (logged_study.out, logged_study.err):
         assert PASSWORD not in text and API_KEY not in text and "gsuser" not in text
+    assert not [p for p in logged_study.dir.rglob("*") if p.is_symlink()]  # later commands refuse a link
     for root in (logged_study.dir, logged_study.wandb):
         files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
         assert files
@@ -522,3 +523,16 @@ def test_resume_with_log_to_logs_what_an_earlier_driver_stored_into_the_study_s_
         mine = evals[evals.trial_id == row.trial_id].dropna(subset=["fd"])
         history = client.get_metric_history(run.info.run_id, "metrics/fd")
         assert sorted((m.step, m.value) for m in history) == sorted(zip(mine.step, mine.fd))
+
+
+@pytest.mark.slow
+def test_wandb_files_stay_out_of_the_study_directory(tmp_path, cli, monkeypatch):
+    """W&B links ``wandb/latest-run``; a study directory holding a link is refused by every command."""
+    pytest.importorskip("wandb")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(STUDY))
+    code, out, err = cli("run", tmp_path / "s.yaml", "--out", tmp_path / "runs", "--dry-run", "--log-to", "wandb")
+    assert code == 0, err
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 6  # W&B's default: ./wandb
+    code, out, err = cli("status", tmp_path / "runs" / "tracked")
+    assert code == 0 and "6/6 trials stored" in out, err

@@ -145,6 +145,15 @@ class Backend:
         return n
 
 
+def _no_link(path: Path) -> None:
+    """A study directory may come from someone else: never write through a link planted in it."""
+    from gansweep.storage import UnsafePathError
+
+    for p in (path.parent, path):
+        if p.is_symlink():
+            raise UnsafePathError(f"{p}: a symbolic link; gansweep never writes through one (remove it)")
+
+
 @contextlib.contextmanager
 def _environ(**values: str) -> Iterator[None]:
     """Set environment variables the user has not set, for the duration (the main thread, before
@@ -197,6 +206,8 @@ class MLflowBackend(Backend):
     @property
     def client(self) -> Any:
         if self._client is None:
+            if self.own_store:
+                _no_link(Path(self.uri.removeprefix("sqlite:///")))
             os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the run's URL holds the URI's credentials
             from mlflow.tracking import MlflowClient
 
@@ -217,6 +228,7 @@ class MLflowBackend(Backend):
 
     def check(self) -> None:
         if self.own_store:
+            _no_link(Path(self.uri.removeprefix("sqlite:///")))
             return  # created in the study directory once it exists
         try:
             # a server that does not answer: refused in seconds, not after MLflow's minutes of retries
@@ -312,7 +324,7 @@ class MLflowBackend(Backend):
 
 class WandbBackend(Backend):
     """One W&B run per trial, in the project named as the study (``WANDB_PROJECT`` overrides), group
-    = study; offline (``WANDB_MODE=offline``) it writes under ``WANDB_DIR``, else ``<study>/wandb``."""
+    = study; its local files go where W&B puts them (``WANDB_DIR``, else ``./wandb``)."""
 
     name = "wandb"
     label = "W&B"
@@ -345,11 +357,6 @@ class WandbBackend(Backend):
             raise GansweepError("--log-to wandb: no W&B credentials; run 'wandb login' or set WANDB_API_KEY, "
                                 "or log offline with WANDB_MODE=offline (and 'wandb sync' later)")
 
-    def _dir(self) -> str | None:
-        if os.environ.get("WANDB_DIR", "").strip() or not isinstance(self.study_dir, Path):
-            return None  # W&B's own choice: WANDB_DIR, else the working directory
-        return os.path.abspath(self.study_dir)
-
     def start(self, tid: str, config: dict[str, Any] | None) -> int:
         import wandb
 
@@ -360,7 +367,8 @@ class WandbBackend(Backend):
         self._runs[tid] = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "").strip() or self.study, group=self.study, name=tid,
             id=run_key(self.instance, tid), config=trial_params(config), resume="allow", reinit="create_new",
-            dir=self._dir(), settings=settings)
+            settings=settings)  # files where W&B puts them (WANDB_DIR, else ./wandb): never in the study
+        # directory, which may hold no link, and W&B links wandb/latest-run
         return 0
 
     def _run(self, tid: str) -> Any:
