@@ -147,7 +147,7 @@ def run(
     force: bool = typer.Option(False, "--force", help="delete an existing study directory and start over"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation; accept a plan above "
                              "the trial limit"),
-    log_to: Optional[list[str]] = typer.Option(None, "--log-to", help=LOG_TO_HELP),
+    log_to: Optional[list[str]] = typer.Option(None, "--log-to", metavar="TARGET", help=LOG_TO_HELP),
 ) -> None:
     """Run a study with Ray Tune and store its results."""
     from gansweep.driver.guard import check_plan_size
@@ -175,7 +175,7 @@ def resume(
                                                  help="trials at once (default: what the resources allow)"),
     trust: bool = typer.Option(False, "--trust", help="load Tune's saved experiment (pickles) even if your "
                                "gansweep did not sign it on this machine: only for a study you know"),
-    log_to: Optional[list[str]] = typer.Option(None, "--log-to", help=LOG_TO_HELP),
+    log_to: Optional[list[str]] = typer.Option(None, "--log-to", metavar="TARGET", help=LOG_TO_HELP),
 ) -> None:
     """Continue an interrupted study: nothing lost, nothing run twice."""
     from gansweep.driver.run import resume as resume_study

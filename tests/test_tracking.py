@@ -362,6 +362,7 @@ def test_wandb_offline_holds_each_trial_as_the_store_does(logged_study):
 def test_no_credential_is_shown_or_stored(logged_study):
     for text in (logged_study.out, logged_study.err):
         assert PASSWORD not in text and API_KEY not in text and "gsuser" not in text
+    assert "prefer MLFLOW_TRACKING_USERNAME" in logged_study.err  # a command line is no place for them
     assert not [p for p in logged_study.dir.rglob("*") if p.is_symlink()]  # later commands refuse a link
     for root in (logged_study.dir, logged_study.wandb):
         files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]

@@ -8,6 +8,7 @@ evaluations they logged; any exception ends that target's logging for the driver
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import time
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 from gansweep.driver.tracking.targets import Target, redact, run_key, scrub, secrets_of
 from gansweep.errors import GansweepError
 
+log = logging.getLogger(__name__)
 KEY_TAG = "gansweep.key"  # the run's key (run_key): how a restarted driver finds it
 INSTANCE_TAG = "gansweep.instance"  # the study's (run_key(instance, "")): how resume lists its runs
 STEP_TAG = "gansweep.step"  # the last evaluation step logged: a restarted driver skips up to it
@@ -242,6 +244,10 @@ class MLflowBackend(Backend):
                                 f"({text[0][:300] if text else type(exc).__name__})") from None
         finally:
             self._client = None  # the logging thread makes its own (MLflow's clients are not shared)
+        if self.target.uri and secrets_of(self.target.uri):  # after the check: a refusal stays one line
+            log.warning("--log-to mlflow: credentials on the command line can be read by other users of this "
+                        "machine (ps) and of the Ray cluster (its job list shows the driver's command line); "
+                        "prefer MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)")
 
     def _run(self, tid: str, config: dict[str, Any] | None) -> str:
         run_id = self._runs.get(tid)

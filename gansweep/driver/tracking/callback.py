@@ -92,8 +92,9 @@ class _Sink:
                 log.warning("%s: %d events not logged (its server made no progress for %.0f s)",
                             self.backend.label, self.queue.qsize(), idle)
                 return
-            if waited == 5.0:
-                log.info("%s: logging the last %d events…", self.backend.label, self.queue.qsize())
+            if waited == 5.0:  # a dry run reports faster than a server takes it: say why the driver waits
+                log.warning("%s: still logging %d queued events (the trials are done)", self.backend.label,
+                            self.queue.qsize())
         if self.dropped:
             log.warning("%s: %d events of this driver run were not logged", self.backend.label, self.dropped)
 
