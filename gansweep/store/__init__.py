@@ -1,7 +1,6 @@
 """The results store: Parquet datasets, one row per trial and one per evaluation."""
 
 from gansweep.store.parquet import (
-    SCORED,
     StoreError,
     StoreReadError,
     StoreWriteError,
@@ -14,5 +13,5 @@ from gansweep.store.parquet import (
     trial_columns,
 )
 
-__all__ = ["SCORED", "StoreError", "StoreReadError", "StoreWriteError", "TrialStore", "damaged_files", "quarantine_damaged", "read_evals",
+__all__ = ["StoreError", "StoreReadError", "StoreWriteError", "TrialStore", "damaged_files", "quarantine_damaged", "read_evals",
            "read_trials", "stored_trial_ids", "trial_columns"]
