@@ -21,7 +21,7 @@ import pandas as pd
 from gansweep.analysis.figures.common import write_output
 from gansweep.analysis.loading import output_dir
 from gansweep.analysis.samples import choose_trials, open_trained_study
-from gansweep.store.studydir import StudyDir
+from gansweep.store.studydir import EVALUATIONS_FILE, StudyDir
 from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath, scratch_dir, stored_json
 
@@ -97,7 +97,7 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
     if not rows:
         raise GansweepError(f"{path}: none of the chosen trials kept a generator")
     frame = pd.DataFrame(rows)
-    target = output_dir(path, out) / "evaluations.csv"
+    target = output_dir(path, out) / EVALUATIONS_FILE
     write_output(target, lambda f: frame.to_csv(f, index=False))
     return frame, target
 

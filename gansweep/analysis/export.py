@@ -14,6 +14,7 @@ from gansweep.analysis.figures.common import write_output
 from gansweep.analysis.loading import check_study_dir, output_dir
 from gansweep.errors import GansweepError
 from gansweep.store import read_evals, read_trials
+from gansweep.store.studydir import EXPORT_DIR
 
 FORMATS = ("csv", "parquet")
 
@@ -34,7 +35,7 @@ def export_study(study_dir: str | Path, fmt: Literal["csv", "parquet"] = "csv",
     trials = read_trials(path)
     if trials.empty:
         raise GansweepError(f"{path}: no results yet (results/trials holds no trial)")
-    out_dir = Path(dest) if dest is not None else output_dir(path) / "export"
+    out_dir = Path(dest) if dest is not None else output_dir(path) / EXPORT_DIR
     if out_dir.exists() and not out_dir.is_dir():
         raise GansweepError(f"{out_dir}: exists and is not a directory")
     from gansweep.analysis.confirmed import read_confirmed

@@ -18,6 +18,8 @@ from gansweep.metrics import specs as metric_specs
 from gansweep.status import SCORED
 from gansweep.storage import StoragePath, location, read_file, refuse_links, stored_json
 from gansweep.store import read_trials
+from gansweep.store.parquet import RESULTS_DIR
+from gansweep.store.studydir import STUDY_FILE
 from gansweep.study.plan import Plan
 from gansweep.study.schema import Choice, Range
 from gansweep.study.schema import Study as StudyFile
@@ -121,7 +123,7 @@ def read_study_file(study_dir: StoragePath) -> tuple[StudyFile | None, Plan | No
 
 def check_study_dir(study_dir: str | StoragePath) -> StoragePath:
     path = location(study_dir)
-    if not path.is_dir() or not ((path / "study.yaml").is_file() or (path / "results").is_dir()):
+    if not path.is_dir() or not ((path / STUDY_FILE).is_file() or (path / RESULTS_DIR).is_dir()):
         raise NotAStudyError(f"{path} is not a study directory (it has neither study.yaml nor results/)")
     refuse_links(path)  # a link inside (plots/, results/) would lead the writes out of it
     return path

@@ -27,6 +27,7 @@ from gansweep.analysis.figures.score_vs_compute import plot_score_vs_compute
 from gansweep.analysis.figures.sensitivity import plot_sensitivity
 from gansweep.analysis.study_analysis import StudyAnalysis
 from gansweep.storage import StoragePath
+from gansweep.store.studydir import PLOTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def plot_study(study_dir: str | StoragePath, by: str | None = None, panel: str |
 
 def render_all(a: StudyAnalysis) -> list[Path]:
     """Every figure of an analysed study into ``plots/``."""
-    out_dir = a.study.out_dir / "plots"
+    out_dir = a.study.out_dir / PLOTS_DIR
     written: list[Path] = []
     for plotter in PLOTTERS.values():
         written += plotter(a, out_dir)

@@ -27,6 +27,7 @@ from gansweep.analysis.plots import PLOTS, render_all
 from gansweep.analysis.study_analysis import BEST_PER_CELL, SMALL_BUDGET, StudyAnalysis
 from gansweep.errors import GansweepError
 from gansweep.status import FINAL, SCORED
+from gansweep.store.studydir import REPORT_FILE, SAMPLES_DIR
 
 SAMPLE_CELLS = 12  # samples of the best trial of this many cells (a generator is loaded for each)
 MAX_FAILURES_LISTED = 200
@@ -205,7 +206,7 @@ def _samples_html(a: StudyAnalysis) -> str:
     from gansweep.analysis.samples import draw_samples
 
     try:
-        paths = draw_samples(study.path, a.best_of_cells(SAMPLE_CELLS), a.trials, study.out_dir / "samples",
+        paths = draw_samples(study.path, a.best_of_cells(SAMPLE_CELLS), a.trials, study.out_dir / SAMPLES_DIR,
                              reuse=True)
     except GansweepError as exc:
         return f"<p>No samples: {esc(exc)}</p>"
@@ -357,4 +358,4 @@ def write_report(study_dir: str | Path, *, by: str | None = None, panel: str | N
     a = StudyAnalysis.load(study_dir, by=by, panel=panel, metric=metric, out=out)
     paths = render_all(a)
     page = render_report(a, paths)
-    return write_output(a.study.out_dir / "report.html", lambda f: f.write(page.encode("utf-8")))
+    return write_output(a.study.out_dir / REPORT_FILE, lambda f: f.write(page.encode("utf-8")))

@@ -25,6 +25,7 @@ from gansweep.errors import GansweepError
 from gansweep.storage import StoragePath
 from gansweep.store import read_trials
 from gansweep.store.generators import DRAWN_IMAGES, DRAWN_POINTS
+from gansweep.store.studydir import SAMPLES_DIR
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def write_samples(study_dir: str | StoragePath, trial_ids: list[str] | None = No
         raise GansweepError(f"-n {n}: draw 1 to {MAX_POINTS} samples ({MAX_IMAGES} for images)")
     path, trials = open_trained_study(study_dir, top, device, "it has no samples")
     chosen = choose_trials(trials, trial_ids, top, cells)
-    return draw_samples(path, chosen, trials, output_dir(path, out) / "samples", n=n, device=device,
+    return draw_samples(path, chosen, trials, output_dir(path, out) / SAMPLES_DIR, n=n, device=device,
                         named=bool(trial_ids), reuse=reuse)
 
 

@@ -23,6 +23,7 @@ from gansweep.analysis.tables import BEST_PER_CELL, budget_curves_data, learning
 from gansweep.metrics.specs import METRICS
 from gansweep.status import FINAL
 from gansweep.storage import StoragePath
+from gansweep.store.studydir import EVALUATIONS_FILE
 from gansweep.study.plan import Plan
 
 SMALL_BUDGET = 10
@@ -172,7 +173,7 @@ class StudyAnalysis:
     def evaluations(self) -> pd.DataFrame | str | None:
         """``evaluations.csv`` (from ``gansweep evaluate``); None when there is none, the reason when
         it cannot be read."""
-        path = self.study.out_dir / "evaluations.csv"
+        path = self.study.out_dir / EVALUATIONS_FILE
         if not path.is_file():
             return None
         try:

@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
 TUNE_DIR = "tune"  # Ray Tune's experiment (its name)
+# what the analysis writes beside the results (in the study directory, or in --out)
+PLOTS_DIR = "plots"  # plots/<figure>.png and the plotted data, plots/<figure>.csv
+SAMPLES_DIR = "samples"  # samples/<trial_id>.png
+REPORT_FILE = "report.html"
+EVALUATIONS_FILE = "evaluations.csv"  # gansweep evaluate
+EXPORT_DIR = "export"  # gansweep export
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr")
 
 
