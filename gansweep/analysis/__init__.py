@@ -4,6 +4,8 @@ Reads ``results/`` alone (no Ray, no GPU, no trial code), so it runs on a laptop
 a study directory, including one whose study is still running. ``samples`` and ``evaluate``
 also read the generators the trials kept (``generators/``), with torch.
 
+    StudyAnalysis.load(study_dir, by=None, panel=None, metric=None): a study read once; its
+        ranking, progress, verdicts, budget curves, best trials, ... computed once   (study_analysis.py)
     budget_curve(scores) / budget_curves(trials, by, metric) / running_best(trials)   (budget.py)
     plot_study(study_dir, by=None, panel=None, metric=None) -> list[Path]           (plots.py)
     write_report(study_dir) -> Path                                                  (report.py)
@@ -36,13 +38,13 @@ from typing import Any
 
 from gansweep.analysis.budget import budget_curve, budget_curves, running_best
 
-_LAZY = {"plot_study": "gansweep.analysis.plots", "write_report": "gansweep.analysis.report",
+_LAZY = {"StudyAnalysis": "gansweep.analysis.study_analysis", "plot_study": "gansweep.analysis.plots", "write_report": "gansweep.analysis.report",
          "export_study": "gansweep.analysis.export", "write_samples": "gansweep.analysis.samples",
          "evaluate_study": "gansweep.analysis.evaluate", "rank_correlation": "gansweep.analysis.early_scores",
          **{name: "gansweep.analysis.confirmed" for name in ("read_confirmed", "confirmed_table", "cell_summary",
                                                               "confirmed_verdicts", "held_up")}}
 
-__all__ = ["budget_curve", "budget_curves", "export_study", "plot_study", "rank_correlation", "running_best",
+__all__ = ["StudyAnalysis", "budget_curve", "budget_curves", "export_study", "plot_study", "rank_correlation", "running_best",
            "write_report", "write_samples", "evaluate_study", "read_confirmed", "confirmed_table", "cell_summary",
            "confirmed_verdicts", "held_up"]
 
