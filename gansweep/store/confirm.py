@@ -16,24 +16,15 @@ from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 
-from gansweep.storage import StoragePath, arrow_source, location
-from gansweep.store.parquet import RESULTS_DIR, TRIALS_DIR, StoreError, TrialStore, _visible, trial_columns
+from gansweep.storage import StoragePath, location
+from gansweep.store.parquet import (CONFIRM_COLUMNS, RENAMED_TRIAL_COLUMNS, REQUIRED_CONFIRM_COLUMNS, RESULTS_DIR,
+                                    TRIALS_DIR, StoreError, StoreReadError, TrialStore, _read, _unscored_diverged,
+                                    trial_columns)
 
 log = logging.getLogger(__name__)
 
 CONFIRM_DIR = "confirm"
-CONFIRM_COLUMNS: list[tuple[str, pa.DataType]] = [
-    ("confirms", pa.string()),
-    ("rank", pa.int64()),
-    ("seed_index", pa.int64()),
-    ("train_seed", pa.int64()),
-    ("eval_seed", pa.int64()),
-    ("samples", pa.int64()),
-    ("search_score", pa.float64()),
-    ("stream", pa.string()),
-]
 
 
 def confirm_root(study_dir: str | StoragePath) -> StoragePath:
@@ -59,23 +50,19 @@ class ConfirmStore(TrialStore):
 
 def read_confirm(study_dir: str | StoragePath) -> pd.DataFrame:
     """Every stored confirmation row (empty frame when none), one per id, ordered by the search trial
-    confirmed and the seed index. :class:`StoreError` names a file that cannot be read."""
+    confirmed and the seed index. Read as the search's rows are (:func:`gansweep.store.parquet.read_trials`):
+    a colleague's columns ignored, other encodings of ours accepted, retried while a writer compacts
+    (then :class:`StoreReadError`, exit 1), a result without a finite score read as ``diverged``;
+    :class:`StoreError` names a file that cannot give the columns."""
     directory = confirm_root(study_dir) / TRIALS_DIR
-    files = _visible(directory)
-    if not files:
-        return pd.DataFrame()
-    sources = [arrow_source(f)[0] for f in files]
     try:
-        table = ds.dataset(sources, format="parquet", filesystem=arrow_source(directory)[1]).to_table()
-    except (pa.ArrowException, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreError(f"{directory}: a confirmation results file cannot be read ({reason}); move the damaged "
-                         "file away and run 'gansweep confirm' again: its trials run again") from None
-    need = ("trial_id", "cell", "strategy", "status", "score", "confirms", "seed_index")
-    missing = [c for c in need if c not in table.column_names]
-    if missing or table.column("trial_id").null_count:
-        what = f"column {missing[0]!r} is missing" if missing else "a row has no trial_id"
-        raise StoreError(f"{directory}: not confirmation results ({what}); move the damaged file away and run "
-                         "'gansweep confirm' again")
-    df = table.to_pandas().drop_duplicates("trial_id")
+        df = _read(directory, REQUIRED_CONFIRM_COLUMNS)
+    except StoreReadError:
+        raise
+    except StoreError as exc:
+        raise StoreError(f"{str(exc).split('; ')[0]}: not readable confirmation results; move the damaged file "
+                         "away and run 'gansweep confirm' again: its trials run again") from None
+    if df.empty:
+        return df
+    df = _unscored_diverged(df.drop_duplicates("trial_id")).drop(columns=[c for c in RENAMED_TRIAL_COLUMNS if c in df])
     return df.sort_values(["confirms", "seed_index", "trial_id"], ignore_index=True)

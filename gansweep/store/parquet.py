@@ -102,6 +102,18 @@ RENAMED_TRIAL_COLUMNS: dict[str, tuple[str, pa.DataType]] = {"gpu": ("gpus_per_t
 INTEGER_TRIAL_COLUMNS = ("round", "index", "seed", "best_step")
 """Read as pandas' nullable Int64: a random-search row's ``round`` is null, not a float NaN."""
 REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
+CONFIRM_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("confirms", pa.string()),
+    ("rank", pa.int64()),
+    ("seed_index", pa.int64()),
+    ("train_seed", pa.int64()),
+    ("eval_seed", pa.int64()),
+    ("samples", pa.int64()),
+    ("search_score", pa.float64()),
+    ("stream", pa.string()),
+]
+"""A confirmation row's own columns, after the search's (:mod:`gansweep.store.confirm`)."""
+REQUIRED_CONFIRM_COLUMNS = (*REQUIRED_TRIAL_COLUMNS, "confirms", "seed_index")
 
 
 class StoreError(GansweepError):
@@ -418,10 +430,11 @@ def _damaged(path: StoragePath, exc: BaseException | str) -> StoreError:
 def _declared_types(required: Sequence[str]) -> dict[str, pa.DataType]:
     """The writer's types of the fixed columns; every other column it writes (a metric,
     ``hp_<name>``) is float64, as :func:`trial_columns` and :func:`eval_columns` declare."""
-    if tuple(required) != REQUIRED_TRIAL_COLUMNS:
+    if tuple(required) not in (REQUIRED_TRIAL_COLUMNS, REQUIRED_CONFIRM_COLUMNS):
         return {f.name: f.type for f in eval_columns([])}
     # old names of renamed columns are ours too: an old file's values are read, then moved (_migrate)
-    return {**{f.name: f.type for f in trial_columns([], [])}, **{o: t for o, (_, t) in RENAMED_TRIAL_COLUMNS.items()}}
+    declared = {**{f.name: f.type for f in trial_columns([], [])}, **{o: t for o, (_, t) in RENAMED_TRIAL_COLUMNS.items()}}
+    return {**declared, **dict(CONFIRM_COLUMNS)} if tuple(required) == REQUIRED_CONFIRM_COLUMNS else declared
 
 
 @functools.cache
@@ -482,7 +495,7 @@ def _target(columns: Iterable[tuple[str, ...]], required: Sequence[str]) -> tupl
     common = Counter(columns).most_common(1)[0][0] if columns else tuple(required)
     declared = _declared_types(required)
     fields = [pa.field(n, declared.get(n, pa.float64())) for n in common]
-    if tuple(required) == REQUIRED_TRIAL_COLUMNS:
+    if tuple(required) in (REQUIRED_TRIAL_COLUMNS, REQUIRED_CONFIRM_COLUMNS):
         fields += [pa.field(n, t) for n, t in ADDED_TRIAL_COLUMNS.items() if n not in common]
         fields += [pa.field(o, t) for o, (_, t) in RENAMED_TRIAL_COLUMNS.items()]  # null in new files
     return pa.schema(fields), common
