@@ -363,6 +363,12 @@ def test_no_credential_is_shown_or_stored(logged_study):
     for text in (logged_study.out, logged_study.err):
         assert PASSWORD not in text and API_KEY not in text and "gsuser" not in text
     assert "prefer MLFLOW_TRACKING_USERNAME" in logged_study.err  # a command line is no place for them
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(logged_study.url)
+    for run in client.search_runs([client.get_experiment_by_name("tracked").experiment_id]):
+        logged = json.dumps([run.data.params, run.data.tags])  # MLflow's fluent API would tag argv; ours does not
+        assert PASSWORD not in logged and "gsuser" not in logged and API_KEY not in logged
     assert not [p for p in logged_study.dir.rglob("*") if p.is_symlink()]  # later commands refuse a link
     for root in (logged_study.dir, logged_study.wandb):
         files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
