@@ -35,7 +35,7 @@ def evaluate_study(study_dir: str | StoragePath, trial_ids: list[str] | None = N
                    device: str = "cpu") -> tuple[pd.DataFrame, Path]:
     """Evaluate the chosen trials' kept generators; return the table and the CSV it was written to.
 
-    Trials are chosen as by ``gansweep samples`` (default: the best completed trial of each cell).
+    Trials are chosen as by ``gansweep samples`` (default: the best trial of each cell, completed or stopped).
     ``samples`` defaults to the study's ``metrics.samples``, ``metrics`` to its primary and extra
     metrics. Data sets, resolution, data root, Inception weights and evaluator options are the
     study's own.
