@@ -56,3 +56,40 @@ def test_a_stopped_trial_can_be_its_cells_best_everywhere(stopped_best: Path, mo
     assert STOPPED in set(rows.trial_id)
     firsts = table.groupby("cell", sort=False).head(1).set_index("cell")["trial_id"]
     assert all(firsts[r.cell] == r.trial_id for r in rows.itertuples())
+
+
+def test_write_report_reads_each_part_of_the_study_once(study_dir: Path, monkeypatch) -> None:
+    """The report read results/trials twice (again for its samples), results/evals twice (the
+    learning curves, then the rank correlations), and its verdicts back from plots/verdicts.csv.
+    (The store's reader itself may read results/evals to migrate rows of older versions, as the
+    synthetic study's are: that is inside read_trials, not counted here.)"""
+    import sys
+    from collections import Counter
+
+    import gansweep.analysis.loading as loading
+    import gansweep.store.confirm  # noqa: F401  (patched below)
+    import gansweep.store.studydir as studydir
+    from gansweep.analysis.report import write_report
+
+    reads: Counter[str] = Counter()
+
+    def counting(name, real):
+        def read(*args, **kwargs):
+            reads[name] += 1
+            return real(*args, **kwargs)
+        return read
+
+    for module in [m for n, m in sys.modules.items() if n == "gansweep.store" or n.startswith("gansweep.analysis")
+                   or n == "gansweep.store.confirm"]:
+        for name in ("read_trials", "read_evals", "read_confirm"):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
+    for module in (loading, studydir):
+        if not hasattr(module, "read_file"):
+            continue
+        real_file = module.read_file
+        monkeypatch.setattr(module, "read_file", lambda path, real=real_file: reads.update([Path(path).name]) or real(path))
+    real_read_csv = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda path, *a, **k: reads.update([Path(path).name]) or real_read_csv(path, *a, **k))
+    write_report(study_dir)
+    assert reads == {"read_trials": 1, "read_evals": 1, "read_confirm": 1, "study.yaml": 1}, reads
