@@ -20,6 +20,8 @@ best in ≥ 6 of 8 cells with ≤ 40 % of the trial-steps. Studies already compl
 read, not run again, so an interrupted benchmark continues (and ``--arms`` can add an arm later).
 
     nice -n 10 python bench/bench_stopping.py --seeds 0,1,2 --out /tmp/bench_stopping --max-concurrent 2
+    python bench/bench_stopping.py --replay --orders 20 --arms asha,median               # no training: the rules
+        # replayed on the random studies' evaluations, checked against the real arms' runs where stored
     python bench/bench_stopping.py --seeds 0 --trials 1 --steps 200 --eval-every 100   # a smoke run
     python bench/bench_stopping.py --keep-cost                                          # cost of keeping G
 """
@@ -257,6 +259,7 @@ def replay_main(args: argparse.Namespace) -> None:
             if real_dir.is_dir() and len(pd.read_parquet(real_dir)) == CELLS * args.trials:
                 real = pd.read_parquet(real_dir).set_index("trial_id")
                 sim = replay(arm, seed, args, start_order(args.out / f"demo_{arm}_s{seed}")).set_index("trial_id")
+                sim = sim.reindex(real.index)
                 same = (real.status == sim.status) & (real.steps == sim.steps)
                 print(f"{arm} s{seed}: replay in the real run's start order agrees with the real run on "
                       f"{int(same.sum())} of {len(real)} trials (status and steps)", flush=True)
