@@ -21,7 +21,7 @@ COLUMNS = ["fd", "modes", "hq"]
 
 def test_the_row_holds_the_scored_evaluation_not_each_metrics_best():
     result = _final(EVALS, "fd", "completed", 400, 4.0)
-    assert result["best_step"] == 300  # the first of equal scores: the generator the trial kept
+    assert result.best_step == 300  # the first of equal scores: the generator the trial kept
     row, evals = trial_row(CONFIG, result, "s", 0.0, COLUMNS)
     assert (row["score"], row["fd"], row["modes"], row["hq"]) == (0.1, 0.1, 5.0, 0.2)
     assert len(evals) == 4

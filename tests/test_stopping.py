@@ -11,6 +11,7 @@ from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule, TrialSchedule
 
 from gansweep.driver.callbacks import trial_row
 from gansweep.driver.scheduler import StudyScheduler, stopped_result
+from gansweep.trial.contract import TrialResult
 from gansweep.study import build_plan, load_study
 from gansweep.study.cost import plan_cost
 from gansweep.study.schema import AshaStopping, MedianStopping, Training
@@ -170,13 +171,13 @@ def test_a_stopped_trial_is_stored_stopped_with_what_it_reached():
     evals = [{"step": 100, "seconds": 1.0, "fd": 3.0}, {"step": 200, "seconds": 2.5, "fd": 4.0}]
     last = {**evals[-1], "score": 3.0, "best_step": 100, "status": "running", "evals": evals}
     config = {"trial_id": "t", "cell": "c", "dataset": "ring8", "hp": {"lr": 1e-3}}
-    row, stored = trial_row(config, last, "s", 0.0, ["fd"])
+    row, stored = trial_row(config, TrialResult.ended(last), "s", 0.0, ["fd"])
     assert (row["status"], row["score"], row["steps"], row["train_seconds"], row["fd"]) == ("stopped", 3.0, 200, 2.5,
                                                                                              3.0)
     assert stored == evals and row["error"] is None
     # an error, or a result that never reported an evaluation, is no stop
-    assert trial_row(config, last, "s", 0.0, ["fd"], error="boom")[0]["status"] == "failed"
-    assert trial_row(config, {"step": 1}, "s", 0.0, ["fd"])[0]["status"] == "failed"
+    assert trial_row(config, TrialResult.ended(last), "s", 0.0, ["fd"], error="boom")[0]["status"] == "failed"
+    assert trial_row(config, TrialResult.ended({"step": 1}), "s", 0.0, ["fd"])[0]["status"] == "failed"
     assert stopped_result({**last, "final": True, "status": "completed"})["status"] == "completed"
 
 

@@ -19,11 +19,12 @@ from ray.tune import Callback
 from gansweep.status import SCORED, Status
 from gansweep.store import StoreWriteError, TrialStore
 from gansweep.store.parquet import CONFIG_COLUMNS
+from gansweep.trial.contract import TrialResult
 
 log = logging.getLogger(__name__)
 
 
-def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str, gpu: float,
+def trial_row(config: dict[str, Any], result: TrialResult | None, study: str, gpu: float,
               metric_columns: list[str], error: str | None = None,
               resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> tuple[dict[str, Any], list[dict]]:
     """The store row and evaluation records of a finished (or failed) trial.
@@ -31,11 +32,8 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
     The row describes one generator: its metric columns are those of the evaluation that produced
     ``score`` (the one whose generator the trial keeps), never each metric's own best over the
     trial's evaluations. ``config`` is the fully resolved trial (``resolve``,
-    :meth:`TrialContext.resolve`): enough to rerun it.
+    :meth:`TrialContext.resolve`): enough to rerun it. ``result``: :meth:`TrialResult.ended`.
     """
-    from gansweep.driver.scheduler import stopped_result
-
-    result = stopped_result(result) if error is None else result
     row: dict[str, Any] = {k: config.get(k) for k in CONFIG_COLUMNS}
     row["study"] = study
     row["gpus_per_trial"] = gpu
@@ -45,16 +43,15 @@ def trial_row(config: dict[str, Any], result: dict[str, Any] | None, study: str,
         # a default the strategy did not search is null here (the config holds the value it ran with)
         row[f"hp_{name}"] = value if searched is None or name in searched else None
     evals: list[dict[str, Any]] = []
-    if error is not None or not result or not result.get("final"):
+    if error is not None or result is None or not result.final:
         row.update(status=Status.FAILED, score=math.nan, error=error or "trial ended without a final result")
-        if result:
-            row.update(steps=result.get("step"), train_seconds=result.get("seconds"))
+        if result is not None:
+            row.update(steps=result.steps, train_seconds=result.train_seconds)
         return row, evals
-    evals = list(result.get("evals") or [])
-    row.update(status=result["status"], score=result.get("score", math.nan), steps=result.get("steps"),
-               best_step=result.get("best_step"), train_seconds=result.get("train_seconds"),
-               error=result.get("error"))
-    scored = scored_eval(evals, result.get("best_step"))
+    evals = list(result.evals)
+    row.update(status=result.status, score=result.score, steps=result.steps, best_step=result.best_step,
+               train_seconds=result.train_seconds, error=result.error)
+    scored = scored_eval(evals, result.best_step)
     for m in metric_columns:
         row[m] = scored.get(m, math.nan) if scored is not None else math.nan
     return row, evals
@@ -111,7 +108,7 @@ class StoreCallback(Callback):
     def _write(self, trial: Any, error: str | None) -> None:
         if self.fatal is not None:
             return
-        row, evals = trial_row(trial.config, trial.last_result, self.study, self.gpu, self.metrics, error,
+        row, evals = trial_row(trial.config, TrialResult.ended(trial.last_result), self.study, self.gpu, self.metrics, error,
                                resolve=getattr(self, "resolve", None))
         try:
             stored = self.store.write(row, evals)
@@ -134,13 +131,14 @@ class StoreCallback(Callback):
         from gansweep.store.running import write_running
 
         tid = (getattr(trial, "config", None) or {}).get("trial_id")
-        if self.fatal is not None or not isinstance(tid, str) or not result or result.get("final"):
+        report = TrialResult.from_tune(result)
+        if self.fatal is not None or not isinstance(tid, str) or report is None or report.final:
             return
         if tid in self.store:
             return
         try:
-            write_running(self.results_dir, tid, result.get("evals") or [], self.metrics, result.get("step"),
-                          result.get("score"), getattr(self, "fsync", True))
+            write_running(self.results_dir, tid, report.evals, self.metrics, report.steps, report.score,
+                          getattr(self, "fsync", True))
         except (StoreWriteError, OSError, ValueError) as exc:  # only a view of a running trial: never fatal
             log.warning("trial %s: its latest evaluation is not stored yet (%s)", tid, exc)
 
@@ -352,17 +350,15 @@ class ProgressCallback(Callback):
         return _duration((time.monotonic() - self._t0) / ran * left)
 
     def _advance(self, trial: Any, failed: bool) -> None:
-        from gansweep.driver.scheduler import stopped_result
-
         tid = (getattr(trial, "config", None) or {}).get("trial_id")
         if tid is not None:
             if tid in self.seen:
                 return
             self.seen.add(tid)
-        result = (trial.last_result if failed else stopped_result(trial.last_result)) or {}
-        status = Status.FAILED if failed else result.get("status", Status.FAILED)
+        result = None if failed else TrialResult.ended(trial.last_result)
+        status = result.status if result is not None else Status.FAILED
         self.counts[status] = self.counts.get(status, 0) + 1
-        score = result.get("score", math.nan) if status in SCORED else math.nan
+        score = result.score if status in SCORED else math.nan
         if isinstance(score, (int, float)) and math.isfinite(score) and not score >= self.best:
             self.best = float(score)
         self.done += 1

@@ -25,6 +25,7 @@ from gansweep.store.studydir import StudyDir
 from gansweep.errors import GansweepError, StudyError
 from gansweep.storage import StoragePath, arrow_source, rmtree
 from gansweep.status import SCORED
+from gansweep.trial.contract import TrialResult
 from gansweep.store import StoreWriteError, read_trials
 from gansweep.store.confirm import ConfirmStore, confirm_root, read_confirm
 from gansweep.study import Plan, Study
@@ -184,7 +185,7 @@ class ConfirmStoreCallback(StoreCallback):
         if self.fatal is not None:
             return
         config = trial.config
-        row, evals = trial_row(config, trial.last_result, self.study, self.gpu, self.metrics, error,
+        row, evals = trial_row(config, TrialResult.ended(trial.last_result), self.study, self.gpu, self.metrics, error,
                                resolve=self.resolve)
         row.update(confirms=config["confirms"], rank=config["rank"], seed_index=config["seed_index"],
                    train_seed=config["seed"], eval_seed=config["eval_seed"], samples=self.samples,

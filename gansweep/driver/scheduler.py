@@ -23,13 +23,12 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
 
-from gansweep.status import Status
 from gansweep.study.plan import Plan, PlanEntry
 from gansweep.study.schema import AshaStopping, MedianStopping
 from gansweep.study.stopping import grace, is_active
+from gansweep.trial.contract import TIME_ATTR, stopped_result  # noqa: F401 (stopped_result: read by tracking)
 
 log = logging.getLogger(__name__)
-TIME_ATTR = "step"
 METRIC = "score"
 
 
@@ -144,18 +143,6 @@ class StudyScheduler(FIFOScheduler):
 
     def debug_string(self) -> str:
         return f"gansweep per-cell stopping: {sum(self.stopped.values())} trials stopped"
-
-
-def stopped_result(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A trial's final result when the scheduler stopped it, else ``result`` unchanged.
-
-    A stopped trial's last result is an evaluation report (``evals`` so far, no ``final``); it is
-    stored ``stopped`` with the score, steps and seconds of the evaluations it ran.
-    """
-    if not result or result.get("final") or result.get("evals") is None:
-        return result
-    return {**result, "status": Status.STOPPED, "steps": result.get(TIME_ATTR), "train_seconds": result.get("seconds"),
-            "error": None, "final": True}
 
 
 def stored_evals(study_dir: str) -> dict[str, list[dict[str, Any]]]:

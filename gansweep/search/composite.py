@@ -22,6 +22,7 @@ from ray.tune.search import Searcher
 from gansweep.search import DONE, STRATEGIES, CellSearcher
 from gansweep.search.base import clean_score
 from gansweep.status import UNSCORED
+from gansweep.trial.contract import TrialResult
 from gansweep.storage import atomic_write
 from gansweep.study.plan import Plan, PlanEntry
 
@@ -164,10 +165,8 @@ class StudySearcher(Searcher):
         i, index, gid = self._live.pop(trial_id)
         if gid in self._told:
             return
-        if error or not result or result.get("status") in UNSCORED:
-            score = math.inf
-        else:
-            score = clean_score(result.get("score"))
+        final = None if error else TrialResult.ended(result)
+        score = math.inf if final is None or final.status in UNSCORED else clean_score(final.score)
         known = self._known_scores()
         if gid in known:  # a re-run of a stored trial: the stored (first) result is the truth
             score = clean_score(known[gid])

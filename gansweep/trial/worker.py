@@ -27,6 +27,7 @@ from typing import Any
 
 from gansweep.errors import GansweepError
 from gansweep.status import Status
+from gansweep.trial.contract import TrialResult
 from gansweep.trial.settings import TrialContext
 from gansweep.trial.synthetic import simulate
 
@@ -140,19 +141,17 @@ def _report(result: dict[str, Any], checkpoint_dir: str | None = None) -> None:
         tune.report(result, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
 
 
-def _final(history: list[dict[str, Any]], primary: str, status: str, steps: int, seconds: float,
-           error: str | None = None) -> dict[str, Any]:
-    last = dict(history[-1]) if history else {}
-    return {**last, "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
-            "status": status, "steps": steps, "train_seconds": seconds, "evals": history, "error": error,
-            "final": True}
+def _final(history: list[dict[str, Any]], primary: str, status: Status, steps: int, seconds: float,
+           error: str | None = None) -> TrialResult:
+    return TrialResult(status, best_so_far(history, primary), _best_step(history, primary), steps, seconds,
+                       tuple(history), error, final=True)
 
 
-def _progress(history: list[dict[str, Any]], primary: str) -> dict[str, Any]:
+def _progress(history: list[dict[str, Any]], primary: str) -> TrialResult:
     """An evaluation's report: what a scheduler decides on, and all a stopped trial's row needs
-    (:func:`gansweep.driver.scheduler.stopped_result`), since Tune may stop the trial after any report."""
-    return {**history[-1], "score": best_so_far(history, primary), "best_step": _best_step(history, primary),
-            "status": Status.RUNNING, "evals": list(history)}
+    (:meth:`TrialResult.ended`), since Tune may stop the trial after any report."""
+    return TrialResult(Status.RUNNING, best_so_far(history, primary), _best_step(history, primary),
+                       evals=tuple(history))
 
 
 def _report_final(result: dict[str, Any], report: Report | None = None) -> None:
@@ -199,10 +198,10 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
     for i, rec in enumerate(records):
         if not math.isfinite(rec.get(primary, math.nan)):  # as a real trial: not finite → diverged
             report(_final(records[: i + 1], primary, Status.DIVERGED, rec["step"], rec["seconds"],
-                           error=f"{primary} is not finite at step {rec['step']}"))
+                          error=f"{primary} is not finite at step {rec['step']}").to_tune())
             return
         if stoppable and i < len(records) - 1:
-            report(_progress(records[: i + 1], primary))
+            report(_progress(records[: i + 1], primary).to_tune())
     steps = records[-1]["step"] if records else 0
     seconds = records[-1]["seconds"] if records else 0.0
     error = None
@@ -210,7 +209,7 @@ def _run_synthetic(config: dict[str, Any], context: TrialContext, report: Report
         points = context.eval_points()
         at = next((p for p in points if p > steps), points[-1] if points else steps)
         error = f"diverged before step {at}: non-finite losses (simulated by the dry run)"
-    report(_final(records, primary, status, steps, seconds, error=error))
+    report(_final(records, primary, status, steps, seconds, error=error).to_tune())
 
 
 def _keep(study_dir: str, trial_id: str, best: dict[str, Any]) -> None:
@@ -283,7 +282,7 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
                         config["trial_id"])
         elif best is not None and context.study_dir:
             _keep(context.study_dir, config["trial_id"], best)  # reported all the same if it cannot
-        _report_final(_final(history, primary, status, step, seconds, error=error), report)
+        _report_final(_final(history, primary, status, step, seconds, error=error).to_tune(), report)
 
     for point in context.eval_points():
         if point <= trainer.step:
@@ -314,4 +313,4 @@ def _run_real(config: dict[str, Any], context: TrialContext, report: Report | No
         with tempfile.TemporaryDirectory() as d:
             torch.save({"trainer": trainer.state_dict(), "history": history, "seconds": seconds, "best": best},
                        Path(d) / STATE_FILE)
-            report(_progress(history, primary), d)
+            report(_progress(history, primary).to_tune(), d)
