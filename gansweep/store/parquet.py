@@ -101,6 +101,12 @@ ADDED_TRIAL_COLUMNS: dict[str, pa.DataType] = {"suggested_by": pa.string(), "see
 RENAMED_TRIAL_COLUMNS: dict[str, tuple[str, pa.DataType]] = {"gpu": ("gpus_per_trial", pa.float64())}
 INTEGER_TRIAL_COLUMNS = ("round", "index", "seed", "best_step")
 """Read as pandas' nullable Int64: a random-search row's ``round`` is null, not a float NaN."""
+_PANDAS_INTEGERS = {b"pandas": json.dumps({
+    "index_columns": [], "column_indexes": [], "pandas_version": pd.__version__,
+    "columns": [{"name": c, "field_name": c, "pandas_type": "int64", "numpy_type": "Int64", "metadata": None}
+                for c in INTEGER_TRIAL_COLUMNS]}).encode()}
+"""Stored with every trials file so that plain ``pandas.read_parquet`` (the docs' example) reads
+these columns as Int64 too; pyarrow and other readers ignore it."""
 REQUIRED_EVAL_COLUMNS = ("trial_id", "step")
 CONFIRM_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("confirms", pa.string()),
@@ -135,7 +141,7 @@ def trial_columns(metrics: Sequence[str], hps: Sequence[str]) -> pa.Schema:
     fields += [(m, pa.float64()) for m in metrics]
     fields += [(f"hp_{h}", pa.float64()) for h in hps]
     fields += TAIL_COLUMNS
-    return pa.schema(fields)
+    return pa.schema(fields, metadata=_PANDAS_INTEGERS)
 
 
 def eval_columns(metrics: Sequence[str]) -> pa.Schema:
