@@ -26,3 +26,30 @@ def test_plain_pandas_reads_round_and_best_step_as_integers(tmp_path):
         assert {c: str(df[c].dtype) for c in INTEGER_TRIAL_COLUMNS} == dict.fromkeys(INTEGER_TRIAL_COLUMNS, "Int64")
         assert df.set_index("trial_id")["round"].isna().to_dict() == {"a": True, "b": False}
         store.compact()
+
+
+def test_a_points_trials_kept_samples_hold_every_sample_it_scored_and_say_how_many(tmp_path):
+    """An outside check recomputes a trial's modes and hq from ``generators/<id>.samples.npz`` with
+    numpy alone: it must hold all the scored points (PacGAN's study scores 2,500, more than the 2,000
+    drawn before) and say how many were scored (a study scoring 500 kept 2,000, 1,500 unscored)."""
+    import io
+
+    import numpy as np
+    import torch
+
+    from gansweep.gan import GANConfig, GANTrainer
+    from gansweep.store.generators import drawn_path, load_generator, save_drawn, save_generator, snapshot
+    from gansweep.data import Dataset
+
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    t = GANTrainer(GANConfig("mlp", width=2, batch_size=4, z_dim=8), Dataset("points", x, x), seed=3)
+    t.train(2)
+    for scored in (2500, 500):
+        stream = t.eval_rng.get_state()
+        tid = f"ring8.mlp.ns.none.none-random-{scored:04d}"
+        save_generator(tmp_path, tid, snapshot(t, 1.0, "mmd", stream, draws=(scored, 500)))
+        g = load_generator(tmp_path, tid)
+        save_drawn(tmp_path, g)
+        with np.load(io.BytesIO(drawn_path(tmp_path, tid).read_bytes()), allow_pickle=False) as z:
+            assert int(z["scored"]) == scored and len(z["samples"]) >= max(scored, 2000)
+            assert torch.equal(torch.from_numpy(z["samples"][:scored]), g.sample(scored).float())

@@ -69,15 +69,19 @@ class DrawnSamples:
 
 def save_drawn(study_dir: str | StoragePath, stored: StoredGenerator) -> StoragePath:
     """Draw the default number of samples of ``stored`` (what its evaluation drew first) and store
-    them beside the generator: plain arrays, read back with ``allow_pickle=False``."""
+    them beside the generator: plain arrays, read back with ``allow_pickle=False``. Points keep every
+    sample the evaluation scored (at least :data:`DRAWN_POINTS`), and ``scored`` says how many that
+    was (-1: not recorded), so the row's point metrics can be recomputed from this file alone."""
     import numpy as np
 
-    n = DRAWN_POINTS if len(stored.shape) == 1 else DRAWN_IMAGES
+    scored = stored._draws[0] if stored._draws else -1
+    n = max(DRAWN_POINTS, scored) if len(stored.shape) == 1 else DRAWN_IMAGES
     x = stored.sample(n).float().cpu().numpy()
     path = drawn_path(study_dir, stored.trial_id)
     atomic_write(path, lambda f: np.savez(f, samples=x.astype(np.float32), step=np.int64(stored.step),
                                           score=np.float64(stored.score), metric=np.str_(stored.metric),
-                                          shape=np.asarray(stored.shape, dtype=np.int64)))
+                                          shape=np.asarray(stored.shape, dtype=np.int64),
+                                          scored=np.int64(scored)))
     return path
 
 
