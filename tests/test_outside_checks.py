@@ -53,3 +53,44 @@ def test_a_points_trials_kept_samples_hold_every_sample_it_scored_and_say_how_ma
         with np.load(io.BytesIO(drawn_path(tmp_path, tid).read_bytes()), allow_pickle=False) as z:
             assert int(z["scored"]) == scored and len(z["samples"]) >= max(scored, 2000)
             assert torch.equal(torch.from_numpy(z["samples"][:scored]), g.sample(scored).float())
+
+
+def test_a_diverged_trial_leaves_no_nan_scalar_nor_library_warning_in_tensorboard(tmp_path, caplog):
+    """A dry run of 708 trials printed 18 'tensorboardX.x2num: NaN or Inf found in input tensor'
+    warnings into the study's log, one per diverged trial's NaN ``hparams/score``: its HParams entry
+    stays (status diverged), the scalar curve is left out as every non-finite value is."""
+    import logging
+    from types import SimpleNamespace
+
+    from gansweep.driver.tensorboard import TensorBoardCallback
+
+    cb = TensorBoardCallback(str(tmp_path), ["fd"])
+    trial = SimpleNamespace(config={"trial_id": "c-random-0000", "hp": {"lr": 0.5}, "searched": ["lr"],
+                                    "loss": "ns", "strategy": "random"},
+                            last_result={"evals": [{"step": 100, "fd": 3.0}], "status": "diverged",
+                                         "score": float("nan"), "steps": 150, "final": True})
+    with caplog.at_level(logging.WARNING):
+        cb.on_trial_complete(0, [], trial)
+    assert not [r for r in caplog.records if "NaN" in r.getMessage()]
+    scalars, plugins = _events(tmp_path / "tb" / "c-random-0000")
+    assert scalars == {"metrics/fd": {100: 3.0}} and "hparams" in plugins
+
+
+def _events(run):
+    """Scalars and plugin names of a run's event files (TFRecords of tensorboardX's Event protos)."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    scalars, plugins = {}, set()
+    for path in sorted(run.glob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at:at + 8])
+            event = Event.FromString(data[at + 12:at + 12 + length])
+            at += 12 + length + 4
+            for value in event.summary.value:
+                plugins.add(value.metadata.plugin_data.plugin_name)
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+    return scalars, plugins

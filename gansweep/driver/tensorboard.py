@@ -152,8 +152,9 @@ class TensorBoardCallback(Callback):
         metrics = {"hparams/score": score if score is not None else math.nan}
         for summary in hparams(hp, metrics):
             writer.add(summary, 0)
-        step = result.get("best_step") if isinstance(result.get("best_step"), int) else result.get("steps") or 0
-        writer.add_scalar("hparams/score", metrics["hparams/score"], step)
+        if score is not None:  # a diverged trial's NaN stays out of the curves, as every non-finite value does
+            step = result.get("best_step") if isinstance(result.get("best_step"), int) else result.get("steps") or 0
+            writer.add_scalar("hparams/score", score, step)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         self._log(trial, result, final=False)
