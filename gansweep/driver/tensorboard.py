@@ -22,6 +22,8 @@ from typing import Any
 
 from ray.tune import Callback
 
+from gansweep.status import Status
+
 log = logging.getLogger(__name__)
 TB_DIR = "tb"
 SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -147,7 +149,7 @@ class TensorBoardCallback(Callback):
                               if _number(v) is not None and (searched is None or k in searched)}
         hp.update({a: str(config.get(a)) for a in AXES if config.get(a) is not None})
         hp["strategy"] = str(config.get("strategy"))
-        hp["status"] = str(result.get("status", "failed"))
+        hp["status"] = str(result.get("status", Status.FAILED.value))
         score = _number(result.get("score"))
         metrics = {"hparams/score": score if score is not None else math.nan}
         for summary in hparams(hp, metrics):
@@ -165,7 +167,7 @@ class TensorBoardCallback(Callback):
         self._log(trial, stopped_result(trial.last_result), final=True)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._log(trial, {**(trial.last_result or {}), "status": "failed"}, final=True)
+        self._log(trial, {**(trial.last_result or {}), "status": Status.FAILED.value}, final=True)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         self.close()

@@ -11,6 +11,7 @@ from typing import Any
 from ray.tune import Callback
 
 from gansweep.driver.tracking.targets import scrub
+from gansweep.status import Status
 
 log = logging.getLogger(__name__)
 QUEUE_MAX = 100_000
@@ -168,7 +169,7 @@ class TrackingCallback(Callback):
             result = result or {}
             self._evals(tid, result)
             final = {k: result.get(k) for k in ("status", "score", "best_step", "steps")}
-            final["status"] = str(final["status"] or "failed")  # a plain string: W&B writes an enum's name
+            final["status"] = str(final["status"] or Status.FAILED.value)  # a plain string: W&B writes an enum's name
             self._put(("end", tid, final))
             self._logged.pop(tid, None)
         self.seconds += time.thread_time() - t0
@@ -179,7 +180,7 @@ class TrackingCallback(Callback):
         self._end(trial, stopped_result(trial.last_result))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._end(trial, {**(trial.last_result or {}), "status": "failed"})
+        self._end(trial, {**(trial.last_result or {}), "status": Status.FAILED.value})
 
     def backfill(self, study_dir: Any, stored: set[str]) -> None:
         """Queue the logging of stored trials an earlier driver did not finish logging (resume)."""

@@ -11,6 +11,7 @@ from typing import Any
 from gansweep.driver.tracking.base import Backend, env_defaults, evaluation_steps, finite, refuse_link, trial_params
 from gansweep.driver.tracking.targets import redact, run_key, scrub, secrets_of
 from gansweep.errors import GansweepError
+from gansweep.status import Status
 
 log = logging.getLogger(__name__)
 KEY_TAG = "gansweep.key"  # the run's key (run_key): how a restarted driver finds it
@@ -123,7 +124,7 @@ class MLflowBackend(Backend):
             return 0
         run = self.client.create_run(self._experiment(), run_name=tid,
                                      tags={KEY_TAG: key, INSTANCE_TAG: run_key(self.instance, ""),
-                                           "gansweep.study": self.study, "gansweep.trial_id": tid, STATUS_TAG: "running"})
+                                           "gansweep.study": self.study, "gansweep.trial_id": tid, STATUS_TAG: Status.RUNNING.value})
         self._runs[tid], self._last[tid] = run.info.run_id, -1
         params = [Param(k, str(v)) for k, v in trial_params(config).items()]
         for i in range(0, len(params), 100):
@@ -149,11 +150,11 @@ class MLflowBackend(Backend):
         from mlflow.entities import Metric, RunTag
 
         run_id = self._run(tid, None)
-        status = final.get("status") or "failed"
+        status = final.get("status") or Status.FAILED
         score, best = finite(final.get("score")), final.get("best_step")
         metrics = [Metric("score", score, int(time.time() * 1000), best)] if score is not None and isinstance(best, int) else []
         self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(STATUS_TAG, str(status))])
-        self.client.set_terminated(run_id, "FAILED" if status == "failed" else "FINISHED")
+        self.client.set_terminated(run_id, "FAILED" if status == Status.FAILED else "FINISHED")
         self._runs.pop(tid, None)
         return 0
 

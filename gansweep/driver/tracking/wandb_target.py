@@ -8,6 +8,7 @@ from typing import Any
 from gansweep.driver.tracking.base import Backend, finite, evaluation_steps, trial_params
 from gansweep.driver.tracking.targets import run_key, scrub
 from gansweep.errors import GansweepError
+from gansweep.status import Status
 
 
 class WandbBackend(Backend):
@@ -74,11 +75,11 @@ class WandbBackend(Backend):
 
     def end(self, tid: str, final: dict[str, Any]) -> int:
         run = self._run(tid)
-        status = final.get("status") or "failed"
+        status = str(final.get("status") or Status.FAILED)  # a plain string: W&B writes an enum's name
         summary = {"status": status, "score": finite(final.get("score")), "best_step": final.get("best_step"),
                    "steps": final.get("steps")}
         run.summary.update({k: v for k, v in summary.items() if v is not None})
-        run.finish(exit_code=1 if status == "failed" else 0)
+        run.finish(exit_code=1 if status == Status.FAILED else 0)
         self._runs.pop(tid, None)
         return 0
 
