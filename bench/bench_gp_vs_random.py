@@ -48,6 +48,8 @@ def main() -> None:
     p.add_argument("--csv", type=Path, help="write the per-cell table here")
     args = p.parse_args()
     args.trials = args.rounds * args.per_round  # the random arm's trials a cell: equal trials
+    args.grace = args.median_grace = args.min_samples = 0  # read by bench_stopping; the random arm stops nothing
+    args.reduction = 3.0
     frames = {}
     for seed in (int(s) for s in args.seeds.split(",")):
         load = os.getloadavg()[0]
