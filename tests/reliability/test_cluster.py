@@ -16,7 +16,10 @@ pytestmark = pytest.mark.slow
 def test_a_worker_node_dies_mid_study(tmp_path):
     from ray.cluster_utils import Cluster
 
-    study_file = write_study(tmp_path, failure={"max_failures": 3},
+    # max_failures 6: until the lost node is declared dead (5 missed checks), Ray may still place a
+    # retry on it, which fails at once ("actor is temporarily unavailable"); 3 retries were spent
+    # that way once in a full suite run under load (session 11). The claim is unchanged: nothing lost.
+    study_file = write_study(tmp_path, failure={"max_failures": 6},
                              search=[{"strategy": "random", "trials": 12, "space": SPACE}])  # 48 trials
     study_dir = tmp_path / "runs" / "rel"
     # The lost node is noticed within ~5 s. A hair trigger (3 missed checks 500 ms apart) can take
