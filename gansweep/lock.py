@@ -30,6 +30,7 @@ from gansweep.storage import CREDENTIAL_HINT, ObjectPath, StoragePath, UnsafePat
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
+STUDY_FILE = "study.yaml"  # a study directory's copy of its study file; here, the lowest module that needs it
 
 
 def study_lock(path: StoragePath, on_lost: Callable[[], None] | None = None) -> StudyLock | LeaseLock:
@@ -53,7 +54,7 @@ class StudyLock:
             if os.path.islink(self.path):
                 raise UnsafePathError(f"{self.path}: a symbolic link (to {os.readlink(self.path)}); gansweep never "
                                       "follows links out of a study: remove it (a driver recreates it)") from None
-            if (self.path.parent / "study.yaml").is_file():  # resume of a study on a read-only disk
+            if (self.path.parent / STUDY_FILE).is_file():  # resume of a study on a read-only disk
                 raise GansweepError(f"{self.path}: cannot write the study's lock ({exc.strerror or exc}); a study "
                                     "runs where it can be written: make it writable, or copy it to a writable "
                                     "place and resume the copy") from None

@@ -21,7 +21,7 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from gansweep.driver.callbacks import StoreCallback, trial_row
-from gansweep.store.studydir import StudyDir
+from gansweep.store.studydir import STUDY_FILE, StudyDir
 from gansweep.errors import GansweepError, StudyError
 from gansweep.storage import StoragePath, arrow_source, rmtree
 from gansweep.status import SCORED
@@ -50,7 +50,7 @@ def configured(study: Study, meta: dict[str, Any]) -> ConfirmSettings | None:
     ``gansweep confirm`` of this study; None when neither asks for a confirmation."""
     if study.confirm is None and not isinstance(meta.get(META_KEY), dict):
         return None
-    return resolve_settings(study, meta.get(META_KEY), source="study.yaml")
+    return resolve_settings(study, meta.get(META_KEY), source=STUDY_FILE)
 
 
 def check_settings(plan: Plan, settings: ConfirmSettings, source: str) -> None:

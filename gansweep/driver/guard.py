@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gansweep.errors import GansweepError, StudyError
+from gansweep.lock import STUDY_FILE
 from gansweep.study.schema import Study
 
 MAX_TRIALS = 100_000
@@ -189,7 +190,7 @@ def _plan_problems(old: Study, new: Study) -> list[Change]:
     return out
 
 
-def check_resumable(old: Study, new: Study, source: str = "study.yaml") -> list[Change]:
+def check_resumable(old: Study, new: Study, source: str = STUDY_FILE) -> list[Change]:
     """The changes from ``old`` (as planned) to ``new``; :class:`StudyError` with a diff if one is unsafe.
 
     Safe: the description, the output, ``training.timeout``, ``resources``, ``failure``, more

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gansweep.errors import GansweepError, NotAStudyError
-from gansweep.lock import LOCK_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
+from gansweep.lock import LOCK_FILE, STUDY_FILE, StudyLock, study_lock  # noqa: F401  (the study's lock, beside its files)
 from gansweep.storage import (ObjectPath, StoragePath, atomic_write, location, read_file, refuse_links, scratch_dir,
                               stored_json)
 from gansweep.study import Study, dump_study
@@ -37,7 +37,6 @@ from gansweep.study.load import study_from_bytes
 
 log = logging.getLogger(__name__)
 
-STUDY_FILE = "study.yaml"
 META_FILE = "gansweep.json"
 TUNE_DIR = "tune"  # Ray Tune's experiment (its name)
 # what the analysis writes beside the results (in the study directory, or in --out)

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from gansweep.errors import StudyError
+from gansweep.lock import STUDY_FILE
 from gansweep.study.schema import STOPPING_KINDS, STRATEGY_MODELS, Study
 
 MAX_BYTES = 1 << 20
@@ -202,7 +203,7 @@ def load_study(path: str | Path) -> Study:
     """Read and validate a study file; any problem raises :class:`StudyError` with one line."""
     p = Path(path)
     if p.is_dir():
-        inside = p / "study.yaml"
+        inside = p / STUDY_FILE
         hint = (f"; a study directory: 'gansweep resume {p}' continues it, {inside} is its study file"
                 if inside.is_file() else "; give a study's YAML file")
         raise StudyError(f"{p}: is a directory, not a study file{hint}")
