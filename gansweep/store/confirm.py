@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from gansweep.storage import StoragePath, location
 from gansweep.store.parquet import (CONFIRM_COLUMNS, RENAMED_TRIAL_COLUMNS, REQUIRED_CONFIRM_COLUMNS, RESULTS_DIR,
-                                    TRIALS_DIR, StoreError, StoreReadError, TrialStore, _read, _unscored_diverged,
+                                    TRIALS_DIR, StoreError, TrialStore, _read, _unscored_diverged,
                                     trial_columns)
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ def read_confirm(study_dir: str | StoragePath) -> pd.DataFrame:
     directory = confirm_root(study_dir) / TRIALS_DIR
     try:
         df = _read(directory, REQUIRED_CONFIRM_COLUMNS)
-    except StoreReadError:
-        raise
-    except StoreError as exc:
+    except StoreError as exc:  # StoreReadError (a machine's failure, exit 1) is not one: it passes
         raise StoreError(f"{str(exc).split('; ')[0]}: not readable confirmation results; move the damaged file "
                          "away and run 'gansweep confirm' again: its trials run again") from None
     if df.empty:
